@@ -1,0 +1,53 @@
+// Interns strings once so that tables can hold dense uint32 ids.
+#ifndef WINBACK_JOBS_COMMON_STRING_POOL_H_
+#define WINBACK_JOBS_COMMON_STRING_POOL_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace winback {
+
+// An append-only set of strings with dense ids 0, 1, 2, ... in insertion
+// order. Views returned by Get stay valid for the pool's lifetime (the bytes
+// live in fixed-size blocks that are never moved). Not thread-safe.
+class StringPool {
+ public:
+  StringPool() = default;
+  StringPool(const StringPool&) = delete;
+  StringPool& operator=(const StringPool&) = delete;
+  StringPool(StringPool&&) = default;
+  StringPool& operator=(StringPool&&) = default;
+
+  // Returns the id of `s`, adding it when new.
+  uint32_t Intern(std::string_view s);
+
+  // Returns the id of `s`, or -1 when it was never interned.
+  int64_t Find(std::string_view s) const;
+
+  // The string with id `id` (< size()).
+  std::string_view Get(uint32_t id) const { return views_[id]; }
+
+  size_t size() const { return views_.size(); }
+
+  // Reserves room for about `n` distinct strings.
+  void Reserve(size_t n);
+
+ private:
+  std::string_view Store(std::string_view s);
+
+  static constexpr size_t kBlockSize = 1 << 20;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t block_used_ = kBlockSize;
+  std::vector<std::string_view> views_;
+  absl::flat_hash_map<std::string_view, uint32_t> ids_;
+};
+
+}  // namespace winback
+
+#endif  // WINBACK_JOBS_COMMON_STRING_POOL_H_

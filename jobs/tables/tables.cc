@@ -1,0 +1,71 @@
+#include "jobs/tables/tables.h"
+
+#include <cstdio>
+
+namespace winback {
+namespace {
+
+constexpr std::string_view kEventNames[kEventTypeCount] = {
+    "HOMEPAGE", "SEARCH", "ITEM_DETAIL", "ADD_TO_CART", "ADD_PROMO",
+    "BOOKING",  "CLICK",  "SCROLL",      "PROMO_PAGE"};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string_view EventTypeName(EventType t) {
+  return kEventNames[static_cast<int>(t)];
+}
+
+std::optional<EventType> ParseEventType(std::string_view name) {
+  for (int i = 0; i < kEventTypeCount; ++i) {
+    if (kEventNames[i] == name) return static_cast<EventType>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view TrafficSourceName(TrafficSource s) {
+  return s == TrafficSource::kWeb ? "WEB" : "MOBILE";
+}
+
+std::optional<TrafficSource> ParseTrafficSource(std::string_view name) {
+  if (name == "MOBILE") return TrafficSource::kMobile;
+  if (name == "WEB") return TrafficSource::kWeb;
+  return std::nullopt;
+}
+
+std::optional<Uuid> ParseUuid(std::string_view s) {
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' ||
+      s[23] != '-') {
+    return std::nullopt;
+  }
+  Uuid u;
+  int nibbles = 0;
+  for (char c : s) {
+    if (c == '-') continue;
+    const int v = HexValue(c);
+    if (v < 0) return std::nullopt;
+    uint64_t& word = nibbles < 16 ? u.hi : u.lo;
+    word = (word << 4) | static_cast<uint64_t>(v);
+    ++nibbles;
+  }
+  return u;
+}
+
+std::string FormatUuid(const Uuid& u) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",
+                static_cast<unsigned long long>(u.hi >> 32),
+                static_cast<unsigned long long>((u.hi >> 16) & 0xffff),
+                static_cast<unsigned long long>(u.hi & 0xffff),
+                static_cast<unsigned long long>(u.lo >> 48),
+                static_cast<unsigned long long>(u.lo & 0xffffffffffffULL));
+  return buf;
+}
+
+}  // namespace winback

@@ -1,0 +1,33 @@
+#include "jobs/tables/tables.h"
+
+#include <gtest/gtest.h>
+
+namespace winback {
+namespace {
+
+TEST(Uuid, RoundTripsAndOrdersLikeText) {
+  const std::string a = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+  const std::string b = "0a1b2c3d-4e5f-6789-abce-000000000000";
+  auto ua = ParseUuid(a), ub = ParseUuid(b);
+  ASSERT_TRUE(ua && ub);
+  EXPECT_EQ(FormatUuid(*ua), a);
+  EXPECT_EQ(*ua < *ub, a < b);
+  EXPECT_EQ(ParseUuid("0A1B2C3D-4E5F-6789-ABCD-EF0123456789"), ua);
+}
+
+TEST(Uuid, RejectsMalformed) {
+  EXPECT_FALSE(ParseUuid("").has_value());
+  EXPECT_FALSE(ParseUuid("0a1b2c3d-4e5f-6789-abcd-ef012345678g").has_value());
+  EXPECT_FALSE(ParseUuid("0a1b2c3d4e5f-6789-abcd-ef0123456789-").has_value());
+}
+
+TEST(EventType, NamesRoundTrip) {
+  for (int i = 0; i < kEventTypeCount; ++i) {
+    const auto t = static_cast<EventType>(i);
+    EXPECT_EQ(ParseEventType(EventTypeName(t)), t);
+  }
+  EXPECT_FALSE(ParseEventType("booking").has_value());
+}
+
+}  // namespace
+}  // namespace winback
