@@ -11,7 +11,7 @@ std::string_view StringPool::Store(std::string_view s) {
     std::memcpy(blocks_.back().get(), s.data(), s.size());
     return {blocks_.back().get(), s.size()};
   }
-  if (block_used_ + s.size() > kBlockSize) {
+  if (blocks_.empty() || block_used_ + s.size() > kBlockSize) {
     blocks_.push_back(std::make_unique<char[]>(kBlockSize));
     block_used_ = 0;
   }

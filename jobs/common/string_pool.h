@@ -3,7 +3,6 @@
 #define WINBACK_JOBS_COMMON_STRING_POOL_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
