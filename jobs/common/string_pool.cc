@@ -11,11 +11,12 @@ std::string_view StringPool::Store(std::string_view s) {
     std::memcpy(blocks_.back().get(), s.data(), s.size());
     return {blocks_.back().get(), s.size()};
   }
-  if (blocks_.empty() || block_used_ + s.size() > kBlockSize) {
+  if (current_ == nullptr || block_used_ + s.size() > kBlockSize) {
     blocks_.push_back(std::make_unique<char[]>(kBlockSize));
+    current_ = blocks_.back().get();
     block_used_ = 0;
   }
-  char* dst = blocks_.back().get() + block_used_;
+  char* dst = current_ + block_used_;
   std::memcpy(dst, s.data(), s.size());
   block_used_ += s.size();
   return {dst, s.size()};

@@ -42,7 +42,8 @@ class StringPool {
 
   static constexpr size_t kBlockSize = 1 << 20;
   std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t block_used_ = kBlockSize;
+  char* current_ = nullptr;  // the block small strings are appended to
+  size_t block_used_ = 0;
   std::vector<std::string_view> views_;
   absl::flat_hash_map<std::string_view, uint32_t> ids_;
 };
