@@ -1,0 +1,217 @@
+#include "jobs/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "jobs/common/status_macros.h"
+
+namespace winback {
+namespace {
+
+// Walks one YAML mapping, remembering which keys were read so that unknown
+// keys (usually typos) can be reported by their full path.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, const std::string& source)
+      : node_(node), path_(std::move(path)), source_(source) {}
+
+  absl::Status CheckIsMap() const {
+    if (node_ && !node_.IsNull() && !node_.IsMap()) {
+      return Error(path_, "expected a mapping");
+    }
+    return absl::OkStatus();
+  }
+
+  Section Child(const std::string& key) {
+    seen_.insert(key);
+    return Section(node_ ? node_[key] : YAML::Node(), Join(key), source_);
+  }
+
+  absl::Status String(const std::string& key, std::string* out, bool required) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) {
+      return required ? Error(Join(key), "is required") : absl::OkStatus();
+    }
+    if (!v.IsScalar()) return Error(Join(key), "expected a string");
+    *out = v.Scalar();
+    if (required && out->empty()) return Error(Join(key), "must not be empty");
+    return absl::OkStatus();
+  }
+
+  absl::Status Int(const std::string& key, int* out, int lo, int hi) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return absl::OkStatus();
+    int value;
+    if (!v.IsScalar() || !YAML::convert<int>::decode(v, value)) {
+      return Error(Join(key), absl::StrCat("expected an integer, got '",
+                                           Text(v), "'"));
+    }
+    if (value < lo || value > hi) {
+      return Error(Join(key), absl::StrCat("must be in [", lo, ", ", hi,
+                                           "], got ", value));
+    }
+    *out = value;
+    return absl::OkStatus();
+  }
+
+  absl::Status Double(const std::string& key, double* out, double lo,
+                      double hi) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return absl::OkStatus();
+    double value;
+    if (!v.IsScalar() || !YAML::convert<double>::decode(v, value)) {
+      return Error(Join(key), absl::StrCat("expected a number, got '",
+                                           Text(v), "'"));
+    }
+    if (!(value >= lo && value <= hi)) {
+      return Error(Join(key), absl::StrCat("must be in [", lo, ", ", hi,
+                                           "], got ", value));
+    }
+    *out = value;
+    return absl::OkStatus();
+  }
+
+  absl::Status Duration(const std::string& key, Micros* out, Micros min) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return absl::OkStatus();
+    const std::optional<Micros> d =
+        v.IsScalar() ? ParseDuration(v.Scalar()) : std::nullopt;
+    if (!d) {
+      return Error(Join(key),
+                   absl::StrCat("expected a duration such as 30m, 25d or "
+                                "1h30m, got '",
+                                Text(v), "'"));
+    }
+    if (*d < min) {
+      return Error(Join(key), absl::StrCat("must be at least ",
+                                           FormatDuration(min)));
+    }
+    *out = *d;
+    return absl::OkStatus();
+  }
+
+  // Reports the first key of this mapping that no accessor asked for.
+  absl::Status CheckNoUnknownKeys() const {
+    if (!node_ || !node_.IsMap()) return absl::OkStatus();
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.as<std::string>();
+      if (!seen_.count(key)) {
+        return Error(Join(key),
+                     absl::StrCat("unknown key (known: ",
+                                  absl::StrJoin(seen_, ", "), ")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string Join(const std::string& key) const {
+    return path_.empty() ? key : absl::StrCat(path_, ".", key);
+  }
+  static std::string Text(const YAML::Node& v) {
+    if (v.IsScalar()) return v.Scalar();
+    std::ostringstream os;
+    os << v;
+    return os.str();
+  }
+  absl::Status Error(const std::string& key, const std::string& what) const {
+    std::string where = source_;
+    if (node_ && node_.Mark().line >= 0) {
+      where = absl::StrCat(source_, ":", node_.Mark().line + 1);
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", key, ": ", what));
+  }
+
+  YAML::Node node_;
+  std::string path_;
+  const std::string& source_;
+  std::set<std::string> seen_;
+};
+
+std::string Resolve(const std::string& base_dir, const std::string& p) {
+  if (p.empty()) return p;
+  std::filesystem::path path(p);
+  if (path.is_absolute() || base_dir.empty()) return path.lexically_normal();
+  return (std::filesystem::path(base_dir) / path).lexically_normal();
+}
+
+absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
+                                 const std::string& base_dir,
+                                 const std::string& source) {
+  Config c;
+  c.source = source;
+  Section top(root, "", source);
+  WB_RETURN_IF_ERROR(top.CheckIsMap());
+
+  Section data = top.Child("data");
+  WB_RETURN_IF_ERROR(data.CheckIsMap());
+  WB_RETURN_IF_ERROR(data.String("dir", &c.data.dir, /*required=*/true));
+  WB_RETURN_IF_ERROR(data.Double("max_bad_row_share",
+                                 &c.data.max_bad_row_share, 0.0, 1.0));
+  WB_RETURN_IF_ERROR(data.Int("ingest_threads", &c.data.ingest_threads, 1, 64));
+  WB_RETURN_IF_ERROR(data.CheckNoUnknownKeys());
+  c.data.dir = Resolve(base_dir, c.data.dir);
+
+  Section store = top.Child("store");
+  WB_RETURN_IF_ERROR(store.CheckIsMap());
+  WB_RETURN_IF_ERROR(store.String("path", &c.store.path, /*required=*/true));
+  WB_RETURN_IF_ERROR(store.Int("keep_runs", &c.store.keep_runs, 1, 100000));
+  WB_RETURN_IF_ERROR(store.CheckNoUnknownKeys());
+  c.store.path = Resolve(base_dir, c.store.path);
+
+  Section sessionize = top.Child("sessionize");
+  WB_RETURN_IF_ERROR(sessionize.CheckIsMap());
+  WB_RETURN_IF_ERROR(sessionize.Duration("gap", &c.session_gap, 1));
+  WB_RETURN_IF_ERROR(sessionize.CheckNoUnknownKeys());
+
+  Section churn = top.Child("churn");
+  WB_RETURN_IF_ERROR(churn.CheckIsMap());
+  WB_RETURN_IF_ERROR(churn.Duration("window", &c.churn_window, 1));
+  WB_RETURN_IF_ERROR(churn.CheckNoUnknownKeys());
+
+  WB_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml_text,
+                                   const std::string& base_dir,
+                                   const std::string& source) {
+  // yaml-cpp reports errors by throwing; this is the one place they are
+  // caught and turned into a Status.
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml_text));
+    return ParseRoot(root, base_dir, source);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ":", e.mark.line + 1, ":", e.mark.column + 1,
+        ": invalid YAML: ", e.msg));
+  }
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file '", path, "'"));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string base =
+      std::filesystem::absolute(path).parent_path().string();
+  return ParseConfig(ss.str(), base, path);
+}
+
+}  // namespace winback

@@ -1,0 +1,47 @@
+// Winback's configuration: one YAML file, validated at load with errors that
+// name the offending key. Every setting has a documented default (see
+// config/winback.yaml and README.md); relative paths are resolved against the
+// directory that holds the YAML file.
+#ifndef WINBACK_JOBS_CONFIG_CONFIG_H_
+#define WINBACK_JOBS_CONFIG_CONFIG_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "jobs/common/time_util.h"
+
+namespace winback {
+
+struct DataConfig {
+  std::string dir;                  // required: the export directory
+  double max_bad_row_share = 0.01;  // per file; above it the run fails
+  int ingest_threads = 2;
+};
+
+struct StoreConfig {
+  std::string path;   // required: the SQLite database file
+  int keep_runs = 30; // published runs kept; older ones are deleted
+};
+
+struct Config {
+  std::string source;  // the file it was loaded from, for messages
+  DataConfig data;
+  StoreConfig store;
+  Micros session_gap = 30 * kMicrosPerMinute;  // sessionize.gap
+  Micros churn_window = 25 * kMicrosPerDay;    // churn.window
+};
+
+// Parses YAML text. `base_dir` resolves relative paths; `source` names the
+// text in error messages. Unknown keys, wrong types and out-of-range values
+// are InvalidArgument errors of the form "<source>: <key.path>: <problem>".
+absl::StatusOr<Config> ParseConfig(std::string_view yaml_text,
+                                   const std::string& base_dir,
+                                   const std::string& source);
+
+// Reads and parses the file at `path`.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+}  // namespace winback
+
+#endif  // WINBACK_JOBS_CONFIG_CONFIG_H_

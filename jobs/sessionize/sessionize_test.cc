@@ -1,0 +1,170 @@
+#include "jobs/sessionize/sessionize.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace winback {
+namespace {
+
+constexpr Micros kT0 = 1'650'000'000LL * kMicrosPerSecond;
+constexpr Micros kMin = kMicrosPerMinute;
+
+// Builds click and booking tables in memory; session ids are small integers.
+class Export {
+ public:
+  void Click(uint32_t session, Micros t, EventType type = EventType::kClick,
+             uint64_t id = 0, TrafficSource src = TrafficSource::kMobile) {
+    clicks.session.push_back(session);
+    clicks.event_time.push_back(t);
+    clicks.event_id.push_back(Uuid{0, id != 0 ? id : ++next_id_});
+    clicks.event_type.push_back(type);
+    clicks.traffic_source.push_back(src);
+    pool_size = std::max<size_t>(pool_size, session + 1);
+  }
+  void Booking(uint32_t session, int64_t customer, Micros t) {
+    bookings.created_at.push_back(t);
+    bookings.customer_id.push_back(customer);
+    bookings.session.push_back(session);
+    pool_size = std::max<size_t>(pool_size, session + 1);
+  }
+  SessionTable Run(SessionizeOptions options = {}, SessionizeStats* st = nullptr) {
+    auto r = Sessionize(clicks, bookings, pool_size, options, st);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *std::move(r) : SessionTable{};
+  }
+
+  ClickTable clicks;
+  BookingTable bookings;
+  size_t pool_size = 0;
+
+ private:
+  uint64_t next_id_ = 1000;
+};
+
+TEST(Sessionize, GapOfExactlyThirtyMinutesDoesNotSplit) {
+  Export x;
+  x.Click(0, kT0);
+  x.Click(0, kT0 + 30 * kMin);
+  const SessionTable s = x.Run();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.event_count[0], 2u);
+  EXPECT_EQ(s.end[0] - s.start[0], 30 * kMin);
+}
+
+TEST(Sessionize, SplitsOnGapOverThirtyMinutesByOneMicrosecond) {
+  Export x;
+  x.Click(0, kT0);
+  x.Click(0, kT0 + 30 * kMin + 1);
+  const SessionTable s = x.Run();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.piece[0], 1u);
+  EXPECT_EQ(s.piece[1], 2u);
+  EXPECT_EQ(s.start[1], kT0 + 30 * kMin + 1);
+}
+
+TEST(Sessionize, OrdersOutOfOrderRowsByTime) {
+  Export x;
+  // File order is scrambled; in time order the gaps are 10m, 50m, 5m.
+  x.Click(0, kT0 + 65 * kMin, EventType::kBooking);
+  x.Click(0, kT0, EventType::kHomepage);
+  x.Click(0, kT0 + 60 * kMin, EventType::kAddToCart);
+  x.Click(0, kT0 + 10 * kMin, EventType::kSearch);
+  const SessionTable s = x.Run();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.start[0], kT0);
+  EXPECT_EQ(s.end[0], kT0 + 10 * kMin);
+  EXPECT_EQ(s.last_event[0], EventType::kSearch);
+  EXPECT_EQ(s.has_booking[0], 0);
+  EXPECT_EQ(s.start[1], kT0 + 60 * kMin);
+  EXPECT_EQ(s.last_event[1], EventType::kBooking);
+  EXPECT_EQ(s.has_booking[1], 1);
+}
+
+TEST(Sessionize, TiesInEventTimeFallBackToEventId) {
+  Export x;
+  // Same instant: the larger event_id comes last, whatever the file order.
+  x.Click(0, kT0, EventType::kBooking, /*id=*/2);
+  x.Click(0, kT0, EventType::kAddToCart, /*id=*/9);
+  x.Click(0, kT0, EventType::kHomepage, /*id=*/5);
+  const SessionTable s = x.Run();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.last_event[0], EventType::kAddToCart);
+  EXPECT_EQ(s.end[0] - s.start[0], 0);
+}
+
+TEST(Sessionize, LinksCustomerThroughBookingAndLeavesOthersUnlinked) {
+  Export x;
+  x.Click(0, kT0);
+  x.Click(0, kT0 + 2 * kMicrosPerDay);  // second piece, same customer
+  x.Click(1, kT0);                      // no booking
+  x.Booking(0, 77, kT0 + 2 * kMicrosPerDay);
+  SessionizeStats st;
+  const SessionTable s = x.Run({}, &st);
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.customer_id[0], 77);
+  EXPECT_EQ(s.customer_id[1], 77);
+  EXPECT_EQ(s.customer_id[2], kNoCustomer);
+  EXPECT_EQ(st.session_ids, 2);
+  EXPECT_EQ(st.sessions, 3);
+  EXPECT_EQ(st.sessions_linked, 2);
+}
+
+TEST(Sessionize, CountsEventTypesAndKeepsFirstTrafficSource) {
+  Export x;
+  x.Click(3, kT0 + 1, EventType::kAddToCart, 0, TrafficSource::kMobile);
+  x.Click(3, kT0, EventType::kHomepage, 0, TrafficSource::kWeb);
+  x.Click(3, kT0 + 2, EventType::kAddToCart, 0, TrafficSource::kMobile);
+  const SessionTable s = x.Run();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.session[0], 3u);
+  EXPECT_EQ(s.type_counts[0][static_cast<int>(EventType::kAddToCart)], 2u);
+  EXPECT_EQ(s.type_counts[0][static_cast<int>(EventType::kHomepage)], 1u);
+  EXPECT_EQ(s.traffic_source[0], TrafficSource::kWeb);
+  EXPECT_EQ(s.last_event[0], EventType::kAddToCart);
+}
+
+TEST(Sessionize, IgnoresEventsAndBookingsAfterAsOf) {
+  Export x;
+  x.Click(0, kT0);
+  x.Click(0, kT0 + 40 * kMin);  // after as_of
+  x.Booking(0, 5, kT0 + 40 * kMin);
+  SessionizeOptions o;
+  o.as_of = kT0 + 39 * kMin;
+  SessionizeStats st;
+  const SessionTable s = x.Run(o, &st);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.customer_id[0], kNoCustomer);
+  EXPECT_EQ(st.events_after_as_of, 1);
+}
+
+TEST(Sessionize, ResultDoesNotDependOnThreadCount) {
+  Export x;
+  for (uint32_t sid = 0; sid < 50; ++sid) {
+    for (int e = 0; e < 20; ++e) {
+      // Deterministic irregular gaps: some over 30 minutes, some not.
+      x.Click(sid, kT0 + ((e * 37 + sid * 11) % 97) * kMin);
+    }
+  }
+  SessionizeOptions one, three;
+  one.threads = 1;
+  three.threads = 3;
+  const SessionTable a = x.Run(one), b = x.Run(three);
+  EXPECT_EQ(a.session, b.session);
+  EXPECT_EQ(a.piece, b.piece);
+  EXPECT_EQ(a.start, b.start);
+  EXPECT_EQ(a.end, b.end);
+  EXPECT_EQ(a.event_count, b.event_count);
+}
+
+TEST(Sessionize, RejectsBadOptions) {
+  Export x;
+  x.Click(0, kT0);
+  SessionizeOptions o;
+  o.gap = 0;
+  EXPECT_EQ(Sessionize(x.clicks, x.bookings, x.pool_size, o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace winback
