@@ -1,0 +1,81 @@
+// Times the model stages at 100k rows x 20 features (not a test).
+// Usage: model_bench [rows] [features] [minority share] [capped only: 1]
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "jobs/model/cross_validation.h"
+#include "jobs/model/logistic_regression.h"
+#include "jobs/model/resample.h"
+#include "jobs/model/standardizer.h"
+
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace winback::model;
+  const int n = argc > 1 ? std::atoi(argv[1]) : 100000;
+  const int d = argc > 2 ? std::atoi(argv[2]) : 20;
+  const double share = argc > 3 ? std::atof(argv[3]) : 0.35;
+  const bool capped_only = argc > 4 && std::atoi(argv[4]) != 0;
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> unit;
+  Eigen::MatrixXd x(n, d);
+  Eigen::VectorXd y(n);
+  const double b0 = std::log(share / (1 - share));
+  for (int i = 0; i < n; ++i) {
+    double z = b0;
+    for (int j = 0; j < d; ++j) {
+      x(i, j) = normal(rng);
+      z += (j < 5 ? 0.6 : 0.05) * x(i, j);
+    }
+    y(i) = unit(rng) < 1 / (1 + std::exp(-z)) ? 1 : 0;
+  }
+  std::printf("%d rows x %d features, positive share %.3f\n", n, d, y.mean());
+  const Eigen::MatrixXd z = Standardizer::Fit(x)->Transform(x);
+
+  auto t0 = std::chrono::steady_clock::now();
+  LogisticOptions lo;
+  auto fit = FitLogistic(z, y, Eigen::VectorXd(), lo);
+  std::printf("fit: %.3f s (%d iterations, gradient %.2e)\n", Seconds(t0),
+              fit->iterations, fit->gradient_norm);
+
+  for (Imbalance m : {Imbalance::kSmote, Imbalance::kBorderlineSmote}) {
+    for (int64_t cap : {int64_t{0}, int64_t{20000}}) {
+      if (cap == 0 && capped_only) continue;
+      ResampleOptions ro;
+      ro.method = m;
+      ro.max_reference_rows = cap;
+      t0 = std::chrono::steady_clock::now();
+      auto out = Rebalance(z, y, ro);
+      std::printf("%s (cap %lld): %.3f s, %zu synthetic, %zu danger%s%s\n",
+                  std::string(ImbalanceName(m)).c_str(),
+                  static_cast<long long>(cap), Seconds(t0),
+                  out->synthetic.size(), out->danger_rows.size(),
+                  out->note.empty() ? "" : "; ", out->note.c_str());
+    }
+  }
+
+  GridSearchOptions go;  // 4 C x 5 imbalances x 5 folds = 100 fits
+  t0 = std::chrono::steady_clock::now();
+  auto grid = GridSearch(x, y, go);
+  if (!grid.ok()) {
+    std::printf("grid failed: %s\n",
+                std::string(grid.status().message()).c_str());
+    return 1;
+  }
+  std::printf("grid (100 fits): %.3f s; best C %g %s AUC %.4f\n", Seconds(t0),
+              grid->best_cell().c,
+              std::string(ImbalanceName(grid->best_cell().imbalance)).c_str(),
+              grid->best_cell().mean_score);
+  return 0;
+}

@@ -1,0 +1,264 @@
+#include "jobs/diagnosis/diagnosis.h"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+#include "absl/container/btree_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace winback {
+namespace {
+
+absl::Status CheckColumns(const BookingTable& b, const SessionTable& s,
+                          const LabelTable& l) {
+  const size_t nb = b.size();
+  if (b.customer_id.size() != nb || b.success.size() != nb ||
+      b.total_amount.size() != nb || b.promo_amount.size() != nb ||
+      b.promo_code.size() != nb) {
+    return absl::InvalidArgumentError("booking table columns differ in length");
+  }
+  const size_t ns = s.size();
+  if (s.start.size() != ns || s.type_counts.size() != ns) {
+    return absl::InvalidArgumentError("session table columns differ in length");
+  }
+  const size_t nl = l.size();
+  if (l.month.size() != nl || l.churned.size() != nl ||
+      l.censored.size() != nl) {
+    return absl::InvalidArgumentError("label table columns differ in length");
+  }
+  return absl::OkStatus();
+}
+
+double Rate(int64_t part, int64_t whole) {
+  return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0;
+}
+
+// 1234567 -> "1,234,567".
+std::string WithThousands(int64_t v) {
+  const uint64_t magnitude =
+      v < 0 ? uint64_t{0} - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  const std::string digits = absl::StrCat(magnitude);
+  std::string out;
+  const size_t n = digits.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0 && (n - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+std::string Percent(double fraction) {
+  return absl::StrFormat("%+.1f%%", 100 * fraction);
+}
+
+}  // namespace
+
+absl::StatusOr<Diagnosis> Diagnose(
+    const BookingTable& bookings, const SessionTable& sessions,
+    const LabelTable& labels,
+    const absl::flat_hash_map<int64_t, std::string>& segment_of, Micros as_of) {
+  if (absl::Status s = CheckColumns(bookings, sessions, labels); !s.ok()) {
+    return s;
+  }
+  auto segment = [&](int64_t customer) -> std::string {
+    auto it = segment_of.find(customer);
+    return it != segment_of.end() ? it->second : std::string(kNoSegment);
+  };
+
+  Diagnosis d;
+  d.as_of = as_of;
+  const MonthIndex last = MonthOf(as_of);
+  std::optional<MonthIndex> first;
+  auto see = [&](MonthIndex m) { first = first ? std::min(*first, m) : m; };
+  for (size_t i = 0; i < bookings.size(); ++i) {
+    if (bookings.created_at[i] <= as_of) see(MonthOf(bookings.created_at[i]));
+  }
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (sessions.start[i] <= as_of) see(MonthOf(sessions.start[i]));
+  }
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels.month[i] <= last) see(labels.month[i]);
+  }
+  if (!first) return d;
+
+  const size_t month_count = static_cast<size_t>(last - *first + 1);
+  d.months.resize(month_count);
+  d.funnel.resize(month_count);
+  for (size_t k = 0; k < month_count; ++k) {
+    d.months[k].month = *first + static_cast<MonthIndex>(k);
+    d.funnel[k].month = *first + static_cast<MonthIndex>(k);
+  }
+  auto slot = [&](MonthIndex m) { return static_cast<size_t>(m - *first); };
+
+  // Purchases: (customer, month, amount), sorted so that each customer's
+  // first month comes first.
+  struct Purchase {
+    int64_t customer;
+    MonthIndex month;
+    int64_t amount;
+  };
+  std::vector<Purchase> purchases;
+  absl::btree_map<std::string, PromoRow> promo;
+  for (size_t i = 0; i < bookings.size(); ++i) {
+    if (bookings.created_at[i] > as_of) continue;
+    const MonthIndex m = MonthOf(bookings.created_at[i]);
+    MonthlyRow& row = d.months[slot(m)];
+    if (!bookings.success[i]) {
+      ++row.failed_payments;
+      continue;
+    }
+    const bool has_promo = bookings.promo_code[i] != 0;
+    row.revenue += bookings.total_amount[i];
+    ++row.orders;
+    row.promo_orders += has_promo;
+    row.promo_amount += bookings.promo_amount[i];
+    ++d.funnel[slot(m)].successful_payment;
+    purchases.push_back({bookings.customer_id[i], m, bookings.total_amount[i]});
+    PromoRow& p = promo[segment(bookings.customer_id[i])];
+    ++p.orders;
+    p.promo_orders += has_promo;
+    p.promo_amount += bookings.promo_amount[i];
+  }
+  std::sort(purchases.begin(), purchases.end(),
+            [](const Purchase& a, const Purchase& b) {
+              return std::tie(a.customer, a.month) <
+                     std::tie(b.customer, b.month);
+            });
+  MonthIndex first_month = 0;
+  for (size_t i = 0; i < purchases.size(); ++i) {
+    const Purchase& p = purchases[i];
+    const bool new_customer = i == 0 || purchases[i - 1].customer != p.customer;
+    if (new_customer) first_month = p.month;
+    MonthlyRow& row = d.months[slot(p.month)];
+    const bool is_new = p.month == first_month;
+    if (new_customer || purchases[i - 1].month != p.month) {
+      ++row.buyers;
+      row.new_buyers += is_new;
+    }
+    if (is_new) row.new_revenue += p.amount;
+  }
+  for (MonthlyRow& row : d.months) {
+    row.returning_buyers = row.buyers - row.new_buyers;
+    row.returning_revenue = row.revenue - row.new_revenue;
+  }
+
+  absl::btree_map<std::pair<MonthIndex, std::string>, SegmentMonthRow> seg;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const MonthIndex m = labels.month[i];
+    if (m > last) continue;
+    MonthlyRow& row = d.months[slot(m)];
+    std::string name = segment(labels.customer_id[i]);
+    SegmentMonthRow& s = seg[{m, name}];
+    if (s.segment.empty()) {
+      s.month = m;
+      s.segment = std::move(name);
+    }
+    if (labels.censored[i]) {
+      ++row.censored;
+      ++s.censored;
+    } else {
+      ++row.labeled;
+      ++s.labeled;
+      row.churned += labels.churned[i] != 0;
+      s.churned += labels.churned[i] != 0;
+    }
+  }
+  for (MonthlyRow& row : d.months)
+    row.churn_rate = Rate(row.churned, row.labeled);
+  for (auto& [key, s] : seg) {
+    s.churn_rate = Rate(s.churned, s.labeled);
+    d.segment_months.push_back(std::move(s));
+  }
+
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (sessions.start[i] > as_of) continue;
+    FunnelRow& f = d.funnel[slot(MonthOf(sessions.start[i]))];
+    const auto& counts = sessions.type_counts[i];
+    auto has = [&](EventType t) -> int64_t {
+      return counts[static_cast<size_t>(t)] > 0 ? 1 : 0;
+    };
+    ++f.sessions;
+    f.homepage += has(EventType::kHomepage);
+    f.search += has(EventType::kSearch);
+    f.item_detail += has(EventType::kItemDetail);
+    f.add_to_cart += has(EventType::kAddToCart);
+    f.add_promo += has(EventType::kAddPromo);
+    f.booking += has(EventType::kBooking);
+  }
+
+  for (auto& [name, p] : promo) {
+    p.segment = name;
+    p.promo_share = Rate(p.promo_orders, p.orders);
+    d.promo_by_segment.push_back(std::move(p));
+  }
+  return d;
+}
+
+std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months) {
+  const std::vector<MonthlyRow>& months = diagnosis.months;
+  if (months.empty()) return "no bookings, sessions or labels up to as-of\n";
+  const size_t n = months.size();
+  const size_t shown =
+      last_months <= 0 ? n : std::min(n, static_cast<size_t>(last_months));
+  // The as-of month is complete only when as_of is its last microsecond.
+  const bool last_partial =
+      diagnosis.as_of < MonthStart(months.back().month + 1) - 1;
+
+  std::string out = absl::StrCat("Business diagnosis as of ",
+                                 FormatTimestamp(diagnosis.as_of), "\n");
+  absl::StrAppendFormat(&out, "%-9s %18s %8s %8s %8s %10s %16s\n", "month",
+                        "revenue (IDR)", "orders", "buyers", "new", "returning",
+                        "churn rate");
+  for (size_t k = n - shown; k < n; ++k) {
+    const MonthlyRow& r = months[k];
+    const std::string month =
+        FormatMonth(r.month) + (k + 1 == n && last_partial ? "*" : "");
+    const std::string churn =
+        r.labeled > 0
+            ? absl::StrFormat("%.1f%% of %d", 100 * r.churn_rate, r.labeled)
+            : std::string("n/a");
+    absl::StrAppendFormat(&out, "%-9s %18s %8d %8d %8d %10d %16s\n", month,
+                          WithThousands(r.revenue), r.orders, r.buyers,
+                          r.new_buyers, r.returning_buyers, churn);
+  }
+  if (last_partial) {
+    absl::StrAppend(&out, "* partial month, through ",
+                    FormatTimestamp(diagnosis.as_of).substr(0, 10), "\n");
+  }
+
+  size_t peak = 0;
+  for (size_t k = 1; k < n; ++k) {
+    if (months[k].revenue > months[peak].revenue) peak = k;
+  }
+  if (months[peak].revenue <= 0) {
+    absl::StrAppend(&out, "no revenue yet\n");
+    return out;
+  }
+  const size_t latest = last_partial && n > 1 ? n - 2 : n - 1;
+  absl::StrAppend(&out, "revenue peaked ", FormatMonth(months[peak].month),
+                  " (IDR ", WithThousands(months[peak].revenue), "); ");
+  const std::string latest_name = FormatMonth(months[latest].month);
+  if (latest == peak) {
+    absl::StrAppend(&out, latest_name, " is the peak");
+  } else {
+    absl::StrAppend(&out, latest_name, " is ",
+                    Percent(static_cast<double>(months[latest].revenue) /
+                                static_cast<double>(months[peak].revenue) -
+                            1),
+                    " vs peak");
+  }
+  if (latest > 0 && months[latest - 1].revenue > 0) {
+    absl::StrAppend(
+        &out, ", ",
+        Percent(static_cast<double>(months[latest].revenue) /
+                    static_cast<double>(months[latest - 1].revenue) -
+                1),
+        " vs ", FormatMonth(months[latest - 1].month));
+  }
+  absl::StrAppend(&out, "\n");
+  return out;
+}
+
+}  // namespace winback

@@ -1,0 +1,117 @@
+// The business diagnosis stored with every run: per calendar month (UTC)
+// revenue, buyers (new versus returning), churn rates overall and per
+// segment, the session funnel, and promo usage per segment.
+#ifndef WINBACK_JOBS_DIAGNOSIS_DIAGNOSIS_H_
+#define WINBACK_JOBS_DIAGNOSIS_DIAGNOSIS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "jobs/common/time_util.h"
+#include "jobs/tables/tables.h"
+
+namespace winback {
+
+// The segment reported for a customer missing from the segment map.
+inline constexpr std::string_view kNoSegment = "(none)";
+
+// A purchase is a booking with success == 1 created at or before as_of. All
+// amounts are IDR.
+struct MonthlyRow {
+  MonthIndex month = 0;
+  int64_t revenue = 0;            // sum of total_amount over purchases
+  int64_t orders = 0;             // purchases
+  int64_t buyers = 0;             // distinct customers with a purchase
+  int64_t new_buyers = 0;         // buyers whose first purchase ever is here
+  int64_t returning_buyers = 0;   // buyers - new_buyers
+  int64_t new_revenue = 0;        // revenue of the new buyers (all their
+                                  // purchases this month)
+  int64_t returning_revenue = 0;  // revenue - new_revenue
+  int64_t labeled = 0;            // churn labels of this month that are known
+  int64_t censored = 0;           // churn labels of this month still unknown
+  int64_t churned = 0;            // known labels with churned == 1
+  double churn_rate = 0;          // churned / labeled; 0 when labeled == 0
+  int64_t failed_payments = 0;    // bookings with success == 0
+  int64_t promo_orders = 0;       // purchases with a (non-empty) promo code
+  int64_t promo_amount = 0;       // sum of promo_amount over purchases
+};
+
+// Churn per (month, segment). The segment is the customer's CURRENT segment
+// (as of the run), not the one it had in that month: segments are only
+// computed as of the run, and the question the row answers is "how did the
+// people who are Champions today behave before".
+struct SegmentMonthRow {
+  MonthIndex month = 0;
+  std::string segment;
+  int64_t labeled = 0;
+  int64_t censored = 0;
+  int64_t churned = 0;
+  double churn_rate = 0;  // churned / labeled; 0 when labeled == 0
+};
+
+// Sessions by the month they started in, and how many of them contain at
+// least one event of each type. successful_payment is the number of
+// purchases created in the month (it equals MonthlyRow::orders).
+struct FunnelRow {
+  MonthIndex month = 0;
+  int64_t sessions = 0;
+  int64_t homepage = 0;
+  int64_t search = 0;
+  int64_t item_detail = 0;
+  int64_t add_to_cart = 0;
+  int64_t add_promo = 0;
+  int64_t booking = 0;
+  int64_t successful_payment = 0;
+};
+
+// Promo usage over all purchases up to as_of, by the buyer's current
+// segment.
+struct PromoRow {
+  std::string segment;
+  int64_t orders = 0;
+  int64_t promo_orders = 0;
+  double promo_share = 0;  // promo_orders / orders
+  int64_t promo_amount = 0;
+};
+
+struct Diagnosis {
+  Micros as_of = 0;
+  // One row per month, contiguous, from the earliest month with a booking,
+  // session or label up to the month of as_of (months without purchases
+  // get zero rows). Empty when there is no data at all.
+  std::vector<MonthlyRow> months;
+  // Ordered by (month, segment); only pairs with at least one label.
+  std::vector<SegmentMonthRow> segment_months;
+  // Same months as `months`.
+  std::vector<FunnelRow> funnel;
+  // Ordered by segment; only segments with at least one purchase.
+  std::vector<PromoRow> promo_by_segment;
+};
+
+// Computes the diagnosis from the run's tables. Bookings created and sessions
+// started after as_of, and labels of months after as_of's month, are ignored.
+// `segment_of` maps customer_id to its current segment name (kNoSegment when
+// missing). Fails with InvalidArgument when a table's columns differ in
+// length.
+absl::StatusOr<Diagnosis> Diagnose(
+    const BookingTable& bookings, const SessionTable& sessions,
+    const LabelTable& labels,
+    const absl::flat_hash_map<int64_t, std::string>& segment_of, Micros as_of);
+
+// A short human-readable report: one line per month for the last
+// `last_months` months (all when <= 0) with revenue, orders, buyers, new vs
+// returning buyers and churn rate, then the revenue peak and how the latest
+// complete month compares with it and with the month before, e.g.
+//   revenue peaked 2022-05 (IDR 1,234,567,890); 2022-07 is -16.0% vs peak,
+//   -3.2% vs 2022-06
+// The month of as_of is marked partial unless as_of is its last microsecond;
+// a partial month is not used for the comparison when an earlier one exists.
+std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months = 6);
+
+}  // namespace winback
+
+#endif  // WINBACK_JOBS_DIAGNOSIS_DIAGNOSIS_H_

@@ -1,0 +1,324 @@
+#include "jobs/diagnosis/diagnosis.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace winback {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+Micros At(const char* iso) {
+  auto t = ParseTimestamp(iso);
+  EXPECT_TRUE(t.has_value()) << iso;
+  return t.value_or(0);
+}
+
+MonthIndex Month(const char* text) { return ParseMonth(text).value_or(0); }
+
+struct Tables {
+  Tables& Booking(int64_t customer, const char* iso, int64_t total,
+                  bool success = true, uint32_t promo_code = 0,
+                  int64_t promo_amount = 0) {
+    bookings.created_at.push_back(At(iso));
+    bookings.customer_id.push_back(customer);
+    bookings.session.push_back(0);
+    bookings.payment_method.push_back(0);
+    bookings.success.push_back(success ? 1 : 0);
+    bookings.promo_amount.push_back(promo_amount);
+    bookings.promo_code.push_back(promo_code);
+    bookings.shipment_fee.push_back(0);
+    bookings.total_amount.push_back(total);
+    bookings.line_begin.push_back(bookings.line_begin.back());
+    return *this;
+  }
+  Tables& Session(const char* start_iso, std::vector<EventType> events) {
+    std::array<uint32_t, kEventTypeCount> counts{};
+    for (EventType e : events) ++counts[static_cast<size_t>(e)];
+    sessions.session.push_back(static_cast<uint32_t>(sessions.size()));
+    sessions.piece.push_back(1);
+    sessions.customer_id.push_back(kNoCustomer);
+    sessions.start.push_back(At(start_iso));
+    sessions.end.push_back(At(start_iso) + 20 * kMicrosPerMinute);
+    sessions.event_count.push_back(static_cast<uint32_t>(events.size()));
+    sessions.type_counts.push_back(counts);
+    sessions.traffic_source.push_back(TrafficSource::kMobile);
+    sessions.last_event.push_back(events.back());
+    sessions.has_booking.push_back(counts[5] > 0);
+    return *this;
+  }
+  Tables& Label(int64_t customer, const char* month, bool churned,
+                bool censored) {
+    labels.customer_id.push_back(customer);
+    labels.month.push_back(Month(month));
+    labels.last_purchase_at.push_back(MonthStart(Month(month)));
+    labels.churned.push_back(churned ? 1 : 0);
+    labels.censored.push_back(censored ? 1 : 0);
+    return *this;
+  }
+  Diagnosis Run(Micros as_of) {
+    auto d = Diagnose(bookings, sessions, labels, segment_of, as_of);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() ? *std::move(d) : Diagnosis{};
+  }
+
+  BookingTable bookings;
+  SessionTable sessions;
+  LabelTable labels;
+  absl::flat_hash_map<int64_t, std::string> segment_of;
+};
+
+// January to April 2022, as of mid-April; March has no purchase.
+Tables Example() {
+  using E = EventType;
+  Tables t;
+  t.Booking(1, "2022-01-10T10:00:00Z", 100, true, 1, 10)
+      .Booking(1, "2022-01-20T10:00:00Z", 50)
+      .Booking(2, "2022-01-15T10:00:00Z", 999, false)
+      .Booking(2, "2022-02-05T10:00:00Z", 200)
+      .Booking(1, "2022-02-10T10:00:00Z", 70)
+      .Booking(3, "2022-03-03T10:00:00Z", 500, false)
+      .Booking(3, "2022-04-01T10:00:00Z", 300, true, 2, 30)
+      .Booking(1, "2022-04-15T00:00:00Z", 40)     // exactly at as_of
+      .Booking(4, "2022-05-01T10:00:00Z", 1000);  // after as_of
+  t.Session("2022-01-10T09:40:00Z",
+            {E::kHomepage, E::kHomepage, E::kSearch, E::kItemDetail,
+             E::kAddToCart, E::kBooking})
+      .Session("2022-01-31T23:50:00Z", {E::kHomepage, E::kAddPromo})
+      .Session("2022-02-03T08:00:00Z", {E::kHomepage, E::kScroll})
+      .Session("2022-03-09T08:00:00Z", {E::kSearch, E::kAddPromo})
+      .Session("2022-04-20T08:00:00Z", {E::kHomepage});  // after as_of
+  t.Label(1, "2022-01", false, false)
+      .Label(1, "2022-02", true, false)
+      .Label(1, "2022-04", false, true)
+      .Label(2, "2022-02", false, false)
+      .Label(3, "2022-04", false, true)
+      .Label(9, "2022-02", false, true);
+  t.segment_of = {{1, "Champions"}, {2, "At Risk"}, {3, "New"}};
+  return t;
+}
+
+TEST(Diagnose, MonthsRunContiguouslyToTheAsOfMonth) {
+  const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
+  ASSERT_EQ(d.months.size(), 4u);
+  EXPECT_EQ(FormatMonth(d.months.front().month), "2022-01");
+  EXPECT_EQ(FormatMonth(d.months.back().month), "2022-04");
+  ASSERT_EQ(d.funnel.size(), 4u);
+  EXPECT_EQ(d.funnel[2].month, Month("2022-03"));
+}
+
+TEST(Diagnose, SplitsNewAndReturningBuyersAndRevenue) {
+  const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
+  const MonthlyRow& jan = d.months[0];
+  EXPECT_EQ(jan.revenue, 150);  // the failed 999 is not revenue
+  EXPECT_EQ(jan.orders, 2);
+  EXPECT_EQ(jan.buyers, 1);
+  EXPECT_EQ(jan.new_buyers, 1);
+  EXPECT_EQ(jan.returning_buyers, 0);
+  EXPECT_EQ(jan.new_revenue, 150);
+  EXPECT_EQ(jan.returning_revenue, 0);
+  EXPECT_EQ(jan.failed_payments, 1);
+  EXPECT_EQ(jan.promo_orders, 1);
+  EXPECT_EQ(jan.promo_amount, 10);
+
+  // Customer 2's January booking failed, so February is its first purchase.
+  const MonthlyRow& feb = d.months[1];
+  EXPECT_EQ(feb.revenue, 270);
+  EXPECT_EQ(feb.orders, 2);
+  EXPECT_EQ(feb.buyers, 2);
+  EXPECT_EQ(feb.new_buyers, 1);
+  EXPECT_EQ(feb.returning_buyers, 1);
+  EXPECT_EQ(feb.new_revenue, 200);
+  EXPECT_EQ(feb.returning_revenue, 70);
+  EXPECT_EQ(feb.failed_payments, 0);
+
+  const MonthlyRow& apr = d.months[3];
+  EXPECT_EQ(apr.revenue, 340);  // includes the booking at as_of, not May's
+  EXPECT_EQ(apr.orders, 2);
+  EXPECT_EQ(apr.new_buyers, 1);
+  EXPECT_EQ(apr.returning_buyers, 1);
+  EXPECT_EQ(apr.new_revenue, 300);
+  EXPECT_EQ(apr.returning_revenue, 40);
+  EXPECT_EQ(apr.promo_orders, 1);
+  EXPECT_EQ(apr.promo_amount, 30);
+}
+
+TEST(Diagnose, MonthWithoutPurchasesHasZeroRow) {
+  const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
+  const MonthlyRow& mar = d.months[2];
+  EXPECT_EQ(mar.month, Month("2022-03"));
+  EXPECT_EQ(mar.revenue, 0);
+  EXPECT_EQ(mar.orders, 0);
+  EXPECT_EQ(mar.buyers, 0);
+  EXPECT_EQ(mar.new_buyers, 0);
+  EXPECT_EQ(mar.labeled, 0);
+  EXPECT_EQ(mar.churn_rate, 0);
+  EXPECT_EQ(mar.failed_payments, 1);
+}
+
+TEST(Diagnose, ChurnRateExcludesCensoredLabels) {
+  const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
+  EXPECT_EQ(d.months[0].labeled, 1);
+  EXPECT_EQ(d.months[0].churned, 0);
+  EXPECT_EQ(d.months[0].churn_rate, 0);
+  EXPECT_EQ(d.months[1].labeled, 2);
+  EXPECT_EQ(d.months[1].censored, 1);
+  EXPECT_EQ(d.months[1].churned, 1);
+  EXPECT_DOUBLE_EQ(d.months[1].churn_rate, 0.5);
+  EXPECT_EQ(d.months[3].labeled, 0);
+  EXPECT_EQ(d.months[3].censored, 2);
+  EXPECT_EQ(d.months[3].churn_rate, 0);
+}
+
+TEST(Diagnose, SegmentChurnUsesCurrentSegments) {
+  const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
+  ASSERT_EQ(d.segment_months.size(), 6u);
+  auto row = [&](size_t i) {
+    const SegmentMonthRow& r = d.segment_months[i];
+    return FormatMonth(r.month) + " " + r.segment + " " +
+           std::to_string(r.labeled) + "/" + std::to_string(r.churned) + "/" +
+           std::to_string(r.censored);
+  };
+  EXPECT_EQ(row(0), "2022-01 Champions 1/0/0");
+  EXPECT_EQ(row(1), "2022-02 (none) 0/0/1");
+  EXPECT_EQ(row(2), "2022-02 At Risk 1/0/0");
+  EXPECT_EQ(row(3), "2022-02 Champions 1/1/0");
+  EXPECT_EQ(row(4), "2022-04 Champions 0/0/1");
+  EXPECT_EQ(row(5), "2022-04 New 0/0/1");
+  EXPECT_DOUBLE_EQ(d.segment_months[3].churn_rate, 1.0);
+  EXPECT_DOUBLE_EQ(d.segment_months[2].churn_rate, 0.0);
+}
+
+TEST(Diagnose, FunnelCountsSessionsByStartMonth) {
+  const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
+  const FunnelRow& jan = d.funnel[0];
+  EXPECT_EQ(jan.sessions, 2);  // the one starting Jan 31 counts in January
+  EXPECT_EQ(jan.homepage, 2);  // sessions, not events
+  EXPECT_EQ(jan.search, 1);
+  EXPECT_EQ(jan.item_detail, 1);
+  EXPECT_EQ(jan.add_to_cart, 1);
+  EXPECT_EQ(jan.add_promo, 1);
+  EXPECT_EQ(jan.booking, 1);
+  EXPECT_EQ(jan.successful_payment, 2);
+  const FunnelRow& feb = d.funnel[1];
+  EXPECT_EQ(feb.sessions, 1);
+  EXPECT_EQ(feb.homepage, 1);
+  EXPECT_EQ(feb.search, 0);
+  EXPECT_EQ(feb.successful_payment, 2);
+  const FunnelRow& mar = d.funnel[2];
+  EXPECT_EQ(mar.sessions, 1);
+  EXPECT_EQ(mar.search, 1);
+  EXPECT_EQ(mar.add_promo, 1);
+  EXPECT_EQ(mar.successful_payment, 0);
+  const FunnelRow& apr = d.funnel[3];
+  EXPECT_EQ(apr.sessions, 0);  // April 20 is after as_of
+  EXPECT_EQ(apr.successful_payment, 2);
+}
+
+TEST(Diagnose, PromoUsageBySegment) {
+  const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
+  ASSERT_EQ(d.promo_by_segment.size(), 3u);
+  const PromoRow& at_risk = d.promo_by_segment[0];
+  EXPECT_EQ(at_risk.segment, "At Risk");
+  EXPECT_EQ(at_risk.orders, 1);
+  EXPECT_EQ(at_risk.promo_orders, 0);
+  EXPECT_EQ(at_risk.promo_share, 0);
+  const PromoRow& champions = d.promo_by_segment[1];
+  EXPECT_EQ(champions.segment, "Champions");
+  EXPECT_EQ(champions.orders, 4);
+  EXPECT_EQ(champions.promo_orders, 1);
+  EXPECT_DOUBLE_EQ(champions.promo_share, 0.25);
+  EXPECT_EQ(champions.promo_amount, 10);
+  const PromoRow& new_buyers = d.promo_by_segment[2];
+  EXPECT_EQ(new_buyers.segment, "New");
+  EXPECT_DOUBLE_EQ(new_buyers.promo_share, 1.0);
+  EXPECT_EQ(new_buyers.promo_amount, 30);
+}
+
+TEST(Diagnose, EmptyTablesGiveEmptyDiagnosis) {
+  Tables t;
+  const Diagnosis d = t.Run(At("2022-04-15T00:00:00Z"));
+  EXPECT_TRUE(d.months.empty());
+  EXPECT_TRUE(d.funnel.empty());
+  EXPECT_THAT(FormatDiagnosis(d), HasSubstr("no bookings"));
+}
+
+TEST(Diagnose, RejectsRaggedColumns) {
+  Tables t = Example();
+  t.bookings.promo_code.pop_back();
+  EXPECT_THAT(Diagnose(t.bookings, t.sessions, t.labels, t.segment_of,
+                       At("2022-04-15T00:00:00Z"))
+                  .status()
+                  .message(),
+              HasSubstr("booking table"));
+  t = Example();
+  t.sessions.type_counts.pop_back();
+  EXPECT_FALSE(
+      Diagnose(t.bookings, t.sessions, t.labels, t.segment_of, 0).ok());
+  t = Example();
+  t.labels.censored.pop_back();
+  EXPECT_FALSE(
+      Diagnose(t.bookings, t.sessions, t.labels, t.segment_of, 0).ok());
+}
+
+Diagnosis RevenueSeries(const char* first_month, std::vector<int64_t> revenue,
+                        Micros as_of) {
+  Diagnosis d;
+  d.as_of = as_of;
+  const MonthIndex first = Month(first_month);
+  for (size_t k = 0; k < revenue.size(); ++k) {
+    MonthlyRow r;
+    r.month = first + static_cast<MonthIndex>(k);
+    r.revenue = revenue[k];
+    r.orders = 10 + static_cast<int64_t>(k);
+    r.buyers = 5;
+    r.new_buyers = 2;
+    r.returning_buyers = 3;
+    r.labeled = 4;
+    r.churned = 1;
+    r.churn_rate = 0.25;
+    d.months.push_back(r);
+  }
+  return d;
+}
+
+TEST(FormatDiagnosis, ComparesLatestCompleteMonthWithPeakAndPrevious) {
+  const Diagnosis d =
+      RevenueSeries("2022-03", {800, 1'000'000, 900'000, 840'000, 100},
+                    At("2022-07-15T12:00:00Z"));
+  const std::string text = FormatDiagnosis(d, 3);
+  EXPECT_THAT(text, HasSubstr("revenue peaked 2022-04 (IDR 1,000,000); "
+                              "2022-06 is -16.0% vs peak, -6.7% vs 2022-05"));
+  EXPECT_THAT(text, HasSubstr("2022-07*"));
+  EXPECT_THAT(text, HasSubstr("partial month, through 2022-07-15"));
+  EXPECT_THAT(text, HasSubstr("900,000"));
+  EXPECT_THAT(text, HasSubstr("25.0% of 4"));
+  EXPECT_THAT(text, Not(HasSubstr("\n2022-03")));  // only the last 3 months
+  EXPECT_THAT(text, Not(HasSubstr("\n2022-04")));
+}
+
+TEST(FormatDiagnosis, CompleteLastMonthIsCompared) {
+  const Diagnosis d = RevenueSeries("2022-05", {1000, 500, 600},
+                                    MonthStart(Month("2022-08")) - 1);
+  const std::string text = FormatDiagnosis(d);
+  EXPECT_THAT(text, Not(HasSubstr("*")));
+  EXPECT_THAT(text, HasSubstr("2022-07 is -40.0% vs peak, +20.0% vs 2022-06"));
+  EXPECT_THAT(text, HasSubstr("\n2022-05"));  // all three shown
+
+  const Diagnosis at_peak =
+      RevenueSeries("2022-05", {100, 500}, MonthStart(Month("2022-07")) - 1);
+  EXPECT_THAT(FormatDiagnosis(at_peak),
+              HasSubstr("2022-06 is the peak, +400.0% vs 2022-05"));
+}
+
+TEST(FormatDiagnosis, UnlabeledMonthShowsNotAvailable) {
+  Diagnosis d = RevenueSeries("2022-05", {0}, At("2022-05-10T00:00:00Z"));
+  d.months[0].labeled = 0;
+  const std::string text = FormatDiagnosis(d);
+  EXPECT_THAT(text, HasSubstr("n/a"));
+  EXPECT_THAT(text, HasSubstr("no revenue yet"));
+}
+
+}  // namespace
+}  // namespace winback

@@ -1,0 +1,151 @@
+#include "jobs/features/features.h"
+
+#include <gtest/gtest.h>
+
+namespace winback {
+namespace {
+
+constexpr Micros kDay = kMicrosPerDay;
+const Micros kT0 = *ParseTimestamp("2022-01-01T00:00:00Z");
+
+// Two customers (ids 10 and 20) and hand-built bookings and sessions.
+class World {
+ public:
+  World() {
+    for (int64_t id : {10, 20}) {
+      const uint32_t row = static_cast<uint32_t>(customers.size());
+      customers.customer_id.push_back(id);
+      customers.gender.push_back(id == 10 ? Gender::kFemale : Gender::kMale);
+      customers.birthdate.push_back(*ParseDate("1992-01-01"));
+      customers.device_type.push_back(id == 10 ? DeviceType::kIos : DeviceType::kAndroid);
+      customers.home_location.push_back(0);
+      customers.first_join_date.push_back(*ParseDate("2021-01-01"));
+      customers.row_of[id] = row;
+    }
+  }
+  // A booking of `customer` on session id `sid` at `t`.
+  void Book(uint32_t sid, int64_t customer, Micros t, int64_t amount,
+            bool success = true, uint32_t promo = 0) {
+    bookings.created_at.push_back(t);
+    bookings.customer_id.push_back(customer);
+    bookings.session.push_back(sid);
+    bookings.success.push_back(success);
+    bookings.total_amount.push_back(amount);
+    bookings.promo_code.push_back(promo);
+  }
+  // A session piece of session id `sid` (customer given as sessionize would).
+  void Session(uint32_t sid, int64_t customer, Micros start, Micros minutes,
+               EventType last) {
+    sessions.session.push_back(sid);
+    sessions.piece.push_back(1);
+    sessions.customer_id.push_back(customer);
+    sessions.start.push_back(start);
+    sessions.end.push_back(start + minutes * kMicrosPerMinute);
+    sessions.event_count.push_back(2);
+    sessions.type_counts.push_back({});
+    sessions.traffic_source.push_back(TrafficSource::kMobile);
+    sessions.last_event.push_back(last);
+    sessions.has_booking.push_back(last == EventType::kBooking);
+  }
+  FeatureTable Run(std::vector<FeatureRequest> req, Micros as_of = INT64_MAX) {
+    const CustomerHistory h = BuildHistory(customers, bookings, sessions, as_of);
+    auto f = ComputeFeatures(customers, h, req, FeatureOptions{});
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.ok() ? *std::move(f) : FeatureTable{};
+  }
+
+  CustomerTable customers;
+  BookingTable bookings;
+  SessionTable sessions;
+};
+
+TEST(Features, PurchaseFeaturesAsOfTau) {
+  World w;
+  w.Book(1, 10, kT0, 100'000);
+  w.Book(2, 10, kT0 + 10 * kDay, 300'000, true, /*promo=*/3);
+  w.Book(3, 10, kT0 + 12 * kDay, 999'999, /*success=*/false);  // not a purchase
+  w.Book(4, 10, kT0 + 40 * kDay, 50'000);                        // after tau
+  const FeatureTable f = w.Run({{0, kT0 + 20 * kDay}});
+  ASSERT_EQ(f.size(), 1u);
+  const auto& v = f.values[0];
+  EXPECT_DOUBLE_EQ(v[kFrequency], 2);
+  EXPECT_DOUBLE_EQ(v[kMonetary], 400'000);
+  EXPECT_DOUBLE_EQ(v[kAvgBasket], 200'000);
+  EXPECT_DOUBLE_EQ(v[kPromoShare], 0.5);
+  EXPECT_DOUBLE_EQ(v[kRecencyDays], 10);
+  EXPECT_DOUBLE_EQ(v[kPurchases90d], 2);
+  // 2022-01-21 minus 2021-01-01 is 385 days.
+  EXPECT_DOUBLE_EQ(v[kTenureDays], 385);
+  // Both purchases are in January 2022: one active month.
+  EXPECT_DOUBLE_EQ(v[kAvgMonthlySpend12m], 400'000);
+  EXPECT_DOUBLE_EQ(v[kIsIos], 1);
+  EXPECT_DOUBLE_EQ(v[kIsFemale], 1);
+  EXPECT_NEAR(v[kAgeYears], 30.05, 0.01);
+}
+
+TEST(Features, LaterEventsDoNotChangeEarlierRows) {
+  World w;
+  w.Book(1, 10, kT0, 100'000);
+  w.Session(1, 10, kT0 - kDay, 20, EventType::kBooking);
+  const FeatureTable before = w.Run({{0, kT0 + 5 * kDay}});
+  // Add a lot of activity after tau; the row as of tau must not move.
+  w.Book(2, 10, kT0 + 6 * kDay, 500'000);
+  w.Session(2, 10, kT0 + 6 * kDay, 45, EventType::kAddToCart);
+  w.Session(2, 10, kT0 + 5 * kDay + 1, 45, EventType::kAddToCart);
+  const FeatureTable after = w.Run({{0, kT0 + 5 * kDay}, {0, kT0 + 7 * kDay}});
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(before.values[0], after.values[0]);
+  EXPECT_DOUBLE_EQ(after.values[1][kFrequency], 2);
+}
+
+TEST(Features, SessionsCountOnlyOnceTheirBookingLinksThem) {
+  World w;
+  // Session id 7's pieces start on day 1 and day 3; its booking (which is
+  // what ties them to customer 10) only exists from day 20.
+  w.Session(7, 10, kT0 + 1 * kDay, 10, EventType::kAddToCart);
+  w.Session(7, 10, kT0 + 3 * kDay, 30, EventType::kBooking);
+  w.Book(7, 10, kT0 + 20 * kDay, 10'000);
+  const FeatureTable f = w.Run({{0, kT0 + 10 * kDay}, {0, kT0 + 21 * kDay}});
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_DOUBLE_EQ(f.values[0][kSessionsPerMonth], 0);
+  EXPECT_DOUBLE_EQ(f.values[1][kSessionsPerMonth], 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(f.values[1][kAvgSessionMinutes], 20);
+  EXPECT_DOUBLE_EQ(f.values[1][kCartAbandonShare], 0.5);
+  EXPECT_DOUBLE_EQ(f.values[1][kBookingSessionShare], 0.5);
+  EXPECT_DOUBLE_EQ(f.values[1][kDaysSinceLastSession], 18);
+}
+
+TEST(Features, SessionTrendComparesLastThirtyDaysWithThePrevious) {
+  World w;
+  w.Book(1, 20, kT0, 10'000);
+  const Micros tau = kT0 + 100 * kDay;
+  // Three sessions 40-50 days before tau, one 5 days before: (1-3)/(1+3+1).
+  for (int d : {40, 45, 50, 5}) {
+    w.Session(1, 20, tau - d * kDay, 10, EventType::kHomepage);
+  }
+  // One 95 days before tau: outside the 90-day window.
+  w.Session(1, 20, tau - 95 * kDay, 10, EventType::kHomepage);
+  const FeatureTable f = w.Run({{1, tau}});
+  EXPECT_DOUBLE_EQ(f.values[0][kSessionTrend], -2.0 / 5.0);
+  EXPECT_DOUBLE_EQ(f.values[0][kSessionsPerMonth], 4.0 / 3.0);
+  EXPECT_DOUBLE_EQ(f.values[0][kIsIos], 0);
+}
+
+TEST(Features, RequestsMustBeSorted) {
+  World w;
+  const CustomerHistory h = BuildHistory(w.customers, w.bookings, w.sessions, INT64_MAX);
+  auto f = ComputeFeatures(w.customers, h, {{1, kT0}, {0, kT0}}, FeatureOptions{});
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  auto g = ComputeFeatures(w.customers, h, {{0, kT0 + 1}, {0, kT0}}, FeatureOptions{});
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Features, OrphanPurchasesAreCounted) {
+  World w;
+  w.Book(1, 999, kT0, 1);
+  const CustomerHistory h = BuildHistory(w.customers, w.bookings, w.sessions, INT64_MAX);
+  EXPECT_EQ(h.orphan_purchases, 1);
+}
+
+}  // namespace
+}  // namespace winback

@@ -1,0 +1,695 @@
+#include "jobs/ingest/ingest.h"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "jobs/common/status_macros.h"
+#include "jobs/ingest/csv.h"
+#include "jobs/ingest/literal.h"
+#include "jobs/ingest/mapped_file.h"
+
+namespace winback {
+
+using ingest_internal::ConsumeHeader;
+using ingest_internal::FieldSplitter;
+using ingest_internal::LineReader;
+using ingest_internal::ParseDouble;
+using ingest_internal::ParseInt64;
+using ingest_internal::Reject;
+using ingest_internal::Repair;
+using ingest_internal::RowLog;
+
+absl::Status IngestOptions::Validate() const {
+  if (!(max_bad_row_share >= 0.0 && max_bad_row_share <= 1.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_bad_row_share must be in [0, 1], got ", max_bad_row_share));
+  }
+  if (threads < 1 || threads > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads must be in [1, 256], got ", threads));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// A row's fields: the first problem found, or nothing.
+using RowResult = std::optional<Reject>;
+
+// Parses `s` as a timestamp. The export's own form
+// (YYYY-MM-DDTHH:MM:SS.ffffffZ) takes a fast path with the same result as
+// ParseTimestamp; anything else goes to ParseTimestamp.
+std::optional<Micros> FastTimestamp(std::string_view s) {
+  if (s.size() == 27 && s[4] == '-' && s[7] == '-' && s[10] == 'T' &&
+      s[13] == ':' && s[16] == ':' && s[19] == '.' && s[26] == 'Z') {
+    uint32_t d[20];
+    static constexpr int kPos[20] = {0,  1,  2,  3,  5,  6,  8,  9,  11, 12,
+                                     14, 15, 17, 18, 20, 21, 22, 23, 24, 25};
+    bool ok = true;
+    for (int i = 0; i < 20; ++i) {
+      d[i] =
+          static_cast<uint32_t>(static_cast<unsigned char>(s[kPos[i]]) - '0');
+      ok &= d[i] <= 9;
+    }
+    if (!ok) return std::nullopt;
+    const int32_t y =
+        static_cast<int32_t>(d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]);
+    const uint32_t mo = d[4] * 10 + d[5];
+    const uint32_t day = d[6] * 10 + d[7];
+    const int64_t hh = d[8] * 10 + d[9];
+    const int64_t mi = d[10] * 10 + d[11];
+    const int64_t ss = d[12] * 10 + d[13];
+    int64_t us = 0;
+    for (int i = 14; i < 20; ++i) us = us * 10 + d[i];
+    if (mo < 1 || mo > 12 || day < 1 || day > 28 || hh > 23 || mi > 59 ||
+        ss > 59) {
+      return ParseTimestamp(s);  // month ends and errors: the careful way
+    }
+    return static_cast<Micros>(DaysFromCivil(y, mo, day)) * kMicrosPerDay +
+           hh * kMicrosPerHour + mi * kMicrosPerMinute + ss * kMicrosPerSecond +
+           us;
+  }
+  return ParseTimestamp(s);
+}
+
+// Parses the canonical 8-4-4-4-12 UUID form like ParseUuid, with a table.
+// `*lowercase` (when given) tells whether the text is the canonical
+// lowercase form, in which case equal UUIDs mean equal texts.
+std::optional<Uuid> FastUuid(std::string_view s, bool* lowercase = nullptr) {
+  // Digit value, plus 16 for the uppercase letters; -1 for non-hex.
+  struct HexTable {
+    int8_t v[256];
+    constexpr HexTable() : v() {
+      for (int i = 0; i < 256; ++i) v[i] = -1;
+      for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<int8_t>(i);
+      for (int i = 0; i < 6; ++i) {
+        v['a' + i] = static_cast<int8_t>(10 + i);
+        v['A' + i] = static_cast<int8_t>(16 + 10 + i);
+      }
+    }
+  };
+  static constexpr HexTable kHex;
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' ||
+      s[23] != '-') {
+    return std::nullopt;
+  }
+  static constexpr int kPos[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                   12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                   26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+  Uuid u;
+  int seen = 0;
+  for (int i = 0; i < 16; ++i) {
+    const int v = kHex.v[static_cast<unsigned char>(s[kPos[i]])];
+    seen |= v;
+    u.hi = (u.hi << 4) | static_cast<uint64_t>(v & 0xF);
+  }
+  for (int i = 16; i < 32; ++i) {
+    const int v = kHex.v[static_cast<unsigned char>(s[kPos[i]])];
+    seen |= v;
+    u.lo = (u.lo << 4) | static_cast<uint64_t>(v & 0xF);
+  }
+  if (seen < 0) return std::nullopt;
+  if (lowercase != nullptr) *lowercase = (seen & 0x10) == 0;
+  return u;
+}
+
+// UUIDs in the export are random, so mixing the two halves is enough.
+struct UuidHash {
+  size_t operator()(const Uuid& u) const {
+    return static_cast<size_t>((u.hi ^ (u.lo * 0x9E3779B97F4A7C15ULL)) *
+                               0xC2B2AE3D27D4EB4FULL);
+  }
+};
+
+bool IsEmptyOrNumber(std::string_view s) {
+  double unused;
+  return s.empty() || ParseDouble(s, &unused);
+}
+
+void BeginReport(std::string_view file_name, FileReport* report) {
+  *report = FileReport();
+  report->file = std::string(file_name);
+}
+
+absl::Status FinishReport(const RowLog& log, const IngestOptions& options,
+                          FileReport* report) {
+  log.ToReport(report);
+  return ingest_internal::CheckRejectShare(*report, options.max_bad_row_share);
+}
+
+// ---------------------------------------------------------------- customers
+
+constexpr int kCustomerFields = 15;
+
+RowResult CustomerRow(std::string_view line, FieldSplitter* splitter,
+                      CustomerTable* out) {
+  std::string_view f[kCustomerFields];
+  if (splitter->Split(line, f, kCustomerFields) != kCustomerFields) {
+    return Reject::kWrongFieldCount;
+  }
+  int64_t id;
+  if (!ParseInt64(f[0], &id)) return Reject::kBadId;
+  if (out->row_of.contains(id)) return Reject::kDuplicateId;
+  Gender gender = Gender::kUnknown;
+  if (f[5] == "F") {
+    gender = Gender::kFemale;
+  } else if (f[5] == "M") {
+    gender = Gender::kMale;
+  } else if (!f[5].empty()) {
+    return Reject::kBadValue;
+  }
+  int32_t birthdate = kNoDate;
+  if (!f[6].empty()) {
+    const std::optional<int32_t> d = ParseDate(f[6]);
+    if (!d.has_value()) return Reject::kBadDate;
+    birthdate = *d;
+  }
+  DeviceType device = DeviceType::kUnknown;
+  if (f[7] == "Android") {
+    device = DeviceType::kAndroid;
+  } else if (f[7] == "iOS") {
+    device = DeviceType::kIos;
+  } else if (!f[7].empty()) {
+    return Reject::kBadValue;
+  }
+  if (!IsEmptyOrNumber(f[10]) || !IsEmptyOrNumber(f[11])) {
+    return Reject::kBadValue;
+  }
+  const std::optional<int32_t> joined = ParseDate(f[14]);
+  if (!joined.has_value()) return Reject::kBadDate;
+
+  out->row_of.emplace(id, static_cast<uint32_t>(out->customer_id.size()));
+  out->customer_id.push_back(id);
+  out->gender.push_back(gender);
+  out->birthdate.push_back(birthdate);
+  out->device_type.push_back(device);
+  out->home_location.push_back(out->locations.Intern(f[12]));
+  out->first_join_date.push_back(*joined);
+  return std::nullopt;
+}
+
+// ----------------------------------------------------------------- products
+
+constexpr int kProductFields = 10;
+constexpr int kMaxProductFields = 64;
+
+RowResult ProductRow(std::string_view line, FieldSplitter* splitter,
+                     absl::flat_hash_set<int64_t>* seen, std::string* name_buf,
+                     bool* repaired, ProductTable* out) {
+  std::string_view f[kMaxProductFields];
+  const int n = splitter->Split(line, f, kMaxProductFields);
+  if (n < kProductFields || n > kMaxProductFields) {
+    return Reject::kWrongFieldCount;
+  }
+  std::string_view name = f[9];
+  *repaired = n > kProductFields;
+  if (*repaired) {
+    name_buf->clear();
+    for (int i = 9; i < n; ++i) {
+      if (i > 9) name_buf->push_back(',');
+      name_buf->append(f[i]);
+    }
+    name = *name_buf;
+  }
+  int64_t id;
+  if (!ParseInt64(f[0], &id)) return Reject::kBadId;
+  if (seen->contains(id)) return Reject::kDuplicateId;
+  int64_t year = 0;
+  if (!f[7].empty() && (!ParseInt64(f[7], &year) || year < 0 || year > 9999)) {
+    return Reject::kBadValue;
+  }
+  seen->insert(id);
+  out->product_id.push_back(id);
+  out->gender.push_back(out->values.Intern(f[1]));
+  out->master_category.push_back(out->values.Intern(f[2]));
+  out->sub_category.push_back(out->values.Intern(f[3]));
+  out->article_type.push_back(out->values.Intern(f[4]));
+  out->base_colour.push_back(out->values.Intern(f[5]));
+  out->season.push_back(out->values.Intern(f[6]));
+  out->year.push_back(static_cast<int32_t>(year));
+  out->usage.push_back(out->values.Intern(f[8]));
+  out->display_name.push_back(out->names.Intern(name));
+  return std::nullopt;
+}
+
+// ----------------------------------------------------------------- bookings
+
+constexpr int kBookingFields = 14;
+
+struct BookingLine {
+  int64_t product_id;
+  int32_t quantity;
+  int64_t item_price;
+};
+
+// Checks a product_metadata literal and stores its lines in `lines`.
+bool ParseProductLines(std::string_view text, Literal* lit,
+                       std::vector<BookingLine>* lines) {
+  lines->clear();
+  if (!lit->TryParse(text) || lit->kind(lit->root()) != Literal::Kind::kList) {
+    return false;
+  }
+  Literal::NodeId item = lit->FirstChild(lit->root());
+  for (uint32_t i = 0; i < lit->size(lit->root());
+       ++i, item = lit->Next(item)) {
+    const std::optional<int64_t> product = lit->FindInt(item, "product_id");
+    const std::optional<int64_t> quantity = lit->FindInt(item, "quantity");
+    const std::optional<int64_t> price = lit->FindInt(item, "item_price");
+    if (!product || !quantity || !price || *quantity < 1 ||
+        *quantity > INT32_MAX || *price < 0) {
+      return false;
+    }
+    lines->push_back({*product, static_cast<int32_t>(*quantity), *price});
+  }
+  return true;
+}
+
+bool ParseMoney(std::string_view s, int64_t* out) {
+  return ParseInt64(s, out) && *out >= 0;
+}
+
+RowResult BookingRow(std::string_view line, FieldSplitter* splitter,
+                     Literal* lit, std::vector<BookingLine>* lines,
+                     StringPool* session_ids, BookingTable* out) {
+  std::string_view f[kBookingFields];
+  if (splitter->Split(line, f, kBookingFields) != kBookingFields) {
+    return Reject::kWrongFieldCount;
+  }
+  const std::optional<Micros> created = FastTimestamp(f[0]);
+  if (!created.has_value()) return Reject::kBadTimestamp;
+  int64_t customer;
+  if (!ParseInt64(f[1], &customer)) return Reject::kBadId;
+  if (!FastUuid(f[2]).has_value() || !FastUuid(f[3]).has_value()) {
+    return Reject::kBadId;
+  }
+  if (!ParseProductLines(f[4], lit, lines)) return Reject::kBadMetadata;
+  if (f[5].empty()) return Reject::kBadValue;
+  uint8_t success;
+  if (f[6] == "Success") {
+    success = 1;
+  } else if (f[6] == "Failed") {
+    success = 0;
+  } else {
+    return Reject::kBadValue;
+  }
+  int64_t promo_amount, shipment_fee, total_amount;
+  if (!ParseMoney(f[7], &promo_amount) || !ParseMoney(f[9], &shipment_fee)) {
+    return Reject::kBadValue;
+  }
+  if (!FastTimestamp(f[10]).has_value()) return Reject::kBadTimestamp;
+  double lat, lon;
+  if (!ParseDouble(f[11], &lat) || !ParseDouble(f[12], &lon) ||
+      !ParseMoney(f[13], &total_amount)) {
+    return Reject::kBadValue;
+  }
+
+  out->created_at.push_back(*created);
+  out->customer_id.push_back(customer);
+  out->session.push_back(session_ids->Intern(f[3]));
+  out->payment_method.push_back(out->payment_methods.Intern(f[5]));
+  out->success.push_back(success);
+  out->promo_amount.push_back(promo_amount);
+  out->promo_code.push_back(out->promo_codes.Intern(f[8]));
+  out->shipment_fee.push_back(shipment_fee);
+  out->total_amount.push_back(total_amount);
+  for (const BookingLine& l : *lines) {
+    out->line_product_id.push_back(l.product_id);
+    out->line_quantity.push_back(l.quantity);
+    out->line_item_price.push_back(l.item_price);
+  }
+  out->line_begin.push_back(static_cast<uint32_t>(out->line_product_id.size()));
+  return std::nullopt;
+}
+
+// ------------------------------------------------------------------- clicks
+
+constexpr int kClickFields = 6;
+// A lower bound on the bytes of a valid click row: two UUIDs (72), the
+// shortest event name (5), timestamp (19), traffic source (3), five commas
+// and the line end.
+constexpr size_t kMinClickRowBytes = 64;
+// The parser hands finished text back (for the kernel to drop) in pieces of
+// about this size.
+constexpr size_t kReleaseBytes = size_t{32} << 20;
+
+bool ValidClickMetadata(EventType type, std::string_view text, Literal* lit) {
+  switch (type) {
+    case EventType::kAddToCart:
+      return lit->TryParse(text) && lit->FindInt(0, "product_id") &&
+             lit->FindInt(0, "quantity") && lit->FindInt(0, "item_price");
+    case EventType::kBooking:
+      return lit->TryParse(text) && lit->FindString(0, "payment_status");
+    case EventType::kSearch:
+      return lit->TryParse(text) && lit->FindString(0, "search_keywords");
+    case EventType::kAddPromo:
+      return lit->TryParse(text) && lit->FindString(0, "promo_code") &&
+             lit->FindInt(0, "promo_amount");
+    default:
+      return text.empty() || lit->TryParse(text);
+  }
+}
+
+// One thread's share of click_stream.csv. Session ids are interned into a
+// chunk-local pool so that nothing points into the mapped text afterwards;
+// they are renumbered into the shared pool when the chunks are joined.
+struct ClickChunk {
+  std::vector<uint32_t> session;  // id in `sessions`
+  std::vector<Micros> event_time;
+  std::vector<Uuid> event_id;
+  std::vector<EventType> event_type;
+  std::vector<TrafficSource> traffic_source;
+  // Distinct session texts in order of first appearance: local id i is
+  // session_text[session_begin[i], session_begin[i + 1]).
+  std::string session_text;
+  std::vector<uint32_t> session_begin{0};
+  // Canonical (lowercase) session ids are looked up by value: one probe of
+  // a compact table instead of hashing and comparing text. Others by text.
+  absl::flat_hash_map<Uuid, uint32_t, UuidHash> session_of_uuid;
+  absl::flat_hash_map<std::string, uint32_t> session_of_text;
+
+  size_t distinct_sessions() const { return session_begin.size() - 1; }
+  std::string_view SessionText(uint32_t i) const {
+    return std::string_view(session_text)
+        .substr(session_begin[i], session_begin[i + 1] - session_begin[i]);
+  }
+  uint32_t AddSessionText(std::string_view text) {
+    session_text.append(text);
+    session_begin.push_back(static_cast<uint32_t>(session_text.size()));
+    return static_cast<uint32_t>(distinct_sessions() - 1);
+  }
+  RowLog log;         // line numbers relative to the chunk (first line 1)
+  int64_t lines = 0;  // physical lines in the chunk
+};
+
+void ParseClickChunk(std::string_view text, size_t reserve_rows,
+                     const ReleaseFn& release, ClickChunk* c) {
+  c->session.reserve(reserve_rows);
+  c->event_time.reserve(reserve_rows);
+  c->event_id.reserve(reserve_rows);
+  c->event_type.reserve(reserve_rows);
+  c->traffic_source.reserve(reserve_rows);
+
+  // Session lookups miss the cache (the table outgrows it), so rows are
+  // resolved in batches whose table slots were prefetched when parsed.
+  struct PendingSession {
+    Uuid uuid;
+    std::string_view text;
+    size_t row;
+    bool lowercase;
+  };
+  constexpr int kBatch = 16;
+  std::array<PendingSession, kBatch> pending;
+  int pending_count = 0;
+  auto resolve = [c, &pending, &pending_count] {
+    for (int i = 0; i < pending_count; ++i) {
+      const PendingSession& p = pending[i];
+      uint32_t local;
+      if (p.lowercase) {
+        const auto [it, inserted] = c->session_of_uuid.try_emplace(
+            p.uuid, static_cast<uint32_t>(c->distinct_sessions()));
+        if (inserted) c->AddSessionText(p.text);
+        local = it->second;
+      } else {
+        const auto [it, inserted] = c->session_of_text.try_emplace(
+            std::string(p.text), static_cast<uint32_t>(c->distinct_sessions()));
+        if (inserted) c->AddSessionText(p.text);
+        local = it->second;
+      }
+      c->session[p.row] = local;
+    }
+    pending_count = 0;
+  };
+
+  LineReader lines(text);
+  FieldSplitter splitter;
+  Literal lit;
+  std::string_view f[kClickFields];
+  std::string_view line;
+  int64_t line_no = 0;
+  const char* released = text.data();
+  while (lines.Next(&line)) {
+    ++line_no;
+    c->log.CountRow();
+    if (release &&
+        static_cast<size_t>(lines.position() - released) >= kReleaseBytes) {
+      // Everything before this line is parsed and, once the pending
+      // session ids are resolved, copied.
+      resolve();
+      release(std::string_view(released,
+                               static_cast<size_t>(line.data() - released)));
+      released = line.data();
+    }
+    if (splitter.Split(line, f, kClickFields) != kClickFields) {
+      c->log.AddReject(Reject::kWrongFieldCount, line_no);
+      continue;
+    }
+    bool lowercase = false;
+    const std::optional<Uuid> session = FastUuid(f[0], &lowercase);
+    if (!session.has_value()) {
+      c->log.AddReject(Reject::kBadId, line_no);
+      continue;
+    }
+    const std::optional<EventType> type = ParseEventType(f[1]);
+    if (!type.has_value()) {
+      c->log.AddReject(Reject::kBadValue, line_no);
+      continue;
+    }
+    const std::optional<Micros> time = FastTimestamp(f[2]);
+    if (!time.has_value()) {
+      c->log.AddReject(Reject::kBadTimestamp, line_no);
+      continue;
+    }
+    const std::optional<Uuid> event_id = FastUuid(f[3]);
+    if (!event_id.has_value()) {
+      c->log.AddReject(Reject::kBadId, line_no);
+      continue;
+    }
+    const std::optional<TrafficSource> source = ParseTrafficSource(f[4]);
+    if (!source.has_value()) {
+      c->log.AddReject(Reject::kBadValue, line_no);
+      continue;
+    }
+    if (!ValidClickMetadata(*type, f[5], &lit)) {
+      c->log.AddReject(Reject::kBadMetadata, line_no);
+      continue;
+    }
+    if (lowercase) c->session_of_uuid.prefetch(*session);
+    pending[pending_count++] = {*session, f[0], c->session.size(), lowercase};
+    c->session.push_back(0);  // set by resolve()
+    if (pending_count == kBatch) resolve();
+    c->event_time.push_back(*time);
+    c->event_id.push_back(*event_id);
+    c->event_type.push_back(*type);
+    c->traffic_source.push_back(*source);
+  }
+  resolve();
+  c->lines = line_no;
+  if (release) {
+    release(std::string_view(
+        released, static_cast<size_t>(text.data() + text.size() - released)));
+  }
+}
+
+// Moves the column `member` of all chunks, in order, to the end of `*to`,
+// freeing each chunk's column as it goes. When `*to` is empty it takes over
+// the first chunk's vector, whose capacity is reserved for the whole file,
+// so nothing is copied twice or reallocated.
+template <typename T>
+void JoinColumn(std::vector<ClickChunk>* chunks,
+                std::vector<T> ClickChunk::*member, std::vector<T>* to) {
+  size_t total = to->size();
+  for (const ClickChunk& c : *chunks) total += (c.*member).size();
+  if (to->empty()) to->swap((*chunks)[0].*member);
+  to->reserve(total);
+  for (ClickChunk& c : *chunks) {
+    std::vector<T>& from = c.*member;
+    to->insert(to->end(), from.begin(), from.end());
+    std::vector<T>().swap(from);
+  }
+}
+
+}  // namespace
+
+absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
+                            const IngestOptions& options, CustomerTable* out,
+                            FileReport* report) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  BeginReport(file_name, report);
+  WB_RETURN_IF_ERROR(ConsumeHeader(file_name, kCustomerHeader, &text));
+  RowLog log;
+  FieldSplitter splitter;
+  LineReader lines(text);
+  std::string_view line;
+  int64_t line_no = 1;
+  while (lines.Next(&line)) {
+    ++line_no;
+    log.CountRow();
+    const RowResult r = CustomerRow(line, &splitter, out);
+    if (r.has_value()) log.AddReject(*r, line_no);
+  }
+  return FinishReport(log, options, report);
+}
+
+absl::Status ParseProducts(std::string_view text, std::string_view file_name,
+                           const IngestOptions& options, ProductTable* out,
+                           FileReport* report) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  BeginReport(file_name, report);
+  WB_RETURN_IF_ERROR(ConsumeHeader(file_name, kProductHeader, &text));
+  out->values.Intern("");
+  out->names.Intern("");
+  absl::flat_hash_set<int64_t> seen(out->product_id.begin(),
+                                    out->product_id.end());
+  RowLog log;
+  FieldSplitter splitter;
+  std::string name_buf;
+  LineReader lines(text);
+  std::string_view line;
+  int64_t line_no = 1;
+  while (lines.Next(&line)) {
+    ++line_no;
+    log.CountRow();
+    bool repaired = false;
+    const RowResult r =
+        ProductRow(line, &splitter, &seen, &name_buf, &repaired, out);
+    if (r.has_value()) {
+      log.AddReject(*r, line_no);
+    } else if (repaired) {
+      log.AddRepair(Repair::kJoinedProductName, line_no);
+    }
+  }
+  return FinishReport(log, options, report);
+}
+
+absl::Status ParseBookings(std::string_view text, std::string_view file_name,
+                           const IngestOptions& options,
+                           StringPool* session_ids, BookingTable* out,
+                           FileReport* report) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  BeginReport(file_name, report);
+  WB_RETURN_IF_ERROR(ConsumeHeader(file_name, kTransactionHeader, &text));
+  out->promo_codes.Intern("");
+  if (out->line_begin.empty()) out->line_begin.push_back(0);
+  RowLog log;
+  FieldSplitter splitter;
+  Literal lit;
+  std::vector<BookingLine> lines_buf;
+  LineReader lines(text);
+  std::string_view line;
+  int64_t line_no = 1;
+  while (lines.Next(&line)) {
+    ++line_no;
+    log.CountRow();
+    const RowResult r =
+        BookingRow(line, &splitter, &lit, &lines_buf, session_ids, out);
+    if (r.has_value()) log.AddReject(*r, line_no);
+  }
+  return FinishReport(log, options, report);
+}
+
+absl::Status ParseClicks(std::string_view text, std::string_view file_name,
+                         const IngestOptions& options, StringPool* session_ids,
+                         ClickTable* out, FileReport* report,
+                         const ReleaseFn& release) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  BeginReport(file_name, report);
+  WB_RETURN_IF_ERROR(ConsumeHeader(file_name, kClickHeader, &text));
+
+  const std::vector<std::string_view> pieces =
+      ingest_internal::SplitAtLines(text, options.threads);
+  std::vector<ClickChunk> chunks(pieces.size());
+  // Every valid row is longer than kMinClickRowBytes, so this bounds the
+  // rows of a piece. Reserved but untouched memory costs no resident pages.
+  auto Rows = [](std::string_view piece) {
+    return piece.size() / kMinClickRowBytes + 1;
+  };
+  {
+    std::vector<std::thread> workers;
+    for (size_t i = 1; i < pieces.size(); ++i) {
+      workers.emplace_back([&, i] {
+        ParseClickChunk(pieces[i], Rows(pieces[i]), release, &chunks[i]);
+      });
+    }
+    // The first chunk reserves room for the whole file: see JoinColumn.
+    ParseClickChunk(pieces[0], Rows(text), release, &chunks[0]);
+    for (std::thread& t : workers) t.join();
+  }
+
+  RowLog log;
+  int64_t line_offset = 1;  // the header
+  for (const ClickChunk& c : chunks) {
+    log.Merge(c.log, line_offset);
+    line_offset += c.lines;
+  }
+  WB_RETURN_IF_ERROR(FinishReport(log, options, report));
+
+  // Renumber chunk-local session ids in chunk order, which keeps the shared
+  // ids in order of first appearance in the file.
+  for (ClickChunk& c : chunks) {
+    std::vector<uint32_t> global(c.distinct_sessions());
+    for (uint32_t i = 0; i < global.size(); ++i) {
+      global[i] = session_ids->Intern(c.SessionText(i));
+    }
+    c.session_of_uuid = {};
+    c.session_of_text = {};
+    std::string().swap(c.session_text);
+    for (uint32_t& s : c.session) s = global[s];
+  }
+  JoinColumn(&chunks, &ClickChunk::session, &out->session);
+  JoinColumn(&chunks, &ClickChunk::event_time, &out->event_time);
+  JoinColumn(&chunks, &ClickChunk::event_id, &out->event_id);
+  JoinColumn(&chunks, &ClickChunk::event_type, &out->event_type);
+  JoinColumn(&chunks, &ClickChunk::traffic_source, &out->traffic_source);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
+                                        const IngestOptions& options) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  Dataset data;
+  data.report.files.resize(4);
+  auto open = [&dir](std::string_view name) -> absl::StatusOr<MappedFile> {
+    const std::string path = absl::StrCat(dir, "/", std::string(name));
+    absl::StatusOr<MappedFile> file = MappedFile::Open(path);
+    if (!file.ok()) {
+      return absl::Status(
+          file.status().code(),
+          absl::StrCat(std::string(name), ": ", file.status().message()));
+    }
+    return file;
+  };
+  {
+    WB_ASSIGN_OR_RETURN(MappedFile f, open("customer.csv"));
+    WB_RETURN_IF_ERROR(ParseCustomers(f.data(), "customer.csv", options,
+                                      &data.customers, &data.report.files[0]));
+  }
+  {
+    WB_ASSIGN_OR_RETURN(MappedFile f, open("product.csv"));
+    WB_RETURN_IF_ERROR(ParseProducts(f.data(), "product.csv", options,
+                                     &data.products, &data.report.files[1]));
+  }
+  {
+    WB_ASSIGN_OR_RETURN(MappedFile f, open("transactions.csv"));
+    WB_RETURN_IF_ERROR(ParseBookings(f.data(), "transactions.csv", options,
+                                     &data.session_ids, &data.bookings,
+                                     &data.report.files[2]));
+  }
+  {
+    WB_ASSIGN_OR_RETURN(MappedFile f, open("click_stream.csv"));
+    const ReleaseFn release = [&f](std::string_view done) { f.Release(done); };
+    WB_RETURN_IF_ERROR(ParseClicks(f.data(), "click_stream.csv", options,
+                                   &data.session_ids, &data.clicks,
+                                   &data.report.files[3], release));
+  }
+  return data;
+}
+
+}  // namespace winback

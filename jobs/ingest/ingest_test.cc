@@ -1,0 +1,713 @@
+#include "jobs/ingest/ingest.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "jobs/ingest/csv.h"
+
+namespace winback {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// A UUID text whose value the tests know: see UuidOf.
+std::string U(uint32_t n) {
+  return absl::StrFormat("%08x-0000-4000-8000-%012x", n, n);
+}
+Uuid UuidOf(uint32_t n) {
+  return Uuid{(uint64_t{n} << 32) | 0x4000, (uint64_t{0x8000} << 48) | n};
+}
+
+constexpr Micros kT0 = 1655398410033496;  // 2022-06-16T16:53:30.033496Z
+constexpr char kT0Text[] = "2022-06-16T16:53:30.033496Z";
+
+IngestOptions Lenient() {
+  IngestOptions o;
+  o.max_bad_row_share = 1.0;
+  return o;
+}
+
+// The reasons of a report as "reason:count@line,line".
+std::vector<std::string> Reasons(const std::vector<FileReport::Reason>& rs) {
+  std::vector<std::string> out;
+  for (const auto& r : rs) {
+    out.push_back(absl::StrCat(r.reason, ":", r.count, "@",
+                               absl::StrJoin(r.first_lines, ",")));
+  }
+  return out;
+}
+
+// ----------------------------------------------------------------- options
+
+TEST(IngestOptions, ValidateNamesTheField) {
+  IngestOptions o;
+  EXPECT_TRUE(o.Validate().ok());
+  o.threads = 0;
+  EXPECT_THAT(o.Validate().message(), HasSubstr("threads"));
+  o = IngestOptions();
+  o.max_bad_row_share = 1.5;
+  EXPECT_THAT(o.Validate().message(), HasSubstr("max_bad_row_share"));
+}
+
+// ---------------------------------------------------------------- customers
+
+std::string CustomerText(const std::vector<std::string>& rows) {
+  return absl::StrCat(kCustomerHeader, "\n", absl::StrJoin(rows, "\n"), "\n");
+}
+
+TEST(ParseCustomers, ReadsColumnsAndInternsLocations) {
+  const std::string text = CustomerText({
+      "5868,Ann,Lee,u1,ann@x.com,F,1990-05-17,Android,d1,Android 2.2.1,"
+      "-6.2,106.8,Jakarta Raya,Indonesia,2019-08-23",
+      "7,Bo,Ng,u2,bo@x.com,M,,iOS,d2,\"iPhone; CPU iPhone OS 14_2_1 like Mac "
+      "OS X\",-7.1,110.4,Jawa Barat,Indonesia,2019-08-23",
+      "9,Cy,Ho,u3,cy@x.com,,1990-05-17,,d3,v,,,Jakarta Raya,Indonesia,"
+      "2019-08-23",
+  });
+  CustomerTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseCustomers(text, "customer.csv", IngestOptions(), &t, &report).ok());
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_THAT(t.customer_id, ElementsAre(5868, 7, 9));
+  EXPECT_THAT(t.gender,
+              ElementsAre(Gender::kFemale, Gender::kMale, Gender::kUnknown));
+  EXPECT_THAT(t.birthdate, ElementsAre(7441, kNoDate, 7441));  // 1990-05-17
+  EXPECT_THAT(t.device_type, ElementsAre(DeviceType::kAndroid, DeviceType::kIos,
+                                         DeviceType::kUnknown));
+  EXPECT_THAT(t.home_location, ElementsAre(0u, 1u, 0u));
+  EXPECT_EQ(t.locations.Get(1), "Jawa Barat");
+  EXPECT_THAT(t.first_join_date,
+              ElementsAre(18131, 18131, 18131));  // 2019-08-23
+  EXPECT_EQ(t.row_of.at(7), 1u);
+  EXPECT_EQ(report.file, "customer.csv");
+  EXPECT_EQ(report.rows_read, 3);
+  EXPECT_EQ(report.rows_rejected, 0);
+}
+
+TEST(ParseCustomers, RejectsBadRowsWithReasons) {
+  const std::string good_tail =
+      ",d,v,-6.2,106.8,Jakarta Raya,Indonesia,2019-08-23";
+  const std::string text = CustomerText({
+      "1,A,B,u,e,F,1990-05-17,Android" + good_tail,   // line 2: good
+      "x1,A,B,u,e,F,1990-05-17,Android" + good_tail,  // 3: bad_id
+      "2,A,B,u,e,X,1990-05-17,Android" + good_tail,   // 4: bad_value gender
+      "3,A,B,u,e,F,1990-02-30,Android" + good_tail,   // 5: bad_date
+      "1,A,B,u,e,M,1990-05-17,iOS" + good_tail,       // 6: duplicate_id
+      "4,A,B,u,e,F,1990-05-17,Android,d,v,-6.2,106.8,Jakarta Raya,Indonesia,",
+      "5,A,B,u,e,F,1990-05-17,Android,d,v",          // 8: short
+      "6,A,B,u,e,F,1990-05-17,Windows" + good_tail,  // 9: bad_value device
+      "7,A,B,u,e,F,1990-05-17,iOS,d,v,north,106.8,Jakarta Raya,Indonesia,"
+      "2019-08-23",  // 10: bad_value lat
+  });
+  CustomerTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseCustomers(text, "customer.csv", Lenient(), &t, &report).ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1));
+  EXPECT_EQ(report.rows_read, 9);
+  EXPECT_EQ(report.rows_rejected, 8);
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_date:2@5,7", "bad_id:1@3", "bad_value:3@4,9,10",
+                          "duplicate_id:1@6", "wrong_field_count:1@8"));
+}
+
+// ----------------------------------------------------------------- products
+
+std::string ProductText(const std::vector<std::string>& rows) {
+  return absl::StrCat(kProductHeader, "\n", absl::StrJoin(rows, "\n"), "\n");
+}
+
+TEST(ParseProducts, ReadsColumnsWithEmptyAsIdZero) {
+  const std::string text = ProductText({
+      "15970,Men,Apparel,Topwear,Shirts,Navy Blue,Fall,2011,Casual,Turtle "
+      "Check Men Navy Blue Shirt",
+      "39386,Men,Apparel,Bottomwear,Jeans,,Summer,,Casual,",
+      "2,Women,Apparel,Topwear,Tops,Red,Summer,2012,Casual,\"Quoted, name\"",
+  });
+  ProductTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseProducts(text, "product.csv", IngestOptions(), &t, &report).ok());
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_THAT(t.product_id, ElementsAre(15970, 39386, 2));
+  EXPECT_EQ(t.values.Get(0), "");
+  EXPECT_EQ(t.names.Get(0), "");
+  EXPECT_EQ(t.values.Get(t.base_colour[0]), "Navy Blue");
+  EXPECT_EQ(t.base_colour[1], 0u);
+  EXPECT_EQ(t.values.Get(t.gender[2]), "Women");
+  EXPECT_THAT(t.year, ElementsAre(2011, 0, 2012));
+  EXPECT_EQ(t.names.Get(t.display_name[0]), "Turtle Check Men Navy Blue Shirt");
+  EXPECT_EQ(t.display_name[1], 0u);
+  EXPECT_EQ(t.names.Get(t.display_name[2]), "Quoted, name");
+  EXPECT_EQ(report.rows_repaired, 0);  // a quoted comma needs no repair
+}
+
+TEST(ParseProducts, RejoinsUnquotedCommasInTheName) {
+  const std::string text = ProductText({
+      "9036,Men,Personal Care,Fragrance,Perfume and Body Mist,,Winter,2015,"
+      "Casual,Boss Men Perfume, After Shave Balm and Shower Gel Set",  // 11
+      "1,Women,Apparel,Topwear,Tops,Red,Summer,2012,Casual,A, B,C",    // 12
+      "3,Women,Apparel,Topwear,Tops,Red,Summer,2012,Casual,Plain",
+  });
+  ProductTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseProducts(text, "product.csv", IngestOptions(), &t, &report).ok());
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.names.Get(t.display_name[0]),
+            "Boss Men Perfume, After Shave Balm and Shower Gel Set");
+  EXPECT_EQ(t.names.Get(t.display_name[1]), "A, B,C");
+  EXPECT_EQ(t.values.Get(t.usage[0]), "Casual");
+  EXPECT_THAT(t.year, ElementsAre(2015, 2012, 2012));
+  EXPECT_EQ(report.rows_repaired, 2);
+  EXPECT_EQ(report.rows_rejected, 0);
+  EXPECT_THAT(Reasons(report.repairs),
+              ElementsAre("joined_product_name:2@2,3"));
+}
+
+TEST(ParseProducts, RejectsBadRows) {
+  const std::string text = ProductText({
+      "x,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,N",  // 2 bad_id
+      "5,Men,Apparel,Topwear,Shirts,Blue,Fall,20x1,Casual,N",  // 3 bad_value
+      "6,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual",    // 4 short
+      "7,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,N",  // 5 good
+      "7,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,M",  // 6 duplicate
+  });
+  ProductTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseProducts(text, "product.csv", Lenient(), &t, &report).ok());
+  EXPECT_THAT(t.product_id, ElementsAre(7));
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_id:1@2", "bad_value:1@3", "duplicate_id:1@6",
+                          "wrong_field_count:1@4"));
+}
+
+// ----------------------------------------------------------------- bookings
+
+std::string Booking(const std::string& created, const std::string& customer,
+                    const std::string& session, const std::string& metadata,
+                    const std::string& method, const std::string& status,
+                    const std::string& promo_amount,
+                    const std::string& promo_code, const std::string& fee,
+                    const std::string& total) {
+  return absl::StrCat(created, ",", customer, ",", U(999), ",", session, ",\"",
+                      metadata, "\",", method, ",", status, ",", promo_amount,
+                      ",", promo_code, ",", fee,
+                      ",2022-06-18T07:43:39.033496Z,-6.2088,106.8456,", total);
+}
+
+std::string BookingText(const std::vector<std::string>& rows) {
+  return absl::StrCat(kTransactionHeader, "\n", absl::StrJoin(rows, "\n"),
+                      "\n");
+}
+
+constexpr char kTwoItems[] =
+    "[{'product_id': 54728, 'quantity': 1, 'item_price': 191247}, "
+    "{'product_id': 16193, 'quantity': 2, 'item_price': 155526}]";
+constexpr char kOneItem[] =
+    "[{'product_id': 7, 'quantity': 3, 'item_price': 1000}]";
+
+TEST(ParseBookings, ReadsColumnsAndProductLines) {
+  const std::string text = BookingText({
+      Booking(kT0Text, "5868", U(1), kTwoItems, "Gopay", "Success", "0", "",
+              "10000", "512299"),
+      // total_amount disagrees with the lines: kept as written.
+      Booking("2022-07-31T23:59:59.999999Z", "12", U(2), kOneItem,
+              "Credit Card", "Failed", "500", "WEEKENDSERU", "0", "999"),
+  });
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(text, "transactions.csv", IngestOptions(),
+                            &sessions, &t, &report)
+                  .ok());
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_THAT(t.created_at, ElementsAre(kT0, 1659311999999999));
+  EXPECT_THAT(t.customer_id, ElementsAre(5868, 12));
+  EXPECT_THAT(t.session, ElementsAre(0u, 1u));
+  EXPECT_EQ(sessions.Get(1), U(2));
+  EXPECT_EQ(t.payment_methods.Get(t.payment_method[1]), "Credit Card");
+  EXPECT_THAT(t.success, ElementsAre(1, 0));
+  EXPECT_THAT(t.promo_amount, ElementsAre(0, 500));
+  EXPECT_EQ(t.promo_codes.Get(0), "");
+  EXPECT_THAT(t.promo_code, ElementsAre(0u, 1u));
+  EXPECT_EQ(t.promo_codes.Get(1), "WEEKENDSERU");
+  EXPECT_THAT(t.shipment_fee, ElementsAre(10000, 0));
+  EXPECT_THAT(t.total_amount, ElementsAre(512299, 999));
+  EXPECT_THAT(t.line_begin, ElementsAre(0u, 2u, 3u));
+  EXPECT_THAT(t.line_product_id, ElementsAre(54728, 16193, 7));
+  EXPECT_THAT(t.line_quantity, ElementsAre(1, 2, 3));
+  EXPECT_THAT(t.line_item_price, ElementsAre(191247, 155526, 1000));
+}
+
+TEST(ParseBookings, RejectsBadRowsWithReasons) {
+  const std::string text = BookingText({
+      Booking(kT0Text, "1", U(1), kOneItem, "OVO", "Success", "0", "", "0",
+              "3000"),  // 2
+      Booking("2022-06-16 16:53", "1", U(2), kOneItem, "OVO", "Success", "0",
+              "", "0", "3000"),  // 3
+      Booking(kT0Text, "abc", U(3), kOneItem, "OVO", "Success", "0", "", "0",
+              "3000"),  // 4
+      Booking(kT0Text, "1", "not-a-uuid", kOneItem, "OVO", "Success", "0", "",
+              "0", "3000"),  // 5
+      Booking(kT0Text, "1", U(4), "[{'product_id': 7, 'quantity': 3}]", "OVO",
+              "Success", "0", "", "0", "3000"),  // 6
+      Booking(kT0Text, "1", U(5), "[{'product_id': 7, 'quantity': 3", "OVO",
+              "Success", "0", "", "0", "3000"),  // 7
+      Booking(kT0Text, "1", U(6), kOneItem, "OVO", "Pending", "0", "", "0",
+              "3000"),  // 8
+      Booking(kT0Text, "1", U(7), kOneItem, "OVO", "Success", "0", "", "0",
+              "3000.5"),                  // 9
+      "2022-06-16T16:53:30.033496Z,1,x",  // 10
+  });
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseBookings(text, "transactions.csv", Lenient(), &sessions, &t, &report)
+          .ok());
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(sessions.size(), 1u);  // rejected rows intern nothing
+  EXPECT_THAT(t.line_begin, ElementsAre(0u, 1u));
+  EXPECT_THAT(
+      Reasons(report.rejects),
+      ElementsAre("bad_id:2@4,5", "bad_metadata:2@6,7", "bad_timestamp:1@3",
+                  "bad_value:2@8,9", "wrong_field_count:1@10"));
+}
+
+// ------------------------------------------------------------------- clicks
+
+std::string Click(const std::string& session, const std::string& name,
+                  const std::string& time, const std::string& event_id,
+                  const std::string& source, const std::string& metadata) {
+  std::string meta(metadata);
+  if (meta.find(',') != std::string::npos)
+    meta = absl::StrCat("\"", meta, "\"");
+  return absl::StrCat(session, ",", name, ",", time, ",", event_id, ",", source,
+                      ",", meta);
+}
+
+std::string ClickText(const std::vector<std::string>& rows,
+                      const std::string& eol = "\n") {
+  return absl::StrCat(kClickHeader, eol, absl::StrJoin(rows, eol), eol);
+}
+
+TEST(ParseClicks, ReadsColumnsOfEveryEventType) {
+  const std::string text = ClickText({
+      Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", ""),
+      Click(U(2), "ADD_TO_CART", "2016-02-29T00:00:00.000001Z", U(102), "WEB",
+            "{'product_id': 15315, 'quantity': 4, 'item_price': 313529}"),
+      Click(U(1), "SEARCH", kT0Text, U(103), "MOBILE",
+            "{'search_keywords': 'Dress Kondangan'}"),
+      Click(U(1), "BOOKING", kT0Text, U(104), "MOBILE",
+            "{'payment_status': 'Success'}"),
+      Click(U(1), "ADD_PROMO", kT0Text, U(105), "MOBILE",
+            "{'promo_code': 'WEEKENDSERU', 'promo_amount': 3640}"),
+      Click(U(3), "PROMO_PAGE", kT0Text, U(106), "MOBILE", ""),
+      Click(U(3), "CLICK", kT0Text, U(107), "MOBILE", ""),
+      Click(U(3), "SCROLL", kT0Text, U(108), "MOBILE", ""),
+      Click(U(3), "ITEM_DETAIL", kT0Text, U(109), "MOBILE", "{'any': True}"),
+  });
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseClicks(text, "click_stream.csv", IngestOptions(), &sessions,
+                          &t, &report)
+                  .ok());
+  ASSERT_EQ(t.size(), 9u);
+  EXPECT_EQ(report.rows_rejected, 0);
+  EXPECT_THAT(t.session, ElementsAre(0u, 1u, 0u, 0u, 0u, 2u, 2u, 2u, 2u));
+  EXPECT_EQ(sessions.Get(2), U(3));
+  EXPECT_EQ(t.event_time[0], kT0);
+  EXPECT_EQ(t.event_time[1], 1456704000000001);  // 2016-02-29T00:00:00.000001Z
+  EXPECT_EQ(t.event_id[4], UuidOf(105));
+  EXPECT_THAT(
+      t.event_type,
+      ElementsAre(EventType::kHomepage, EventType::kAddToCart,
+                  EventType::kSearch, EventType::kBooking, EventType::kAddPromo,
+                  EventType::kPromoPage, EventType::kClick, EventType::kScroll,
+                  EventType::kItemDetail));
+  EXPECT_EQ(t.traffic_source[1], TrafficSource::kWeb);
+  EXPECT_EQ(t.traffic_source[0], TrafficSource::kMobile);
+}
+
+TEST(ParseClicks, RejectsEachBadRowKind) {
+  const std::string text = ClickText({
+      Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", ""),  // 2 good
+      absl::StrCat(U(1), ",HOMEPAGE,", kT0Text, ",", U(102), ",MOBILE"),  // 3
+      Click(U(1), "HOMEPAGE", "2022-06-16T25:00:00.000000Z", U(103), "MOBILE",
+            ""),  // 4
+      Click(U(1), "ADD_TO_CART", kT0Text, U(104), "MOBILE",
+            "{'product_id': 1, 'quantity': 4}"),  // 5
+      Click(U(1), "SEARCH", kT0Text, U(105), "MOBILE",
+            "{'search_keywords': 'unterminated}"),                 // 6
+      Click("12345", "HOMEPAGE", kT0Text, U(106), "MOBILE", ""),   // 7
+      Click(U(1), "CHECKOUT", kT0Text, U(107), "MOBILE", ""),      // 8
+      Click(U(1), "HOMEPAGE", kT0Text, "0000-bad", "MOBILE", ""),  // 9
+      Click(U(1), "HOMEPAGE", kT0Text, U(110), "TABLET", ""),      // 10
+      Click(U(1), "CLICK", kT0Text, U(111), "MOBILE", "{'a': "),   // 11
+      Click(U(1), "BOOKING", kT0Text, U(112), "MOBILE", ""),       // 12
+      // The first problem wins: bad time before bad event id.
+      Click(U(1), "HOMEPAGE", "yesterday", "nope", "MOBILE", ""),  // 13
+  });
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseClicks(text, "click_stream.csv", Lenient(), &sessions, &t, &report)
+          .ok());
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(report.rows_read, 12);
+  EXPECT_EQ(report.rows_rejected, 11);
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_id:2@7,9", "bad_metadata:4@5,6,11,12",
+                          "bad_timestamp:2@4,13", "bad_value:2@8,10",
+                          "wrong_field_count:1@3"));
+}
+
+TEST(ParseClicks, AcceptsCrLfAndQuotedFields) {
+  const std::string text = ClickText(
+      {
+          Click(U(1), "ADD_TO_CART", kT0Text, U(101), "MOBILE",
+                "{'product_id': 1, 'quantity': 4, 'item_price': 9}"),
+          // A doubled quote inside a quoted field.
+          absl::StrCat(U(1), ",SEARCH,", kT0Text, ",", U(102),
+                       ",MOBILE,\"{'search_keywords': \"\"Men's, shoes\"\"}\""),
+          Click(U(1), "HOMEPAGE", kT0Text, U(103), "MOBILE", ""),
+      },
+      "\r\n");
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseClicks(text, "click_stream.csv", IngestOptions(), &sessions,
+                          &t, &report)
+                  .ok());
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_EQ(report.rows_rejected, 0);
+  EXPECT_EQ(t.traffic_source[2], TrafficSource::kMobile);  // no '\r' left
+}
+
+TEST(ParseClicks, ThrowsNoRowsAwayWithoutFinalLineEnd) {
+  const std::string text =
+      absl::StrCat(kClickHeader, "\n",
+                   Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", ""));
+  for (int threads : {1, 2, 3}) {
+    IngestOptions o;
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    EXPECT_EQ(t.size(), 1u);
+    EXPECT_EQ(report.rows_read, 1);
+  }
+}
+
+// Twelve rows of equal length, so that n threads get 12 / n rows each; bad
+// rows sit at data rows 2, 6, 7 and 11 (lines 3, 7, 8 and 12), which puts
+// one or more in every chunk for 2 and 3 threads.
+std::string EqualRowsText() {
+  std::vector<std::string> rows;
+  for (int i = 1; i <= 12; ++i) {
+    const uint32_t session = i % 2 == 0 ? 1 : 2;
+    std::string row =
+        Click(U(session), "HOMEPAGE", kT0Text, U(100 + i), "MOBILE", "");
+    if (i == 2)
+      row = Click(U(session), "HOMEPAGX", kT0Text, U(100 + i), "MOBILE", "");
+    if (i == 6)
+      row = Click(U(session), "HOMEPAGE", "2022-13-16T16:53:30.033496Z",
+                  U(100 + i), "MOBILE", "");
+    if (i == 7)
+      row = Click("g" + U(session).substr(1), "HOMEPAGE", kT0Text, U(100 + i),
+                  "MOBILE", "");
+    if (i == 11)
+      row = Click(U(session), "HOMEPAGE", kT0Text, U(100 + i), "MOBILX", "");
+    rows.push_back(row);
+  }
+  return ClickText(rows);
+}
+
+TEST(ParseClicks, LineNumbersAreExactAcrossThreads) {
+  const std::string text = EqualRowsText();
+  // The fixture really splits as the comment says.
+  const std::string_view body =
+      std::string_view(text).substr(sizeof(kClickHeader));
+  for (int n : {2, 3}) {
+    for (std::string_view piece : ingest_internal::SplitAtLines(body, n)) {
+      EXPECT_EQ(std::count(piece.begin(), piece.end(), '\n'), 12 / n);
+    }
+  }
+  for (int threads : {1, 2, 3, 5, 16}) {
+    SCOPED_TRACE(threads);
+    IngestOptions o = Lenient();
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    EXPECT_EQ(report.rows_read, 12);
+    EXPECT_EQ(report.rows_rejected, 4);
+    EXPECT_THAT(
+        Reasons(report.rejects),
+        ElementsAre("bad_id:1@8", "bad_timestamp:1@7", "bad_value:2@3,12"));
+    // Rows 1, 3, 4, 5, 8, 9, 10, 12 in file order; session 2 appears first.
+    ASSERT_EQ(t.size(), 8u);
+    EXPECT_THAT(t.session, ElementsAre(0u, 0u, 1u, 0u, 1u, 0u, 1u, 1u));
+    EXPECT_EQ(sessions.Get(0), U(2));
+    EXPECT_EQ(t.event_id[0], UuidOf(101));
+    EXPECT_EQ(t.event_id[7], UuidOf(112));
+  }
+}
+
+TEST(ParseClicks, CountsOnlyTheFirstFiveLinesPerReasonAcrossThreads) {
+  std::vector<std::string> rows;
+  for (int i = 1; i <= 40; ++i) {
+    rows.push_back(Click(U(1), i % 4 == 0 ? "NOPE" : "HOMEPAGE", kT0Text,
+                         U(100 + i), "MOBILE", ""));
+  }
+  IngestOptions o = Lenient();
+  o.threads = 3;
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseClicks(ClickText(rows), "click_stream.csv", o, &sessions, &t,
+                          &report)
+                  .ok());
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_value:10@5,9,13,17,21"));
+  EXPECT_EQ(t.size(), 30u);
+}
+
+// ------------------------------------------------------- bad row threshold
+
+std::string ClickTextWithBadRows(int rows, std::vector<int> bad_rows) {
+  std::vector<std::string> out;
+  for (int i = 1; i <= rows; ++i) {
+    const bool bad =
+        std::find(bad_rows.begin(), bad_rows.end(), i) != bad_rows.end();
+    out.push_back(Click(U(1), "HOMEPAGE", bad ? "2022-06-16" : kT0Text, U(i),
+                        "MOBILE", ""));
+  }
+  return ClickText(out);
+}
+
+TEST(BadRowShare, AtTheThresholdPassesWithCounts) {
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  // 1 of 100 rows is exactly the default 1%: not above it.
+  ASSERT_TRUE(ParseClicks(ClickTextWithBadRows(100, {40}), "click_stream.csv",
+                          IngestOptions(), &sessions, &t, &report)
+                  .ok());
+  EXPECT_EQ(t.size(), 99u);
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_timestamp:1@41"));
+}
+
+TEST(BadRowShare, AboveTheThresholdFailsNamingFileAndLines) {
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  IngestOptions o;
+  o.threads = 2;
+  const absl::Status s =
+      ParseClicks(ClickTextWithBadRows(100, {4, 90}), "click_stream.csv", o,
+                  &sessions, &t, &report);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "click_stream.csv: 2 of 100 rows rejected (2.0000%), above "
+            "max_bad_row_share 1.0000%; first bad rows: line 5 "
+            "(bad_timestamp), line 91 (bad_timestamp)");
+  EXPECT_EQ(report.rows_rejected, 2);  // the report is still filled in
+}
+
+TEST(BadRowShare, AppliesToEveryFile) {
+  const std::string text = CustomerText({
+      "1,A,B,u,e,F,1990-05-17,Android,d,v,1,1,L,Indonesia,2019-08-23",
+      "2,A,B,u,e,F,1990-05-17,Android,d,v,1,1,L,Indonesia,bad",
+  });
+  IngestOptions o;
+  o.max_bad_row_share = 0.49;
+  CustomerTable t;
+  FileReport report;
+  const absl::Status s = ParseCustomers(text, "customer.csv", o, &t, &report);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("customer.csv: 1 of 2 rows rejected"));
+  EXPECT_THAT(s.message(), HasSubstr("line 3 (bad_date)"));
+  o.max_bad_row_share = 0.5;
+  CustomerTable t2;
+  EXPECT_TRUE(ParseCustomers(text, "customer.csv", o, &t2, &report).ok());
+  EXPECT_EQ(t2.size(), 1u);
+}
+
+// ------------------------------------------------------------------ headers
+
+TEST(Header, MustMatchExactly) {
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  const absl::Status s =
+      ParseClicks("session_id,event_name,event_time,event_id,traffic_source\n",
+                  "click_stream.csv", IngestOptions(), &sessions, &t, &report);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            absl::StrCat("click_stream.csv:1: expected header '", kClickHeader,
+                         "', found "
+                         "'session_id,event_name,event_time,event_id,traffic_"
+                         "source'"));
+  BookingTable b;
+  EXPECT_THAT(ParseBookings("", "transactions.csv", IngestOptions(), &sessions,
+                            &b, &report)
+                  .message(),
+              HasSubstr("transactions.csv:1: expected header"));
+}
+
+TEST(Header, AcceptsBomAndCrLf) {
+  const std::string text =
+      absl::StrCat("\xEF\xBB\xBF", kProductHeader, "\r\n",
+                   "1,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,N\r\n");
+  ProductTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseProducts(text, "product.csv", IngestOptions(), &t, &report).ok());
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.names.Get(t.display_name[0]), "N");
+}
+
+TEST(Header, EmptyBodyIsZeroRows) {
+  StringPool sessions;
+  ClickTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseClicks(absl::StrCat(kClickHeader, "\n"), "click_stream.csv",
+                          IngestOptions(), &sessions, &t, &report)
+                  .ok());
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(report.rows_read, 0);
+}
+
+// -------------------------------------------------------- shared session ids
+
+TEST(SessionIds, AreSharedBetweenBookingsAndClicks) {
+  StringPool sessions;
+  BookingTable b;
+  ClickTable c;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseBookings(BookingText({Booking(kT0Text, "1", U(7), kOneItem, "OVO",
+                                         "Success", "0", "", "0", "3000")}),
+                    "transactions.csv", IngestOptions(), &sessions, &b, &report)
+          .ok());
+  IngestOptions o;
+  o.threads = 2;
+  ASSERT_TRUE(ParseClicks(ClickText({
+                              Click(U(8), "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                              Click(U(7), "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+                              Click(U(8), "HOMEPAGE", kT0Text, U(3), "WEB", ""),
+                              Click(U(7), "HOMEPAGE", kT0Text, U(4), "WEB", ""),
+                          }),
+                          "click_stream.csv", o, &sessions, &c, &report)
+                  .ok());
+  EXPECT_THAT(b.session, ElementsAre(0u));
+  EXPECT_THAT(c.session, ElementsAre(1u, 0u, 1u, 0u));
+  EXPECT_EQ(sessions.size(), 2u);
+  EXPECT_EQ(sessions.Get(1), U(8));
+}
+
+TEST(SessionIds, AreInternedAsWrittenIncludingCase) {
+  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
+  StringPool sessions;
+  ClickTable c;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseClicks(ClickText({
+                      Click(upper, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                      Click(lower, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+                      Click(upper, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
+                      Click(lower, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
+                  }),
+                  "click_stream.csv", IngestOptions(), &sessions, &c, &report)
+          .ok());
+  EXPECT_THAT(c.session, ElementsAre(0u, 1u, 0u, 1u));
+  EXPECT_EQ(sessions.Get(0), upper);
+  EXPECT_EQ(sessions.Get(1), lower);
+}
+
+// ---------------------------------------------------------------- directory
+
+class IngestDirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("ingest_test_", ::getpid());
+    std::filesystem::create_directories(dir_);
+    Write("customer.csv",
+          CustomerText({"1,A,B,u,e,F,1990-05-17,Android,d,v,1,1,L,Indonesia,"
+                        "2019-08-23"}));
+    Write("product.csv",
+          ProductText(
+              {"7,Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,A, B"}));
+    Write("transactions.csv",
+          BookingText({Booking(kT0Text, "1", U(7), kOneItem, "OVO", "Success",
+                               "0", "", "0", "3000")}));
+    Write("click_stream.csv",
+          ClickText({Click(U(7), "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                     Click(U(9), "HOMEPAGE", kT0Text, U(2), "WEB", "")}));
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(IngestDirectoryTest, ReadsAllFourFiles) {
+  absl::StatusOr<Dataset> data =
+      IngestDirectory(dir_.string(), IngestOptions());
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->customers.size(), 1u);
+  EXPECT_EQ(data->products.size(), 1u);
+  EXPECT_EQ(data->bookings.size(), 1u);
+  EXPECT_EQ(data->clicks.size(), 2u);
+  EXPECT_THAT(data->clicks.session, ElementsAre(0u, 1u));
+  ASSERT_EQ(data->report.files.size(), 4u);
+  EXPECT_EQ(data->report.files[0].file, "customer.csv");
+  EXPECT_EQ(data->report.files[1].rows_repaired, 1);
+  EXPECT_EQ(data->report.files[3].file, "click_stream.csv");
+  EXPECT_EQ(data->report.files[3].rows_read, 2);
+}
+
+TEST_F(IngestDirectoryTest, MissingFileIsNotFoundNamingIt) {
+  std::filesystem::remove(dir_ / "click_stream.csv");
+  absl::StatusOr<Dataset> data =
+      IngestDirectory(dir_.string(), IngestOptions());
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(data.status().message(), HasSubstr("click_stream.csv"));
+}
+
+TEST_F(IngestDirectoryTest, EmptyFileFailsTheHeaderCheck) {
+  Write("product.csv", "");
+  absl::StatusOr<Dataset> data =
+      IngestDirectory(dir_.string(), IngestOptions());
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(data.status().message(), HasSubstr("product.csv:1:"));
+}
+
+}  // namespace
+}  // namespace winback

@@ -1,0 +1,38 @@
+// Exact k-nearest-neighbour search by blocked brute force.
+#ifndef WINBACK_JOBS_MODEL_NEIGHBORS_H_
+#define WINBACK_JOBS_MODEL_NEIGHBORS_H_
+
+#include <Eigen/Dense>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace winback::model {
+
+// Row-major table of neighbour indices: query q's neighbours are
+// index[q * k .. q * k + k), nearest first; -1 pads a row when fewer than k
+// candidates exist.
+struct NeighborTable {
+  int k = 0;
+  std::vector<int32_t> index;
+
+  const int32_t* row(size_t q) const { return index.data() + q * k; }
+};
+
+// For every query row `queries[q]` (a row index of `points`), finds the k rows
+// among `reference` (row indices of `points`) closest in Euclidean distance,
+// never the query row itself. Ties are broken by position in `reference`.
+//
+// Distances are computed in single precision as |r|^2 - 2 q.r over blocks of
+// queries x references with Eigen matrix products (cost ~ 2 * |queries| *
+// |reference| * dim flops), so inputs should be on a standardised scale.
+// Query blocks run on up to `threads` threads (0 = hardware concurrency); the
+// result does not depend on the thread count.
+NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
+                                std::span<const int32_t> queries,
+                                std::span<const int32_t> reference, int k,
+                                int threads);
+
+}  // namespace winback::model
+
+#endif  // WINBACK_JOBS_MODEL_NEIGHBORS_H_

@@ -1,0 +1,56 @@
+#include "jobs/pipeline/summary.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace winback {
+
+std::string FormatRunSummary(const RunResult& r) {
+  std::string out = absl::StrFormat(
+      "run %d %s, as of %s\n", r.record.run_id,
+      std::string(RunStateName(r.record.state)), FormatTimestamp(r.record.as_of));
+
+  out += "\ninput                      rows    rejected  repaired\n";
+  for (const FileReport& f : r.ingest.files) {
+    out += absl::StrFormat("  %-20s %10d  %10d  %8d\n", f.file, f.rows_read,
+                           f.rows_rejected, f.rows_repaired);
+    for (const FileReport::Reason& reason : f.rejects) {
+      out += absl::StrFormat("      rejected %-18s %8d  first lines: %s\n",
+                             reason.reason, reason.count,
+                             absl::StrJoin(reason.first_lines, ", "));
+    }
+    for (const FileReport::Reason& reason : f.repairs) {
+      out += absl::StrFormat("      repaired %-18s %8d  first lines: %s\n",
+                             reason.reason, reason.count,
+                             absl::StrJoin(reason.first_lines, ", "));
+    }
+  }
+
+  const SessionizeStats& s = r.sessions;
+  out += absl::StrFormat(
+      "\nsessions   %d click events in %d session_ids -> %d sessions "
+      "(%.1f per session_id), %d linked to a customer (%.1f%%)\n",
+      s.events_used, s.session_ids, s.sessions,
+      s.session_ids ? static_cast<double>(s.sessions) / s.session_ids : 0.0,
+      s.sessions_linked,
+      s.sessions ? 100.0 * s.sessions_linked / s.sessions : 0.0);
+  const LabelStats& l = r.labels;
+  out += absl::StrFormat(
+      "labels     %d purchases by %d customers -> %d customer-months labeled "
+      "(%d churned, %.1f%%), %d censored\n",
+      l.purchases, l.customers, l.labeled, l.churned,
+      l.labeled ? 100.0 * l.churned / l.labeled : 0.0, l.censored);
+
+  out += "\nstage          seconds        rows\n";
+  double total = 0;
+  for (const StageStat& st : r.stages) {
+    out += absl::StrFormat("  %-12s %8.3f  %10d\n", st.stage, st.seconds,
+                           st.rows);
+    total += st.seconds;
+  }
+  out += absl::StrFormat("  %-12s %8.3f\n", "total", total);
+  return out;
+}
+
+}  // namespace winback

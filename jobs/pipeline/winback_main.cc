@@ -1,0 +1,86 @@
+// `winback`: the one-shot command. `winback run --config FILE [--as-of T]`
+// runs the nightly pipeline once and prints a summary.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "jobs/config/config.h"
+#include "jobs/pipeline/pipeline.h"
+#include "jobs/pipeline/summary.h"
+#include "jobs/store/store.h"
+
+namespace winback {
+namespace {
+
+int RunOnce(const std::string& config_path, const std::string& as_of_text,
+            const std::string& request_id) {
+  absl::StatusOr<Config> config = LoadConfigFile(config_path);
+  if (!config.ok()) {
+    std::cerr << "winback: " << config.status().message() << "\n";
+    return 2;
+  }
+  RunRequest request;
+  request.trigger = RunTrigger::kManual;
+  request.request_id = request_id;
+  if (!as_of_text.empty()) {
+    const std::optional<Micros> t = ParseTimestamp(as_of_text);
+    if (!t) {
+      std::cerr << "winback: --as-of: expected a UTC timestamp such as "
+                   "2022-07-31T23:59:59Z, got '"
+                << as_of_text << "'\n";
+      return 2;
+    }
+    request.as_of = *t;
+  }
+  StoreOptions store_options;
+  store_options.keep_runs = config->store.keep_runs;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(config->store.path, store_options);
+  if (!store.ok()) {
+    std::cerr << "winback: " << store.status().message() << "\n";
+    return 1;
+  }
+  auto progress = [](const Progress& p) {
+    if (p.done) {
+      spdlog::info("run {} stage {} done: {} rows in {:.3f} s", p.run_id,
+                   p.stage, p.rows, p.seconds);
+    } else {
+      spdlog::info("run {} stage {} ({}/{}) started", p.run_id, p.stage,
+                   p.stage_index + 1, p.stage_count);
+    }
+  };
+  absl::StatusOr<RunResult> result =
+      RunPipeline(*config, store->get(), request, progress);
+  if (!result.ok()) {
+    std::cerr << "winback: run failed: " << result.status().message() << "\n";
+    return 1;
+  }
+  std::cout << FormatRunSummary(*result) << std::flush;
+  return 0;
+}
+
+}  // namespace
+}  // namespace winback
+
+int main(int argc, char** argv) {
+  CLI::App app{"Winback: churn labels, scores and promotion target lists"};
+  app.require_subcommand(1);
+  std::string config_path, as_of, request_id;
+  CLI::App* run = app.add_subcommand("run", "Run the nightly pipeline once");
+  run->add_option("-c,--config", config_path, "YAML configuration file")
+      ->required();
+  run->add_option("--as-of", as_of,
+                  "As-of time T (UTC, e.g. 2022-07-31T23:59:59Z); default: "
+                  "the latest event in the export");
+  run->add_option("--request-id", request_id,
+                  "Idempotency key: a second run with the same key is refused");
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "Log warnings and errors only");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::info);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  if (run->parsed()) return winback::RunOnce(config_path, as_of, request_id);
+  return 2;
+}

@@ -1,0 +1,821 @@
+#include "jobs/store/store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Exception.h"
+#include "SQLiteCpp/Statement.h"
+#include "SQLiteCpp/Transaction.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "jobs/common/status_macros.h"
+#include "jobs/store/schema.h"
+
+namespace winback {
+namespace {
+
+constexpr char kInterruptedError[] =
+    "interrupted: the daemon stopped while the run was in progress";
+
+// Column list decoded by DecodeRun, in this order.
+constexpr char kRunColumns[] =
+    "run_id, request_id, state, trigger, as_of_us, started_at_us, "
+    "finished_at_us, error, published, current_stage, config_json";
+
+constexpr char kUnfinishedStates[] = "('pending', 'running')";
+
+// ---------------------------------------------------------------------------
+// The one place where SQLiteCpp exceptions become Status values.
+
+// absl here predates its use of std::string_view
+// (ABSL_OPTION_USE_STD_STRING_VIEW is 0), so views cross into absl::StrCat
+// through this.
+absl::string_view Sv(std::string_view s) { return {s.data(), s.size()}; }
+
+absl::Status StatusFromSqlite(absl::string_view what,
+                              const SQLite::Exception& e) {
+  const std::string message = absl::StrCat(what, ": ", e.what());
+  switch (e.getErrorCode() & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return absl::UnavailableError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(message);
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+// Runs `fn` (returning absl::Status or absl::StatusOr<T>) and turns any
+// exception it throws into an error Status naming `what`. Every statement in
+// this file runs inside Guarded; an open SQLite::Transaction rolls back as
+// the exception unwinds.
+template <typename Fn>
+auto Guarded(absl::string_view what, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    return StatusFromSqlite(what, e);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(what, ": unknown exception"));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers below throw SQLite::Exception; call them only inside Guarded.
+
+Micros WallNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Text(const SQLite::Column& column) {
+  return column.isNull() ? std::string() : column.getString();
+}
+
+absl::Status NotFound(int64_t run_id) {
+  return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+}
+
+absl::Status ConfigureConnection(SQLite::Database& db,
+                                 const std::string& path) {
+  db.exec("PRAGMA foreign_keys = ON");
+  if (db.execAndGet("PRAGMA foreign_keys").getInt() != 1) {
+    return absl::FailedPreconditionError(
+        "this SQLite build does not enforce foreign keys");
+  }
+  const std::string mode = db.execAndGet("PRAGMA journal_mode = WAL");
+  if (mode != "wal" && mode != "memory") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot use WAL journal mode (got '", mode, "')"));
+  }
+  // One fsync per commit; commits are few (a handful per run).
+  db.exec("PRAGMA synchronous = FULL");
+  // Bounds the WAL file left behind by a large publish.
+  db.exec("PRAGMA journal_size_limit = 67108864");
+  db.exec("PRAGMA cache_size = -32768");  // 32 MiB
+  return absl::OkStatus();
+}
+
+int UserVersion(SQLite::Database& db) {
+  return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+absl::Status CheckVersionKnown(int version, const std::string& path) {
+  if (version > LatestSchemaVersion()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": database schema version ", version,
+                     " is newer than the newest this build of Winback knows (",
+                     LatestSchemaVersion(), "); upgrade Winback to open it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Migrate(SQLite::Database& db, const std::string& path) {
+  const int app_id = db.execAndGet("PRAGMA application_id").getInt();
+  if (app_id != 0 && app_id != kApplicationId) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": not a Winback database (application_id ", app_id, ")"));
+  }
+  WB_RETURN_IF_ERROR(CheckVersionKnown(UserVersion(db), path));
+  if (UserVersion(db) == LatestSchemaVersion()) return absl::OkStatus();
+
+  SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+  // Another connection may have migrated since the check above.
+  const int version = UserVersion(db);
+  WB_RETURN_IF_ERROR(CheckVersionKnown(version, path));
+  if (version == 0) {
+    const int tables = db.execAndGet(
+                             "SELECT COUNT(*) FROM sqlite_schema "
+                             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+                           .getInt();
+    if (tables != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": not a Winback database (has tables but no schema version)"));
+    }
+  }
+  for (const SchemaMigration& m : SchemaMigrations()) {
+    if (m.version <= version) continue;
+    db.exec(std::string(m.sql));
+    SQLite::Statement log(db,
+                          "INSERT INTO schema_migrations "
+                          "(version, description, applied_at_us) "
+                          "VALUES (?, ?, ?)");
+    log.bind(1, m.version);
+    log.bind(2, std::string(m.description));
+    log.bind(3, WallNow());
+    log.exec();
+    db.exec(absl::StrCat("PRAGMA user_version = ", m.version));
+  }
+  db.exec(absl::StrCat("PRAGMA application_id = ", kApplicationId));
+  tx.commit();
+  return absl::OkStatus();
+}
+
+// Decodes a row selected with kRunColumns (stages are loaded separately).
+absl::StatusOr<RunRecord> DecodeRun(SQLite::Statement& q) {
+  RunRecord run;
+  run.run_id = q.getColumn(0).getInt64();
+  run.request_id = Text(q.getColumn(1));
+  const std::string state = Text(q.getColumn(2));
+  const std::optional<RunState> parsed_state = ParseRunState(state);
+  if (!parsed_state) {
+    return absl::DataLossError(
+        absl::StrCat("run ", run.run_id, ": unknown runs.state '", state, "'"));
+  }
+  run.state = *parsed_state;
+  const std::string trigger = Text(q.getColumn(3));
+  const std::optional<RunTrigger> parsed_trigger = ParseRunTrigger(trigger);
+  if (!parsed_trigger) {
+    return absl::DataLossError(absl::StrCat(
+        "run ", run.run_id, ": unknown runs.trigger '", trigger, "'"));
+  }
+  run.trigger = *parsed_trigger;
+  run.as_of = q.getColumn(4).getInt64();
+  run.started_at = q.getColumn(5).getInt64();
+  if (!q.getColumn(6).isNull()) run.finished_at = q.getColumn(6).getInt64();
+  run.error = Text(q.getColumn(7));
+  run.published = q.getColumn(8).getInt() != 0;
+  run.current_stage = Text(q.getColumn(9));
+  run.config_json = Text(q.getColumn(10));
+  return run;
+}
+
+void LoadStages(SQLite::Database& db, RunRecord& run) {
+  SQLite::Statement q(db,
+                      "SELECT stage, seconds, rows FROM run_stages "
+                      "WHERE run_id = ? ORDER BY seq");
+  q.bind(1, run.run_id);
+  while (q.executeStep()) {
+    run.stages.push_back({Text(q.getColumn(0)), q.getColumn(1).getDouble(),
+                          q.getColumn(2).getInt64()});
+  }
+}
+
+// Runs `q` (selecting kRunColumns) and decodes every row with its stages.
+absl::StatusOr<std::vector<RunRecord>> LoadRuns(SQLite::Database& db,
+                                                SQLite::Statement& q) {
+  std::vector<RunRecord> runs;
+  while (q.executeStep()) {
+    WB_ASSIGN_OR_RETURN(RunRecord run, DecodeRun(q));
+    runs.push_back(std::move(run));
+  }
+  for (RunRecord& run : runs) LoadStages(db, run);
+  return runs;
+}
+
+// Loads the single run selected by `q`, or nullopt.
+absl::StatusOr<std::optional<RunRecord>> LoadOptionalRun(SQLite::Database& db,
+                                                         SQLite::Statement& q) {
+  WB_ASSIGN_OR_RETURN(std::vector<RunRecord> runs, LoadRuns(db, q));
+  if (runs.empty()) return std::nullopt;
+  return std::move(runs.front());
+}
+
+absl::StatusOr<RunRecord> LoadRun(SQLite::Database& db, int64_t run_id) {
+  SQLite::Statement q(
+      db, absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE run_id = ?"));
+  q.bind(1, run_id);
+  WB_ASSIGN_OR_RETURN(std::optional<RunRecord> run, LoadOptionalRun(db, q));
+  if (!run) return NotFound(run_id);
+  return std::move(*run);
+}
+
+absl::StatusOr<std::optional<RunRecord>> LoadRunByRequestId(
+    SQLite::Database& db, std::string_view request_id) {
+  SQLite::Statement q(db, absl::StrCat("SELECT ", kRunColumns,
+                                       " FROM runs WHERE request_id = ?"));
+  q.bind(1, std::string(request_id));
+  return LoadOptionalRun(db, q);
+}
+
+absl::Status CheckExists(SQLite::Database& db, int64_t run_id) {
+  SQLite::Statement q(db, "SELECT 1 FROM runs WHERE run_id = ?");
+  q.bind(1, run_id);
+  if (!q.executeStep()) return NotFound(run_id);
+  return absl::OkStatus();
+}
+
+// Ok when `run_id` exists and is pending or running.
+absl::Status CheckUnfinished(SQLite::Database& db, int64_t run_id) {
+  SQLite::Statement q(db, "SELECT state FROM runs WHERE run_id = ?");
+  q.bind(1, run_id);
+  if (!q.executeStep()) return NotFound(run_id);
+  const std::string state = Text(q.getColumn(0));
+  const std::optional<RunState> parsed = ParseRunState(state);
+  if (!parsed) {
+    return absl::DataLossError(
+        absl::StrCat("run ", run_id, ": unknown runs.state '", state, "'"));
+  }
+  if (IsFinished(*parsed)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", run_id, " is already ", state));
+  }
+  return absl::OkStatus();
+}
+
+void DeleteOutputs(SQLite::Database& db, int64_t run_id) {
+  for (std::string_view table : RunOutputTables()) {
+    SQLite::Statement del(
+        db, absl::StrCat("DELETE FROM ", Sv(table), " WHERE run_id = ?"));
+    del.bind(1, run_id);
+    del.exec();
+  }
+}
+
+absl::Status ValidateOutputs(const RunOutputs& outputs) {
+  std::set<std::string_view> names;
+  for (const auto& [name, value] : outputs.counts) {
+    if (name.empty()) return absl::InvalidArgumentError("empty count name");
+    if (!names.insert(name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("duplicate count name '", name, "'"));
+    }
+  }
+  std::set<std::pair<std::string_view, std::string_view>> reasons;
+  for (const RejectStat& r : outputs.rejects) {
+    if (!reasons.emplace(r.file, r.reason).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("duplicate reject (", r.file, ", ", r.reason, ")"));
+    }
+  }
+  if (const LabelTable* l = outputs.labels; l != nullptr) {
+    const size_t n = l->customer_id.size();
+    if (l->month.size() != n || l->last_purchase_at.size() != n ||
+        l->churned.size() != n || l->censored.size() != n) {
+      return absl::InvalidArgumentError(
+          "LabelTable columns have different lengths");
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (l->churned[i] > 1 || l->censored[i] > 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "label row ", i, ": churned and censored must be 0 or 1"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void WriteCounts(SQLite::Database& db, int64_t run_id,
+                 const std::vector<std::pair<std::string, int64_t>>& counts) {
+  SQLite::Statement ins(
+      db, "INSERT INTO run_counts (run_id, name, value) VALUES (?, ?, ?)");
+  ins.bind(1, run_id);
+  for (const auto& [name, value] : counts) {
+    ins.bindNoCopy(2, name);
+    ins.bind(3, value);
+    ins.exec();
+    ins.reset();
+  }
+}
+
+void WriteRejects(SQLite::Database& db, int64_t run_id,
+                  const std::vector<RejectStat>& rejects) {
+  SQLite::Statement ins(db,
+                        "INSERT INTO run_rejects "
+                        "(run_id, file, reason, count, first_lines) "
+                        "VALUES (?, ?, ?, ?, ?)");
+  ins.bind(1, run_id);
+  for (const RejectStat& r : rejects) {
+    ins.bindNoCopy(2, r.file);
+    ins.bindNoCopy(3, r.reason);
+    ins.bind(4, r.count);
+    ins.bind(5, absl::StrJoin(r.first_lines, ","));
+    ins.exec();
+    ins.reset();
+  }
+}
+
+// The hot path of a publish (~600k rows): one prepared statement, the
+// run_id bound once, month texts formatted once per distinct month.
+void WriteLabels(SQLite::Database& db, int64_t run_id,
+                 const LabelTable& labels) {
+  absl::flat_hash_map<MonthIndex, std::string> month_text;
+  for (MonthIndex m : labels.month) {
+    if (!month_text.contains(m)) month_text.emplace(m, FormatMonth(m));
+  }
+  SQLite::Statement ins(db,
+                        "INSERT INTO churn_labels (run_id, customer_id, "
+                        "month, last_purchase_at_us, churned, censored) "
+                        "VALUES (?, ?, ?, ?, ?, ?)");
+  ins.bind(1, run_id);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    ins.bind(2, labels.customer_id[i]);
+    ins.bindNoCopy(3, month_text.find(labels.month[i])->second);
+    ins.bind(4, labels.last_purchase_at[i]);
+    ins.bind(5, static_cast<int>(labels.churned[i]));
+    ins.bind(6, static_cast<int>(labels.censored[i]));
+    ins.exec();
+    ins.reset();
+  }
+}
+
+// Keeps the newest `keep_runs` published runs; deletes every finished run
+// older than the oldest of them. Child rows go by ON DELETE CASCADE.
+void ApplyRetention(SQLite::Database& db, int keep_runs) {
+  SQLite::Statement oldest_kept(db,
+                                "SELECT run_id FROM runs WHERE published = 1 "
+                                "ORDER BY run_id DESC LIMIT 1 OFFSET ?");
+  oldest_kept.bind(1, keep_runs - 1);
+  if (!oldest_kept.executeStep()) return;  // fewer published runs than kept
+  SQLite::Statement del(db, absl::StrCat("DELETE FROM runs WHERE run_id < ? "
+                                         "AND state NOT IN ",
+                                         kUnfinishedStates));
+  del.bind(1, oldest_kept.getColumn(0).getInt64());
+  del.exec();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+std::string_view RunStateName(RunState state) {
+  switch (state) {
+    case RunState::kPending:
+      return "pending";
+    case RunState::kRunning:
+      return "running";
+    case RunState::kSucceeded:
+      return "succeeded";
+    case RunState::kFailed:
+      return "failed";
+    case RunState::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<RunState> ParseRunState(std::string_view name) {
+  for (RunState s :
+       {RunState::kPending, RunState::kRunning, RunState::kSucceeded,
+        RunState::kFailed, RunState::kCancelled}) {
+    if (RunStateName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+bool IsFinished(RunState state) {
+  return state == RunState::kSucceeded || state == RunState::kFailed ||
+         state == RunState::kCancelled;
+}
+
+std::string_view RunTriggerName(RunTrigger trigger) {
+  switch (trigger) {
+    case RunTrigger::kSchedule:
+      return "schedule";
+    case RunTrigger::kManual:
+      return "manual";
+    case RunTrigger::kCatchUp:
+      return "catch-up";
+  }
+  return "unknown";
+}
+
+std::optional<RunTrigger> ParseRunTrigger(std::string_view name) {
+  for (RunTrigger t :
+       {RunTrigger::kSchedule, RunTrigger::kManual, RunTrigger::kCatchUp}) {
+    if (RunTriggerName(t) == name) return t;
+  }
+  return std::nullopt;
+}
+
+absl::Status StoreOptions::Validate() const {
+  if (keep_runs < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keep_runs must be at least 1, got ", keep_runs));
+  }
+  if (busy_timeout_ms < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "busy_timeout_ms must not be negative, got ", busy_timeout_ms));
+  }
+  return absl::OkStatus();
+}
+
+Store::Store(std::string path, StoreOptions options,
+             std::unique_ptr<SQLite::Database> db)
+    : path_(std::move(path)), options_(options), db_(std::move(db)) {}
+
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const std::string& path, const StoreOptions& options) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  if (path.empty()) return absl::InvalidArgumentError("empty database path");
+  return Guarded(
+      absl::StrCat("opening ", path),
+      [&]() -> absl::StatusOr<std::unique_ptr<Store>> {
+        auto db = std::make_unique<SQLite::Database>(
+            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+            options.busy_timeout_ms);
+        WB_RETURN_IF_ERROR(ConfigureConnection(*db, path));
+        WB_RETURN_IF_ERROR(Migrate(*db, path));
+        return std::unique_ptr<Store>(new Store(path, options, std::move(db)));
+      });
+}
+
+absl::StatusOr<RunRecord> Store::BeginRun(RunTrigger trigger,
+                                          std::string_view request_id,
+                                          Micros as_of, Micros now) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded("BeginRun", [&]() -> absl::StatusOr<RunRecord> {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (!request_id.empty()) {
+      WB_ASSIGN_OR_RETURN(std::optional<RunRecord> existing,
+                          LoadRunByRequestId(db, request_id));
+      if (existing) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("request_id '", Sv(request_id),
+                         "' already started run ", existing->run_id));
+      }
+    }
+    SQLite::Statement active(
+        db, absl::StrCat("SELECT run_id, state FROM runs "
+                         "WHERE state IN ",
+                         kUnfinishedStates, " ORDER BY run_id LIMIT 1"));
+    if (active.executeStep()) {
+      return absl::AbortedError(
+          absl::StrCat("run ", active.getColumn(0).getInt64(), " is already ",
+                       Text(active.getColumn(1))));
+    }
+    SQLite::Statement ins(db,
+                          "INSERT INTO runs (request_id, state, trigger, "
+                          "as_of_us, started_at_us) VALUES (?, ?, ?, ?, ?)");
+    if (request_id.empty()) {
+      ins.bind(1);  // NULL: UNIQUE allows any number of runs without one
+    } else {
+      ins.bind(1, std::string(request_id));
+    }
+    ins.bind(2, std::string(RunStateName(RunState::kRunning)));
+    ins.bind(3, std::string(RunTriggerName(trigger)));
+    ins.bind(4, as_of);
+    ins.bind(5, now);
+    ins.exec();
+    const int64_t run_id = db.getLastInsertRowid();
+    WB_ASSIGN_OR_RETURN(RunRecord run, LoadRun(db, run_id));
+    tx.commit();
+    return run;
+  });
+}
+
+absl::Status Store::SetAsOf(int64_t run_id, Micros as_of) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("SetAsOf(run ", run_id, ")"), [&]() -> absl::Status {
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
+        SQLite::Statement q(db,
+                            "UPDATE runs SET as_of_us = ? WHERE run_id = ?");
+        q.bind(1, as_of);
+        q.bind(2, run_id);
+        q.exec();
+        tx.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::Status Store::SetConfigJson(int64_t run_id,
+                                  std::string_view config_json) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("SetConfigJson(run ", run_id, ")"), [&]() -> absl::Status {
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
+        SQLite::Statement q(db,
+                            "UPDATE runs SET config_json = ? WHERE run_id = ?");
+        q.bind(1, std::string(config_json));
+        q.bind(2, run_id);
+        q.exec();
+        tx.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::Status Store::RecordStage(int64_t run_id, const StageStat& stat) {
+  if (stat.stage.empty()) return absl::InvalidArgumentError("empty stage name");
+  if (!std::isfinite(stat.seconds) || stat.seconds < 0 || stat.rows < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stage ", stat.stage, ": seconds and rows must be finite and >= 0"));
+  }
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("RecordStage(run ", run_id, ", ", stat.stage, ")"),
+      [&]() -> absl::Status {
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
+        SQLite::Statement up(
+            db,
+            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows) "
+            "VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 "
+            "FROM run_stages WHERE run_id = ?1), ?3, ?4) "
+            "ON CONFLICT (run_id, stage) DO UPDATE "
+            "SET seconds = excluded.seconds, rows = excluded.rows");
+        up.bind(1, run_id);
+        up.bind(2, stat.stage);
+        up.bind(3, stat.seconds);
+        up.bind(4, stat.rows);
+        up.exec();
+        SQLite::Statement cur(
+            db, "UPDATE runs SET current_stage = ? WHERE run_id = ?");
+        cur.bind(1, stat.stage);
+        cur.bind(2, run_id);
+        cur.exec();
+        tx.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
+                               Micros now) {
+  WB_RETURN_IF_ERROR(ValidateOutputs(outputs));
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("PublishRun(run ", run_id, ")"), [&]() -> absl::Status {
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
+        DeleteOutputs(db, run_id);
+        WriteCounts(db, run_id, outputs.counts);
+        WriteRejects(db, run_id, outputs.rejects);
+        if (outputs.labels != nullptr) WriteLabels(db, run_id, *outputs.labels);
+        SQLite::Statement done(db,
+                               "UPDATE runs SET state = 'succeeded', "
+                               "published = 1, finished_at_us = ?, error = '' "
+                               "WHERE run_id = ?");
+        done.bind(1, now);
+        done.bind(2, run_id);
+        done.exec();
+        ApplyRetention(db, options_.keep_runs);
+        tx.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::Status Store::FinishUnpublished(int64_t run_id, RunState state,
+                                      std::string_view error, Micros now) {
+  if (state != RunState::kFailed && state != RunState::kCancelled) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FinishUnpublished takes failed or cancelled, not ",
+                     Sv(RunStateName(state))));
+  }
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("FinishUnpublished(run ", run_id, ")"),
+      [&]() -> absl::Status {
+        SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+        WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
+        DeleteOutputs(db, run_id);
+        SQLite::Statement q(db,
+                            "UPDATE runs SET state = ?, published = 0, "
+                            "finished_at_us = ?, error = ? WHERE run_id = ?");
+        q.bind(1, std::string(RunStateName(state)));
+        q.bind(2, now);
+        q.bind(3, std::string(error));
+        q.bind(4, run_id);
+        q.exec();
+        tx.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<int> Store::FailInterruptedRuns(Micros now) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded("FailInterruptedRuns", [&]() -> absl::StatusOr<int> {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    std::vector<int64_t> ids;
+    SQLite::Statement q(db, absl::StrCat("SELECT run_id FROM runs WHERE "
+                                         "state IN ",
+                                         kUnfinishedStates));
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    SQLite::Statement fail(db,
+                           "UPDATE runs SET state = 'failed', published = 0, "
+                           "finished_at_us = ?, error = ? WHERE run_id = ?");
+    fail.bind(1, now);
+    fail.bind(2, std::string(kInterruptedError));
+    for (int64_t id : ids) {
+      DeleteOutputs(db, id);
+      fail.bind(3, id);
+      fail.exec();
+      fail.reset();
+    }
+    tx.commit();
+    return static_cast<int>(ids.size());
+  });
+}
+
+absl::StatusOr<RunRecord> Store::GetRun(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("GetRun(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<RunRecord> {
+                   SQLite::Transaction tx(db);  // stages match the run row
+                   return LoadRun(db, run_id);
+                 });
+}
+
+absl::StatusOr<std::vector<RunRecord>> Store::ListRuns(
+    int limit, std::optional<int64_t> before_run_id) {
+  if (limit <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be positive, got ", limit));
+  }
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded("ListRuns", [&]() -> absl::StatusOr<std::vector<RunRecord>> {
+    SQLite::Transaction tx(db);
+    SQLite::Statement q(db, absl::StrCat("SELECT ", kRunColumns,
+                                         " FROM runs WHERE run_id < ? "
+                                         "ORDER BY run_id DESC LIMIT ?"));
+    q.bind(1, before_run_id.value_or(std::numeric_limits<int64_t>::max()));
+    q.bind(2, limit);
+    return LoadRuns(db, q);
+  });
+}
+
+absl::StatusOr<std::optional<RunRecord>> Store::LatestPublishedRun() {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      "LatestPublishedRun", [&]() -> absl::StatusOr<std::optional<RunRecord>> {
+        SQLite::Transaction tx(db);
+        SQLite::Statement q(db, absl::StrCat("SELECT ", kRunColumns,
+                                             " FROM runs WHERE published = 1 "
+                                             "ORDER BY run_id DESC LIMIT 1"));
+        return LoadOptionalRun(db, q);
+      });
+}
+
+absl::StatusOr<std::optional<RunRecord>> Store::FindRunByRequestId(
+    std::string_view request_id) {
+  if (request_id.empty()) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded("FindRunByRequestId",
+                 [&]() -> absl::StatusOr<std::optional<RunRecord>> {
+                   SQLite::Transaction tx(db);
+                   return LoadRunByRequestId(db, request_id);
+                 });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Store::GetCounts(
+    int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("GetCounts(run ", run_id, ")"),
+      [&]() -> absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> {
+        SQLite::Transaction tx(db);
+        WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+        SQLite::Statement q(db,
+                            "SELECT name, value FROM run_counts "
+                            "WHERE run_id = ? ORDER BY name");
+        q.bind(1, run_id);
+        std::vector<std::pair<std::string, int64_t>> counts;
+        while (q.executeStep()) {
+          counts.emplace_back(Text(q.getColumn(0)), q.getColumn(1).getInt64());
+        }
+        return counts;
+      });
+}
+
+absl::StatusOr<std::vector<RejectStat>> Store::GetRejects(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("GetRejects(run ", run_id, ")"),
+      [&]() -> absl::StatusOr<std::vector<RejectStat>> {
+        SQLite::Transaction tx(db);
+        WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+        SQLite::Statement q(db,
+                            "SELECT file, reason, count, first_lines "
+                            "FROM run_rejects WHERE run_id = ? "
+                            "ORDER BY file, reason");
+        q.bind(1, run_id);
+        std::vector<RejectStat> rejects;
+        while (q.executeStep()) {
+          RejectStat r;
+          r.file = Text(q.getColumn(0));
+          r.reason = Text(q.getColumn(1));
+          r.count = q.getColumn(2).getInt64();
+          const std::string lines = Text(q.getColumn(3));
+          for (absl::string_view part :
+               absl::StrSplit(lines, ',', absl::SkipEmpty())) {
+            int64_t line = 0;
+            if (!absl::SimpleAtoi(part, &line)) {
+              return absl::DataLossError(
+                  absl::StrCat("run ", run_id,
+                               ": bad run_rejects.first_lines '", lines, "'"));
+            }
+            r.first_lines.push_back(line);
+          }
+          rejects.push_back(std::move(r));
+        }
+        return rejects;
+      });
+}
+
+absl::StatusOr<LabelTable> Store::GetLabels(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("GetLabels(run ", run_id, ")"),
+      [&]() -> absl::StatusOr<LabelTable> {
+        SQLite::Transaction tx(db);
+        WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+        SQLite::Statement q(db,
+                            "SELECT customer_id, month, last_purchase_at_us, "
+                            "churned, censored FROM churn_labels "
+                            "WHERE run_id = ? ORDER BY customer_id, month");
+        q.bind(1, run_id);
+        LabelTable labels;
+        absl::flat_hash_map<std::string, MonthIndex> months;
+        while (q.executeStep()) {
+          const char* text = q.getColumn(1).getText();
+          auto it = months.find(text);
+          if (it == months.end()) {
+            const std::optional<MonthIndex> m = ParseMonth(text);
+            if (!m) {
+              return absl::DataLossError(absl::StrCat(
+                  "run ", run_id, ": bad churn_labels.month '", text, "'"));
+            }
+            it = months.emplace(text, *m).first;
+          }
+          labels.customer_id.push_back(q.getColumn(0).getInt64());
+          labels.month.push_back(it->second);
+          labels.last_purchase_at.push_back(q.getColumn(2).getInt64());
+          labels.churned.push_back(
+              static_cast<uint8_t>(q.getColumn(3).getInt()));
+          labels.censored.push_back(
+              static_cast<uint8_t>(q.getColumn(4).getInt()));
+        }
+        return labels;
+      });
+}
+
+}  // namespace winback

@@ -1,0 +1,212 @@
+// The SQLite store: run history and published run outputs.
+//
+// The database is Winback's system of record and other tools read it; its
+// tables are documented in jobs/store/SCHEMA.md. A run is inserted by
+// BeginRun, reports progress with RecordStage, and ends either with
+// PublishRun (all outputs become visible in one transaction) or with
+// FinishUnpublished (nothing becomes visible). Readers use the newest run
+// with published = 1.
+//
+// Errors: every method returns a Status; SQLite exceptions never escape.
+// NotFound for an unknown run, InvalidArgument for bad arguments,
+// FailedPrecondition for a run in the wrong state, Unavailable when the
+// database is busy or cannot be opened, DataLoss when stored data cannot be
+// decoded (e.g. a hand-edited state), Internal for other SQLite errors.
+//
+// Thread safety: one Store is one SQLite connection. Calls are serialized by
+// an internal mutex, so a Store may be shared between threads, but calls on
+// it never run in parallel. For parallel readers (the service), open one
+// Store per reader; SQLite's WAL mode lets readers on their own connections
+// run while the pipeline writes, each seeing the last committed state.
+#ifndef WINBACK_JOBS_STORE_STORE_H_
+#define WINBACK_JOBS_STORE_STORE_H_
+
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "jobs/common/time_util.h"
+#include "jobs/tables/tables.h"
+
+namespace SQLite {
+class Database;
+}  // namespace SQLite
+
+namespace winback {
+
+enum class RunState { kPending, kRunning, kSucceeded, kFailed, kCancelled };
+enum class RunTrigger { kSchedule, kManual, kCatchUp };
+
+// The spelling stored in runs.state: "pending", "running", "succeeded",
+// "failed", "cancelled".
+std::string_view RunStateName(RunState state);
+// Inverse of RunStateName; nullopt for anything else.
+std::optional<RunState> ParseRunState(std::string_view name);
+// True for succeeded, failed and cancelled.
+bool IsFinished(RunState state);
+
+// The spelling stored in runs.trigger: "schedule", "manual", "catch-up".
+std::string_view RunTriggerName(RunTrigger trigger);
+// Inverse of RunTriggerName; nullopt for anything else.
+std::optional<RunTrigger> ParseRunTrigger(std::string_view name);
+
+// Wall time and output rows of one pipeline stage.
+struct StageStat {
+  std::string stage;  // e.g. "ingest"
+  double seconds = 0;
+  int64_t rows = 0;
+};
+
+// Rows of one input file rejected for one reason.
+struct RejectStat {
+  std::string file;  // e.g. "click_stream.csv"
+  std::string reason;
+  int64_t count = 0;
+  std::vector<int64_t> first_lines;  // 1-based line numbers, a few at most
+};
+
+struct RunRecord {
+  int64_t run_id = 0;
+  std::string request_id;  // empty when the run has none
+  RunState state = RunState::kPending;
+  RunTrigger trigger = RunTrigger::kManual;
+  Micros as_of = 0;
+  Micros started_at = 0;
+  std::optional<Micros> finished_at;  // set once the run is finished
+  std::string error;                  // empty unless failed or cancelled
+  bool published = false;
+  std::string current_stage;      // the stage last recorded; empty before any
+  std::string config_json;        // empty when not recorded
+  std::vector<StageStat> stages;  // in the order they were first recorded
+};
+
+// What one run publishes. Grows as pipeline stages are added; the pointed-to
+// tables are borrowed for the duration of the PublishRun call.
+struct RunOutputs {
+  std::vector<std::pair<std::string, int64_t>> counts;  // unique names
+  std::vector<RejectStat> rejects;                      // unique (file, reason)
+  const LabelTable* labels = nullptr;                   // null: no labels
+};
+
+struct StoreOptions {
+  // Published runs kept. Publishing a run deletes every older finished run
+  // (and its rows) beyond the newest `keep_runs` published ones.
+  int keep_runs = 30;
+  // How long a statement waits for another connection's lock.
+  int busy_timeout_ms = 5000;
+
+  absl::Status Validate() const;
+};
+
+class Store {
+ public:
+  // Opens or creates the database at `path`, turns on foreign keys and WAL,
+  // and applies any pending migrations in one transaction. Fails with
+  // FailedPrecondition when the file's schema is newer than this code or the
+  // file is not a Winback database.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const std::string& path, const StoreOptions& options);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  // Inserts a run in state running and returns it. A non-empty `request_id`
+  // that already names a run fails with AlreadyExists, with that run_id in
+  // the message (see FindRunByRequestId). Fails with Aborted while another
+  // run is pending or running: never two runs at once.
+  absl::StatusOr<RunRecord> BeginRun(RunTrigger trigger,
+                                     std::string_view request_id, Micros as_of,
+                                     Micros now);
+
+  // Updates the as-of time of an unfinished run (known after ingest).
+  absl::Status SetAsOf(int64_t run_id, Micros as_of);
+
+  // Records the effective configuration (JSON) of an unfinished run.
+  absl::Status SetConfigJson(int64_t run_id, std::string_view config_json);
+
+  // Records (or replaces) a stage's timing and rows for an unfinished run
+  // and makes it the run's current_stage.
+  absl::Status RecordStage(int64_t run_id, const StageStat& stat);
+
+  // In one transaction: writes all of `outputs`, marks the run succeeded and
+  // published with finished_at = now, and applies retention. Either all of
+  // it becomes visible to readers or, on error, none of it. The run must be
+  // pending or running.
+  absl::Status PublishRun(int64_t run_id, const RunOutputs& outputs,
+                          Micros now);
+
+  // Marks an unfinished run failed or cancelled (`state`) with `error`;
+  // publishes nothing and deletes any output rows of the run. Stage timings
+  // are kept as history.
+  absl::Status FinishUnpublished(int64_t run_id, RunState state,
+                                 std::string_view error, Micros now);
+  // The same, for an error text straight from absl::Status::message(): this
+  // absl build's absl::string_view is not std::string_view and does not
+  // convert to it. (A template, so that string literals stay unambiguous.)
+  template <std::same_as<absl::string_view> S>
+  absl::Status FinishUnpublished(int64_t run_id, RunState state, S error,
+                                 Micros now) {
+    return FinishUnpublished(run_id, state,
+                             std::string_view(error.data(), error.size()), now);
+  }
+
+  // Marks every pending or running run failed ("interrupted: the daemon
+  // stopped while the run was in progress") and returns how many. Call at
+  // daemon start, before beginning a run.
+  absl::StatusOr<int> FailInterruptedRuns(Micros now);
+
+  // The run with `run_id`, with its stages; NotFound when unknown.
+  absl::StatusOr<RunRecord> GetRun(int64_t run_id);
+
+  // Up to `limit` (> 0) runs, newest first, with run_id < `before_run_id`
+  // when given: pass the last run_id of a page to get the next page.
+  absl::StatusOr<std::vector<RunRecord>> ListRuns(
+      int limit, std::optional<int64_t> before_run_id);
+
+  // The newest published run (highest run_id with published = 1), or
+  // nullopt when none is published.
+  absl::StatusOr<std::optional<RunRecord>> LatestPublishedRun();
+
+  // The run started with `request_id`, or nullopt.
+  absl::StatusOr<std::optional<RunRecord>> FindRunByRequestId(
+      std::string_view request_id);
+
+  // A run's counts, ordered by name. NotFound for an unknown run.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetCounts(
+      int64_t run_id);
+
+  // A run's rejects, ordered by (file, reason). NotFound for an unknown run.
+  absl::StatusOr<std::vector<RejectStat>> GetRejects(int64_t run_id);
+
+  // A run's churn labels, ordered by (customer_id, month). NotFound for an
+  // unknown run; empty for a run without labels.
+  absl::StatusOr<LabelTable> GetLabels(int64_t run_id);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Store(std::string path, StoreOptions options,
+        std::unique_ptr<SQLite::Database> db);
+
+  const std::string path_;
+  const StoreOptions options_;
+  absl::Mutex mu_;
+  // The connection. Statements run only inside the exception guard in
+  // store.cc, with mu_ held.
+  const std::unique_ptr<SQLite::Database> db_ ABSL_PT_GUARDED_BY(mu_);
+};
+
+}  // namespace winback
+
+#endif  // WINBACK_JOBS_STORE_STORE_H_

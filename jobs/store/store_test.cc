@@ -1,0 +1,718 @@
+#include "jobs/store/store.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Statement.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "jobs/store/schema.h"
+
+namespace winback {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr Micros kT0 = 1'700'000'000LL * kMicrosPerSecond;
+
+#define ASSERT_OK(expr) ASSERT_TRUE((expr).ok()) << (expr).status()
+#define EXPECT_OK_STATUS(expr)      \
+  do {                              \
+    const absl::Status s_ = (expr); \
+    EXPECT_TRUE(s_.ok()) << s_;     \
+  } while (false)
+
+// `rows` labels: three consecutive months per customer from 2022-11, so
+// months cross a year end; ordered by (customer_id, month).
+LabelTable MakeLabels(int64_t rows, int64_t first_customer = 1000) {
+  LabelTable t;
+  const MonthIndex start = *ParseMonth("2022-11");
+  for (int64_t i = 0; i < rows; ++i) {
+    t.customer_id.push_back(first_customer + i / 3);
+    t.month.push_back(start + static_cast<MonthIndex>(i % 3));
+    t.last_purchase_at.push_back(MonthStart(t.month.back()) +
+                                 (i % 97) * kMicrosPerHour + 123);
+    const bool censored = i % 3 == 2;
+    t.censored.push_back(censored ? 1 : 0);
+    t.churned.push_back(!censored && i % 5 == 0 ? 1 : 0);
+  }
+  return t;
+}
+
+void ExpectSameLabels(const LabelTable& a, const LabelTable& b) {
+  EXPECT_EQ(a.customer_id, b.customer_id);
+  EXPECT_EQ(a.month, b.month);
+  EXPECT_EQ(a.last_purchase_at, b.last_purchase_at);
+  EXPECT_EQ(a.churned, b.churned);
+  EXPECT_EQ(a.censored, b.censored);
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "store_test_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = (std::filesystem::path(dir_) / "winback.db").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Store> OpenStore(StoreOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path_, options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  // A raw connection, as another tool reading the database would have.
+  std::unique_ptr<SQLite::Database> Raw() {
+    auto db =
+        std::make_unique<SQLite::Database>(path_, SQLite::OPEN_READWRITE, 5000);
+    db->exec("PRAGMA foreign_keys = ON");
+    return db;
+  }
+
+  int64_t CountRows(const char* table, int64_t run_id) {
+    return Raw()
+        ->execAndGet(absl::StrCat("SELECT COUNT(*) FROM ", table,
+                                  " WHERE run_id = ", run_id))
+        .getInt64();
+  }
+
+  // Begins and publishes a run with `label_rows` labels; returns its id.
+  int64_t PublishNewRun(Store& store, int64_t label_rows, Micros now = kT0) {
+    absl::StatusOr<RunRecord> run =
+        store.BeginRun(RunTrigger::kSchedule, "", now, now);
+    EXPECT_TRUE(run.ok()) << run.status();
+    if (!run.ok()) return -1;
+    EXPECT_OK_STATUS(store.RecordStage(run->run_id, {"ingest", 0.5, 10}));
+    const LabelTable labels = MakeLabels(label_rows);
+    RunOutputs out;
+    out.counts = {{"customers", label_rows}};
+    out.rejects = {{"click_stream.csv", "bad timestamp", 2, {12, 57}}};
+    out.labels = &labels;
+    EXPECT_OK_STATUS(store.PublishRun(run->run_id, out, now + 1));
+    return run->run_id;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST(RunEnums, RoundTripThroughTheirNames) {
+  for (RunState s :
+       {RunState::kPending, RunState::kRunning, RunState::kSucceeded,
+        RunState::kFailed, RunState::kCancelled}) {
+    EXPECT_EQ(ParseRunState(RunStateName(s)), s);
+  }
+  for (RunTrigger t :
+       {RunTrigger::kSchedule, RunTrigger::kManual, RunTrigger::kCatchUp}) {
+    EXPECT_EQ(ParseRunTrigger(RunTriggerName(t)), t);
+  }
+  EXPECT_EQ(RunTriggerName(RunTrigger::kCatchUp), "catch-up");
+  EXPECT_EQ(RunStateName(RunState::kCancelled), "cancelled");
+  EXPECT_EQ(ParseRunState("Running"), std::nullopt);
+  EXPECT_EQ(ParseRunState(""), std::nullopt);
+  EXPECT_EQ(ParseRunTrigger("catch_up"), std::nullopt);
+}
+
+TEST(StoreOptions, ValidateRejectsNonsense) {
+  EXPECT_TRUE(StoreOptions{}.Validate().ok());
+  EXPECT_EQ(StoreOptions{.keep_runs = 0}.Validate().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StoreOptions{.busy_timeout_ms = -1}.Validate().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Store::Open("/tmp/x.db", {.keep_runs = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, MigratesAnEmptyDatabase) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->path(), path_);
+  auto db = Raw();
+  EXPECT_EQ(db->execAndGet("PRAGMA user_version").getInt(),
+            LatestSchemaVersion());
+  EXPECT_EQ(db->execAndGet("PRAGMA application_id").getInt(), kApplicationId);
+  EXPECT_EQ(db->execAndGet("PRAGMA journal_mode").getString(), "wal");
+  for (const char* table : {"schema_migrations", "runs", "run_stages",
+                            "run_counts", "run_rejects", "churn_labels"}) {
+    EXPECT_TRUE(db->tableExists(table)) << table;
+  }
+  EXPECT_EQ(db->execAndGet("SELECT COUNT(*) FROM schema_migrations").getInt(),
+            static_cast<int>(SchemaMigrations().size()));
+}
+
+TEST_F(StoreTest, ReopeningIsIdempotent) {
+  int64_t run_id = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    run_id = PublishNewRun(*store, 6);
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> run = store->GetRun(run_id);
+  ASSERT_OK(run);
+  EXPECT_TRUE(run->published);
+  EXPECT_EQ(
+      Raw()->execAndGet("SELECT COUNT(*) FROM schema_migrations").getInt(),
+      static_cast<int>(SchemaMigrations().size()));
+}
+
+TEST_F(StoreTest, RefusesADatabaseFromNewerCode) {
+  { ASSERT_NE(OpenStore(), nullptr); }
+  Raw()->exec(
+      absl::StrCat("PRAGMA user_version = ", LatestSchemaVersion() + 1));
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path_, {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("newer"));
+}
+
+TEST_F(StoreTest, RefusesAForeignDatabase) {
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("CREATE TABLE something_else (x INTEGER)");
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path_, {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("not a Winback database"));
+}
+
+TEST_F(StoreTest, OpenReportsAnUnopenablePathAsAStatus) {
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir_ + "/no/such/dir/winback.db", {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(store.status().message(), HasSubstr("no/such/dir"));
+}
+
+TEST_F(StoreTest, BeginRunIsIdempotentOnRequestId) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> run =
+      store->BeginRun(RunTrigger::kManual, "req-1", kT0, kT0 + 5);
+  ASSERT_OK(run);
+  EXPECT_EQ(run->state, RunState::kRunning);
+  EXPECT_EQ(run->trigger, RunTrigger::kManual);
+  EXPECT_EQ(run->request_id, "req-1");
+  EXPECT_EQ(run->as_of, kT0);
+  EXPECT_EQ(run->started_at, kT0 + 5);
+  EXPECT_EQ(run->finished_at, std::nullopt);
+  EXPECT_FALSE(run->published);
+
+  absl::StatusOr<RunRecord> again =
+      store->BeginRun(RunTrigger::kManual, "req-1", kT0, kT0 + 9);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(again.status().message(),
+              HasSubstr(absl::StrCat("run ", run->run_id)));
+
+  // Still the same answer once the run has finished.
+  ASSERT_TRUE(store
+                  ->FinishUnpublished(run->run_id, RunState::kCancelled, "stop",
+                                      kT0 + 10)
+                  .ok());
+  EXPECT_EQ(store->BeginRun(RunTrigger::kManual, "req-1", kT0, kT0 + 11)
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+
+  absl::StatusOr<std::optional<RunRecord>> found =
+      store->FindRunByRequestId("req-1");
+  ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->run_id, run->run_id);
+  EXPECT_EQ((*found)->state, RunState::kCancelled);
+  absl::StatusOr<std::optional<RunRecord>> missing =
+      store->FindRunByRequestId("req-2");
+  ASSERT_OK(missing);
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(StoreTest, BeginRunRefusesASecondActiveRun) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> first =
+      store->BeginRun(RunTrigger::kSchedule, "", kT0, kT0);
+  ASSERT_OK(first);
+  absl::StatusOr<RunRecord> second =
+      store->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(second.status().message(),
+              HasSubstr(absl::StrCat("run ", first->run_id)));
+  // Runs without a request_id do not collide with each other.
+  ASSERT_TRUE(
+      store->FinishUnpublished(first->run_id, RunState::kFailed, "x", kT0)
+          .ok());
+  ASSERT_OK(store->BeginRun(RunTrigger::kManual, "", kT0, kT0));
+}
+
+TEST_F(StoreTest, PublishRunWritesOutputsThatReadBackIdentical) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> run =
+      store->BeginRun(RunTrigger::kCatchUp, "req", kT0, kT0 + 1);
+  ASSERT_OK(run);
+  ASSERT_TRUE(store->SetAsOf(run->run_id, kT0 - 7).ok());
+  ASSERT_TRUE(store->SetConfigJson(run->run_id, R"({"keep_runs":30})").ok());
+  ASSERT_TRUE(store->RecordStage(run->run_id, {"ingest", 1.25, 1000}).ok());
+  ASSERT_TRUE(store->RecordStage(run->run_id, {"sessionize", 0.5, 40}).ok());
+
+  LabelTable labels = MakeLabels(1000);
+  labels.customer_id.push_back(int64_t{1} << 50);  // beyond 32 bits
+  labels.month.push_back(*ParseMonth("1999-12"));
+  labels.last_purchase_at.push_back(-5);  // before the epoch
+  labels.churned.push_back(1);
+  labels.censored.push_back(0);
+  RunOutputs out;
+  out.counts = {{"transactions.csv/rows_read", 1234},
+                {"customers", 77},
+                {"click_stream.csv/rows_rejected", 3}};
+  out.rejects = {{"transactions.csv", "bad amount", 1, {4}},
+                 {"click_stream.csv", "bad timestamp", 3, {12, 57, 90}},
+                 {"click_stream.csv", "empty session_id", 0, {}}};
+  out.labels = &labels;
+  ASSERT_TRUE(store->PublishRun(run->run_id, out, kT0 + 100).ok());
+
+  absl::StatusOr<LabelTable> read = store->GetLabels(run->run_id);
+  ASSERT_OK(read);
+  ExpectSameLabels(*read, labels);
+
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
+      store->GetCounts(run->run_id);
+  ASSERT_OK(counts);
+  EXPECT_THAT(*counts, ElementsAre(Pair("click_stream.csv/rows_rejected", 3),
+                                   Pair("customers", 77),
+                                   Pair("transactions.csv/rows_read", 1234)));
+
+  absl::StatusOr<std::vector<RejectStat>> rejects =
+      store->GetRejects(run->run_id);
+  ASSERT_OK(rejects);
+  ASSERT_EQ(rejects->size(), 3u);
+  EXPECT_EQ((*rejects)[0].file, "click_stream.csv");
+  EXPECT_EQ((*rejects)[0].reason, "bad timestamp");
+  EXPECT_EQ((*rejects)[0].count, 3);
+  EXPECT_THAT((*rejects)[0].first_lines, ElementsAre(12, 57, 90));
+  EXPECT_EQ((*rejects)[1].reason, "empty session_id");
+  EXPECT_TRUE((*rejects)[1].first_lines.empty());
+  EXPECT_EQ((*rejects)[2].file, "transactions.csv");
+  EXPECT_EQ(Raw()
+                ->execAndGet("SELECT first_lines FROM run_rejects WHERE "
+                             "reason = 'bad timestamp'")
+                .getString(),
+            "12,57,90");
+
+  absl::StatusOr<RunRecord> done = store->GetRun(run->run_id);
+  ASSERT_OK(done);
+  EXPECT_EQ(done->state, RunState::kSucceeded);
+  EXPECT_EQ(done->trigger, RunTrigger::kCatchUp);
+  EXPECT_TRUE(done->published);
+  EXPECT_EQ(done->as_of, kT0 - 7);
+  EXPECT_EQ(done->finished_at, kT0 + 100);
+  EXPECT_EQ(done->error, "");
+  EXPECT_EQ(done->current_stage, "sessionize");
+  EXPECT_EQ(done->config_json, R"({"keep_runs":30})");
+  ASSERT_EQ(done->stages.size(), 2u);
+  EXPECT_EQ(done->stages[0].stage, "ingest");
+  EXPECT_EQ(done->stages[0].seconds, 1.25);
+  EXPECT_EQ(done->stages[0].rows, 1000);
+  EXPECT_EQ(done->stages[1].stage, "sessionize");
+
+  absl::StatusOr<std::optional<RunRecord>> latest = store->LatestPublishedRun();
+  ASSERT_OK(latest);
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->run_id, run->run_id);
+
+  // Published runs are final.
+  EXPECT_EQ(store->PublishRun(run->run_id, out, kT0).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->RecordStage(run->run_id, {"late", 1, 1}).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, RecordStageReplacesAStageAndKeepsItsPlace) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> run =
+      store->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  ASSERT_OK(run);
+  ASSERT_TRUE(store->RecordStage(run->run_id, {"ingest", 1, 1}).ok());
+  ASSERT_TRUE(store->RecordStage(run->run_id, {"sessionize", 2, 2}).ok());
+  ASSERT_TRUE(store->RecordStage(run->run_id, {"ingest", 3, 3}).ok());
+  EXPECT_EQ(store->RecordStage(run->run_id, {"", 1, 1}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->RecordStage(run->run_id, {"x", -1, 1}).code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<RunRecord> got = store->GetRun(run->run_id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->current_stage, "ingest");
+  ASSERT_EQ(got->stages.size(), 2u);
+  EXPECT_EQ(got->stages[0].stage, "ingest");
+  EXPECT_EQ(got->stages[0].rows, 3);
+  EXPECT_EQ(got->stages[1].stage, "sessionize");
+}
+
+TEST_F(StoreTest, AReaderSeesThePreviousOrTheNewRunNeverAMix) {
+  auto writer = OpenStore();
+  ASSERT_NE(writer, nullptr);
+  const int64_t run1 = PublishNewRun(*writer, 30);
+
+  // Another tool holds a read transaction open across the publish.
+  auto reader = Raw();
+  reader->exec("BEGIN");
+  auto latest = [&]() {
+    return reader
+        ->execAndGet("SELECT MAX(run_id) FROM runs WHERE published = 1")
+        .getInt64();
+  };
+  ASSERT_EQ(latest(), run1);
+
+  const int64_t run2 = PublishNewRun(*writer, 60);
+  EXPECT_EQ(latest(), run1);
+  EXPECT_EQ(reader
+                ->execAndGet(absl::StrCat(
+                    "SELECT COUNT(*) FROM churn_labels WHERE run_id = ", run2))
+                .getInt64(),
+            0);
+  reader->exec("COMMIT");
+  EXPECT_EQ(latest(), run2);
+
+  // And through the API, on a second Store.
+  auto second = OpenStore();
+  ASSERT_NE(second, nullptr);
+  absl::StatusOr<std::optional<RunRecord>> seen = second->LatestPublishedRun();
+  ASSERT_OK(seen);
+  ASSERT_TRUE(seen->has_value());
+  EXPECT_EQ((*seen)->run_id, run2);
+  absl::StatusOr<LabelTable> labels = second->GetLabels(run2);
+  ASSERT_OK(labels);
+  EXPECT_EQ(labels->size(), 60u);
+}
+
+TEST_F(StoreTest, ConcurrentReaderNeverSeesAPartialPublish) {
+  auto writer = OpenStore();
+  ASSERT_NE(writer, nullptr);
+  auto reader = OpenStore();
+  ASSERT_NE(reader, nullptr);
+  constexpr int kRuns = 8;
+  constexpr int64_t kRowsPerRunId = 3000;  // run k publishes k * 3000 labels
+  std::atomic<bool> done = false;
+  std::atomic<int> reads = 0;
+  std::atomic<int> bad = 0;
+  std::thread thread([&] {
+    while (!done.load()) {
+      absl::StatusOr<std::optional<RunRecord>> latest =
+          reader->LatestPublishedRun();
+      if (!latest.ok()) {
+        ++bad;
+        continue;
+      }
+      if (!latest->has_value()) continue;
+      const int64_t id = (*latest)->run_id;
+      absl::StatusOr<LabelTable> labels = reader->GetLabels(id);
+      absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
+          reader->GetCounts(id);
+      if (!labels.ok() || !counts.ok() ||
+          static_cast<int64_t>(labels->size()) != id * kRowsPerRunId ||
+          counts->size() != 1) {
+        ++bad;
+      }
+      ++reads;
+    }
+  });
+  for (int i = 1; i <= kRuns; ++i) {
+    EXPECT_EQ(PublishNewRun(*writer, i * kRowsPerRunId), i);
+  }
+  done = true;
+  thread.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+}
+
+TEST_F(StoreTest, FailedPublishLeavesNothingBehind) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const int64_t run1 = PublishNewRun(*store, 9);
+  absl::StatusOr<RunRecord> run2 =
+      store->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  ASSERT_OK(run2);
+  LabelTable labels = MakeLabels(20);
+  labels.customer_id[19] = labels.customer_id[18];  // duplicate key at the end
+  labels.month[19] = labels.month[18];
+  RunOutputs out;
+  out.counts = {{"customers", 7}};
+  out.labels = &labels;
+  absl::Status status = store->PublishRun(run2->run_id, out, kT0);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("PublishRun"));
+  EXPECT_THAT(status.message(), HasSubstr("UNIQUE"));
+
+  EXPECT_EQ(CountRows("churn_labels", run2->run_id), 0);
+  EXPECT_EQ(CountRows("run_counts", run2->run_id), 0);
+  absl::StatusOr<RunRecord> still = store->GetRun(run2->run_id);
+  ASSERT_OK(still);
+  EXPECT_EQ(still->state, RunState::kRunning);
+  EXPECT_FALSE(still->published);
+  absl::StatusOr<std::optional<RunRecord>> latest = store->LatestPublishedRun();
+  ASSERT_OK(latest);
+  EXPECT_EQ((*latest)->run_id, run1);
+}
+
+TEST_F(StoreTest, FinishUnpublishedKeepsThePreviousRunServed) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const int64_t run1 = PublishNewRun(*store, 9);
+  absl::StatusOr<RunRecord> run2 =
+      store->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  ASSERT_OK(run2);
+  ASSERT_TRUE(store->RecordStage(run2->run_id, {"ingest", 1, 5}).ok());
+  // Rows that a crashed writer could have left (not possible through the
+  // API, which publishes atomically) are cleaned up too.
+  Raw()->exec(absl::StrCat("INSERT INTO churn_labels VALUES (", run2->run_id,
+                           ", 1, '2023-01', 0, 0, 0)"));
+
+  EXPECT_EQ(
+      store->FinishUnpublished(run2->run_id, RunState::kSucceeded, "", kT0)
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  // The error text usually comes from a Status.
+  const absl::Status cause =
+      absl::InvalidArgumentError("ingest: customer.csv line 3: bad id");
+  ASSERT_TRUE(store
+                  ->FinishUnpublished(run2->run_id, RunState::kFailed,
+                                      cause.message(), kT0 + 50)
+                  .ok());
+
+  absl::StatusOr<RunRecord> failed = store->GetRun(run2->run_id);
+  ASSERT_OK(failed);
+  EXPECT_EQ(failed->state, RunState::kFailed);
+  EXPECT_FALSE(failed->published);
+  EXPECT_EQ(failed->finished_at, kT0 + 50);
+  EXPECT_EQ(failed->error, "ingest: customer.csv line 3: bad id");
+  EXPECT_EQ(failed->stages.size(), 1u);  // history is kept
+  EXPECT_EQ(CountRows("churn_labels", run2->run_id), 0);
+
+  absl::StatusOr<std::optional<RunRecord>> latest = store->LatestPublishedRun();
+  ASSERT_OK(latest);
+  EXPECT_EQ((*latest)->run_id, run1);
+
+  EXPECT_EQ(
+      store->FinishUnpublished(run2->run_id, RunState::kCancelled, "", kT0)
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->PublishRun(run2->run_id, {}, kT0).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      store->FinishUnpublished(run1, RunState::kCancelled, "", kT0).code(),
+      absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, FailInterruptedRunsMarksUnfinishedRunsFailed) {
+  int64_t published = 0;
+  int64_t interrupted = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    published = PublishNewRun(*store, 3);
+    absl::StatusOr<RunRecord> run =
+        store->BeginRun(RunTrigger::kSchedule, "", kT0, kT0);
+    ASSERT_OK(run);
+    interrupted = run->run_id;
+    ASSERT_TRUE(store->RecordStage(interrupted, {"ingest", 1, 1}).ok());
+  }  // the daemon "crashes"
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<int> n = store->FailInterruptedRuns(kT0 + 99);
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1);
+  absl::StatusOr<RunRecord> run = store->GetRun(interrupted);
+  ASSERT_OK(run);
+  EXPECT_EQ(run->state, RunState::kFailed);
+  EXPECT_EQ(run->finished_at, kT0 + 99);
+  EXPECT_THAT(run->error, HasSubstr("interrupted"));
+  absl::StatusOr<RunRecord> good = store->GetRun(published);
+  ASSERT_OK(good);
+  EXPECT_EQ(good->state, RunState::kSucceeded);
+
+  n = store->FailInterruptedRuns(kT0 + 100);
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0);
+  ASSERT_OK(store->BeginRun(RunTrigger::kCatchUp, "", kT0, kT0));
+}
+
+TEST_F(StoreTest, RetentionKeepsTheNewestPublishedRunsAndCascades) {
+  auto store = OpenStore({.keep_runs = 2});
+  ASSERT_NE(store, nullptr);
+  const int64_t run1 = PublishNewRun(*store, 6);
+  const int64_t run2 = PublishNewRun(*store, 6);
+  absl::StatusOr<RunRecord> run3 =
+      store->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  ASSERT_OK(run3);
+  ASSERT_TRUE(store->RecordStage(run3->run_id, {"ingest", 1, 1}).ok());
+  ASSERT_TRUE(
+      store->FinishUnpublished(run3->run_id, RunState::kFailed, "x", kT0).ok());
+  const int64_t run4 = PublishNewRun(*store, 6);
+
+  // Kept: published 4 and 2, and the failed run 3 that is newer than 2.
+  EXPECT_EQ(store->GetRun(run1).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_OK(store->GetRun(run2));
+  ASSERT_OK(store->GetRun(run3->run_id));
+  for (const char* table :
+       {"churn_labels", "run_counts", "run_rejects", "run_stages"}) {
+    EXPECT_EQ(CountRows(table, run1), 0) << table;
+    EXPECT_GT(CountRows(table, run2), 0) << table;
+  }
+
+  const int64_t run5 = PublishNewRun(*store, 6);
+  absl::StatusOr<std::vector<RunRecord>> runs = store->ListRuns(10, {});
+  ASSERT_OK(runs);
+  std::vector<int64_t> ids;
+  for (const RunRecord& r : *runs) ids.push_back(r.run_id);
+  EXPECT_THAT(ids, ElementsAre(run5, run4));
+  for (int64_t gone : {run2, run3->run_id}) {
+    for (const char* table :
+         {"churn_labels", "run_counts", "run_rejects", "run_stages"}) {
+      EXPECT_EQ(CountRows(table, gone), 0) << table << " " << gone;
+    }
+  }
+  EXPECT_EQ(Raw()->execAndGet("SELECT COUNT(*) FROM churn_labels").getInt(),
+            12);
+}
+
+TEST_F(StoreTest, ListRunsPagesNewestFirst) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<RunRecord> run =
+        store->BeginRun(RunTrigger::kManual, "", kT0, kT0 + i);
+    ASSERT_OK(run);
+    ASSERT_TRUE(
+        store->FinishUnpublished(run->run_id, RunState::kCancelled, "", kT0 + i)
+            .ok());
+  }
+  std::vector<std::vector<int64_t>> pages;
+  std::optional<int64_t> before;
+  while (true) {
+    absl::StatusOr<std::vector<RunRecord>> page = store->ListRuns(2, before);
+    ASSERT_OK(page);
+    if (page->empty()) break;
+    pages.emplace_back();
+    for (const RunRecord& r : *page) pages.back().push_back(r.run_id);
+    before = page->back().run_id;
+  }
+  EXPECT_THAT(
+      pages, ElementsAre(ElementsAre(5, 4), ElementsAre(3, 2), ElementsAre(1)));
+  EXPECT_EQ(store->ListRuns(0, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, UnknownRunIsNotFound) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->GetRun(42).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetLabels(42).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetCounts(42).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetRejects(42).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->SetAsOf(42, kT0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->RecordStage(42, {"ingest", 1, 1}).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->PublishRun(42, {}, kT0).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->FinishUnpublished(42, RunState::kFailed, "", kT0).code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<std::optional<RunRecord>> latest = store->LatestPublishedRun();
+  ASSERT_OK(latest);
+  EXPECT_FALSE(latest->has_value());
+}
+
+TEST_F(StoreTest, RejectsMalformedOutputs) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> run =
+      store->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  ASSERT_OK(run);
+  LabelTable ragged = MakeLabels(4);
+  ragged.censored.pop_back();
+  RunOutputs out;
+  out.labels = &ragged;
+  EXPECT_EQ(store->PublishRun(run->run_id, out, kT0).code(),
+            absl::StatusCode::kInvalidArgument);
+  RunOutputs dup;
+  dup.counts = {{"a", 1}, {"a", 2}};
+  EXPECT_EQ(store->PublishRun(run->run_id, dup, kT0).code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<RunRecord> still = store->GetRun(run->run_id);
+  ASSERT_OK(still);
+  EXPECT_EQ(still->state, RunState::kRunning);
+}
+
+TEST_F(StoreTest, ReportsAHandEditedStateAsAnError) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const int64_t run = PublishNewRun(*store, 3);
+  {
+    auto db = Raw();
+    db->exec("PRAGMA ignore_check_constraints = ON");
+    db->exec("UPDATE runs SET state = 'Done'");
+  }
+  absl::StatusOr<RunRecord> got = store->GetRun(run);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(got.status().message(), HasSubstr("'Done'"));
+  EXPECT_EQ(store->ListRuns(5, {}).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(store->LatestPublishedRun().status().code(),
+            absl::StatusCode::kDataLoss);
+
+  {
+    auto db = Raw();
+    db->exec("PRAGMA ignore_check_constraints = ON");
+    db->exec("UPDATE runs SET state = 'succeeded', trigger = 'cron'");
+    db->exec("UPDATE churn_labels SET month = 'x' || month");
+  }
+  EXPECT_THAT(store->GetRun(run).status().message(), HasSubstr("'cron'"));
+  EXPECT_EQ(store->GetLabels(run).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(StoreTest, RetentionAtPublishReplacesALargeRunWhole) {
+  auto store = OpenStore({.keep_runs = 1});
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kRows = 200'000;
+  const LabelTable labels = MakeLabels(kRows);
+  RunOutputs out;
+  out.labels = &labels;
+  // The second publish also deletes the first run's rows (keep_runs = 1).
+  int64_t last_run = 0;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<RunRecord> run =
+        store->BeginRun(RunTrigger::kSchedule, "", kT0, kT0);
+    ASSERT_OK(run);
+    ASSERT_TRUE(store->PublishRun(run->run_id, out, kT0).ok());
+    absl::StatusOr<LabelTable> read = store->GetLabels(run->run_id);
+    ASSERT_OK(read);
+    EXPECT_EQ(read->customer_id, labels.customer_id);
+    EXPECT_EQ(read->month, labels.month);
+    last_run = run->run_id;
+  }
+  EXPECT_EQ(Raw()->execAndGet("SELECT COUNT(*) FROM churn_labels").getInt64(),
+            kRows);
+  EXPECT_EQ(Raw()->execAndGet("SELECT MIN(run_id) FROM churn_labels").getInt64(),
+            last_run);
+}
+
+}  // namespace
+}  // namespace winback

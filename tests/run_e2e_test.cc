@@ -1,0 +1,251 @@
+// A whole one-shot run on generated data, checked against values computed in
+// this file from the generator's own plan (truth/*), never from the code
+// under test.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "tests/e2e_util.h"
+
+namespace winback::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kDayUs = 86'400'000'000LL;
+constexpr int64_t kWindowUs = 25 * kDayUs;
+
+// "YYYY-MM" of a UTC microsecond time, via the C library.
+std::string MonthText(int64_t us) {
+  const std::time_t secs = static_cast<std::time_t>(
+      us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y-%m", &tm);
+  return buf;
+}
+
+struct Label {
+  int64_t last_purchase_at;
+  int churned;
+  int censored;
+  bool operator==(const Label&) const = default;
+};
+using LabelMap = std::map<std::pair<int64_t, std::string>, Label>;
+
+// The analysts' rule, written plainly: for each customer-month, the last
+// purchase t; churned iff no purchase in (t, t + 25d]; censored iff
+// t + 25d > T.
+LabelMap ExpectedLabels(const std::map<int64_t, std::vector<int64_t>>& purchases,
+                        int64_t as_of) {
+  LabelMap out;
+  for (const auto& [customer, times_all] : purchases) {
+    std::vector<int64_t> times;
+    for (int64_t t : times_all) {
+      if (t <= as_of) times.push_back(t);
+    }
+    std::map<std::string, int64_t> last_in_month;
+    for (int64_t t : times) {
+      auto& last = last_in_month[MonthText(t)];
+      last = std::max(last, t);
+    }
+    for (const auto& [month, t] : last_in_month) {
+      bool repurchased = false;
+      for (int64_t u : times) repurchased |= (u > t && u <= t + kWindowUs);
+      const bool censored = t + kWindowUs > as_of;
+      out[{customer, month}] = {t, censored ? 0 : !repurchased, censored};
+    }
+  }
+  return out;
+}
+
+class RunE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::make_unique<TempDir>("run-e2e");
+    data_ = dir_->path() / "data";
+    std::string out;
+    ASSERT_EQ(RunCommand(DatagenBinary() + " --customers 400 --seed 7 "
+                             "--bad-rows 2 --truth --out " + data_.string(),
+                         &out),
+              0)
+        << out;
+    summary_ = nlohmann::json::parse(ReadFile(data_ / "truth" / "summary.json"));
+    db_ = dir_->path() / "winback.db";
+    WriteFile(dir_->path() / "winback.yaml",
+              "data: {dir: data, max_bad_row_share: 0.05}\n"
+              "store: {path: winback.db, keep_runs: 5}\n");
+  }
+
+  int Run(const std::string& extra, std::string* out) {
+    return RunCommand(WinbackBinary() + " run --config " +
+                          (dir_->path() / "winback.yaml").string() + " " + extra,
+                      out);
+  }
+
+  std::map<std::string, int64_t> Counts(SQLite::Database& db, int64_t run_id) {
+    std::map<std::string, int64_t> counts;
+    SQLite::Statement q(db, "SELECT name, value FROM run_counts WHERE run_id = ?");
+    q.bind(1, run_id);
+    while (q.executeStep()) counts[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+    return counts;
+  }
+
+  LabelMap StoredLabels(SQLite::Database& db, int64_t run_id) {
+    LabelMap stored;
+    SQLite::Statement q(db,
+                        "SELECT customer_id, month, last_purchase_at_us, churned, "
+                        "censored FROM churn_labels WHERE run_id = ?");
+    q.bind(1, run_id);
+    while (q.executeStep()) {
+      stored[{q.getColumn(0).getInt64(), q.getColumn(1).getString()}] = {
+          q.getColumn(2).getInt64(), q.getColumn(3).getInt(), q.getColumn(4).getInt()};
+    }
+    return stored;
+  }
+
+  std::unique_ptr<TempDir> dir_;
+  std::filesystem::path data_, db_;
+  nlohmann::json summary_;
+};
+
+TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
+  std::string out;
+  ASSERT_EQ(Run("", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("succeeded"));
+
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement run(db,
+                        "SELECT run_id, state, published, as_of_us FROM runs "
+                        "ORDER BY run_id DESC LIMIT 1");
+  ASSERT_TRUE(run.executeStep());
+  const int64_t run_id = run.getColumn(0).getInt64();
+  EXPECT_EQ(run.getColumn(1).getString(), "succeeded");
+  EXPECT_EQ(run.getColumn(2).getInt(), 1);
+  const int64_t as_of = run.getColumn(3).getInt64();
+  EXPECT_EQ(as_of, std::max(summary_["last_event_time_us"].get<int64_t>(),
+                            summary_["last_booking_time_us"].get<int64_t>()));
+
+  const TruthSessions truth = ReadTruthSessions(data_);
+  const auto counts = Counts(db, run_id);
+  EXPECT_EQ(counts.at("session_ids"), truth.session_ids);
+  EXPECT_EQ(counts.at("sessions"), truth.pieces);
+  EXPECT_EQ(counts.at("sessions_linked"), truth.linked_pieces);
+  EXPECT_EQ(counts.at("click_events"), summary_["click_events"].get<int64_t>());
+  // Every injected bad row is rejected, and nothing else.
+  for (const char* file : {"customer", "product", "transactions", "click_stream"}) {
+    const nlohmann::json& truth_file = summary_["files"][std::string(file) + ".csv"];
+    EXPECT_EQ(counts.at(std::string(file) + ".rows_rejected"),
+              truth_file["bad_rows"].get<int64_t>())
+        << file;
+    EXPECT_EQ(counts.at(std::string(file) + ".rows_read"),
+              truth_file["bad_rows"].get<int64_t>() + truth_file["valid_rows"].get<int64_t>())
+        << file;
+    // The report's line numbers are the lines the generator planted them at.
+    std::vector<int64_t> reported;
+    SQLite::Statement q(db, "SELECT first_lines FROM run_rejects WHERE run_id = ? AND file = ? "
+                            "AND reason NOT LIKE 'repaired:%'");
+    q.bind(1, run_id);
+    q.bind(2, std::string(file) + ".csv");
+    while (q.executeStep()) {
+      std::stringstream lines(q.getColumn(0).getString());
+      std::string line;
+      while (std::getline(lines, line, ',')) reported.push_back(std::stoll(line));
+    }
+    std::sort(reported.begin(), reported.end());
+    std::vector<int64_t> planted = truth_file["bad_lines"].get<std::vector<int64_t>>();
+    std::sort(planted.begin(), planted.end());
+    EXPECT_EQ(reported, planted) << file;
+  }
+  EXPECT_EQ(counts.at("product.rows_repaired"),
+            summary_["repaired_product_rows"].get<int64_t>());
+
+  const auto purchases = ReadTruthPurchases(data_);
+  int64_t purchase_count = 0;
+  for (const auto& [c, t] : purchases) purchase_count += static_cast<int64_t>(t.size());
+  EXPECT_EQ(counts.at("purchases"), purchase_count);
+
+  const LabelMap expected = ExpectedLabels(purchases, as_of);
+  const LabelMap stored = StoredLabels(db, run_id);
+  ASSERT_EQ(stored.size(), expected.size());
+  int64_t churned = 0, censored = 0;
+  for (const auto& [key, label] : expected) {
+    auto it = stored.find(key);
+    ASSERT_NE(it, stored.end()) << key.first << " " << key.second;
+    EXPECT_EQ(it->second, label) << key.first << " " << key.second;
+    churned += label.churned;
+    censored += label.censored;
+  }
+  EXPECT_EQ(counts.at("customer_months_churned"), churned);
+  EXPECT_EQ(counts.at("customer_months_censored"), censored);
+  // The generated story has churn and censoring; a degenerate data set would
+  // make the comparison above vacuous.
+  EXPECT_GT(churned, 0);
+  EXPECT_GT(censored, 0);
+}
+
+TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {
+  std::string out;
+  const int64_t as_of = 1'640'995'199'999'999LL;  // 2021-12-31T23:59:59.999999Z
+  ASSERT_EQ(Run("--as-of 2021-12-31T23:59:59.999999Z", &out), 0) << out;
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const int64_t run_id =
+      db.execAndGet("SELECT MAX(run_id) FROM runs WHERE published = 1").getInt64();
+  EXPECT_EQ(db.execAndGet("SELECT as_of_us FROM runs WHERE run_id = " +
+                          std::to_string(run_id))
+                .getInt64(),
+            as_of);
+  const LabelMap expected = ExpectedLabels(ReadTruthPurchases(data_), as_of);
+  EXPECT_EQ(StoredLabels(db, run_id), expected);
+}
+
+TEST_F(RunE2E, BrokenInputFailsWithoutPublishingAndKeepsThePreviousRun) {
+  std::string out;
+  ASSERT_EQ(Run("", &out), 0) << out;
+  // Break the header of transactions.csv.
+  std::string text = ReadFile(data_ / "transactions.csv");
+  text.replace(0, text.find(','), "created");
+  WriteFile(data_ / "transactions.csv", text);
+  EXPECT_NE(Run("", &out), 0);
+  EXPECT_THAT(out, HasSubstr("transactions.csv"));
+  EXPECT_THAT(out, HasSubstr("transactions.csv:1:"));
+
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT run_id, state, published, error FROM runs ORDER BY run_id");
+  std::vector<std::tuple<int64_t, std::string, int, std::string>> runs;
+  while (q.executeStep()) {
+    runs.emplace_back(q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                      q.getColumn(2).getInt(), q.getColumn(3).getString());
+  }
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(std::get<1>(runs[0]), "succeeded");
+  EXPECT_EQ(std::get<1>(runs[1]), "failed");
+  EXPECT_EQ(std::get<2>(runs[1]), 0);
+  EXPECT_THAT(std::get<3>(runs[1]), HasSubstr("transactions.csv"));
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM churn_labels WHERE run_id = " +
+                          std::to_string(std::get<0>(runs[1])))
+                .getInt64(),
+            0);
+  EXPECT_EQ(db.execAndGet("SELECT MAX(run_id) FROM runs WHERE published = 1").getInt64(),
+            std::get<0>(runs[0]));
+}
+
+TEST_F(RunE2E, BrokenConfigNamesTheKey) {
+  WriteFile(dir_->path() / "winback.yaml",
+            "data: {dir: data}\nstore: {path: winback.db}\nchurn: {window: soon}\n");
+  std::string out;
+  EXPECT_EQ(Run("", &out), 2);
+  EXPECT_THAT(out, HasSubstr("churn.window"));
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+}  // namespace
+}  // namespace winback::testing
