@@ -80,6 +80,19 @@ class Section {
     return absl::OkStatus();
   }
 
+  absl::Status Bool(const std::string& key, bool* out) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return absl::OkStatus();
+    bool value;
+    if (!v.IsScalar() || !YAML::convert<bool>::decode(v, value)) {
+      return Error(Join(key), absl::StrCat("expected true or false, got '",
+                                           Text(v), "'"));
+    }
+    *out = value;
+    return absl::OkStatus();
+  }
+
   absl::Status Duration(const std::string& key, Micros* out, Micros min) {
     seen_.insert(key);
     const YAML::Node v = node_ ? node_[key] : YAML::Node();
@@ -179,6 +192,55 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
   WB_RETURN_IF_ERROR(churn.CheckIsMap());
   WB_RETURN_IF_ERROR(churn.Duration("window", &c.churn_window, 1));
   WB_RETURN_IF_ERROR(churn.CheckNoUnknownKeys());
+
+  Section service = top.Child("service");
+  WB_RETURN_IF_ERROR(service.CheckIsMap());
+  WB_RETURN_IF_ERROR(service.String("listen", &c.service.listen, false));
+  WB_RETURN_IF_ERROR(
+      service.String("metrics_listen", &c.service.metrics_listen, false));
+  WB_RETURN_IF_ERROR(
+      service.String("api_keys_file", &c.service.api_keys_file, false));
+  WB_RETURN_IF_ERROR(
+      service.String("api_keys_env", &c.service.api_keys_env, false));
+  WB_RETURN_IF_ERROR(
+      service.String("tls_cert_file", &c.service.tls_cert_file, false));
+  WB_RETURN_IF_ERROR(
+      service.String("tls_key_file", &c.service.tls_key_file, false));
+  WB_RETURN_IF_ERROR(service.Int("default_page_size",
+                                 &c.service.default_page_size, 1, 1000000));
+  WB_RETURN_IF_ERROR(
+      service.Int("max_page_size", &c.service.max_page_size, 1, 1000000));
+  WB_RETURN_IF_ERROR(service.CheckNoUnknownKeys());
+  if (c.service.listen.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": service.listen: must not be empty"));
+  }
+  if (c.service.tls_cert_file.empty() != c.service.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": service.tls_cert_file and service.tls_key_file: set both "
+                "or neither"));
+  }
+  if (c.service.default_page_size > c.service.max_page_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": service.default_page_size: must not exceed "
+                "service.max_page_size"));
+  }
+  c.service.api_keys_file = Resolve(base_dir, c.service.api_keys_file);
+  c.service.tls_cert_file = Resolve(base_dir, c.service.tls_cert_file);
+  c.service.tls_key_file = Resolve(base_dir, c.service.tls_key_file);
+
+  Section schedule = top.Child("schedule");
+  WB_RETURN_IF_ERROR(schedule.CheckIsMap());
+  WB_RETURN_IF_ERROR(schedule.Bool("enabled", &c.schedule.enabled));
+  WB_RETURN_IF_ERROR(schedule.String("cron", &c.schedule.cron, false));
+  WB_RETURN_IF_ERROR(
+      schedule.String("time_zone", &c.schedule.time_zone, false));
+  WB_RETURN_IF_ERROR(schedule.Bool("catch_up", &c.schedule.catch_up));
+  WB_RETURN_IF_ERROR(
+      schedule.Int("max_retries", &c.schedule.max_retries, 0, 100));
+  WB_RETURN_IF_ERROR(
+      schedule.Duration("retry_backoff", &c.schedule.retry_backoff, 0));
+  WB_RETURN_IF_ERROR(schedule.CheckNoUnknownKeys());
 
   WB_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
   return c;

@@ -24,10 +24,37 @@ struct StoreConfig {
   int keep_runs = 30; // published runs kept; older ones are deleted
 };
 
+// The daemon's network side (services/).
+struct ServiceConfig {
+  std::string listen = "127.0.0.1:50051";   // gRPC address
+  std::string metrics_listen = "127.0.0.1:9464";  // Prometheus; "" disables
+  // API keys: a file of lines "<role> <key>" (role reader or operator).
+  // Keys never live in this YAML; the environment variable named by
+  // api_keys_env (default WINBACK_API_KEYS, "<role>:<key>,...") adds more.
+  std::string api_keys_file;
+  std::string api_keys_env = "WINBACK_API_KEYS";
+  std::string tls_cert_file;  // both set: TLS on; both empty: plaintext
+  std::string tls_key_file;
+  int default_page_size = 1000;
+  int max_page_size = 10000;
+};
+
+// When the daemon runs the pipeline by itself.
+struct ScheduleConfig {
+  bool enabled = true;
+  std::string cron = "0 2 * * *";        // minute hour day-of-month month day-of-week
+  std::string time_zone = "Asia/Jakarta";  // IANA name
+  bool catch_up = true;   // run once at start-up when a fire time was missed
+  int max_retries = 3;    // retries of a failed scheduled run
+  Micros retry_backoff = 5 * kMicrosPerMinute;  // doubled on each retry
+};
+
 struct Config {
   std::string source;  // the file it was loaded from, for messages
   DataConfig data;
   StoreConfig store;
+  ServiceConfig service;
+  ScheduleConfig schedule;
   Micros session_gap = 30 * kMicrosPerMinute;  // sessionize.gap
   Micros churn_window = 25 * kMicrosPerDay;    // churn.window
 };

@@ -71,14 +71,207 @@ CREATE TABLE churn_labels (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<SchemaMigration, 1> kMigrations = {{
+
+constexpr std::string_view kMigration2 = R"sql(
+CREATE TABLE customer_features (
+  run_id                  INTEGER NOT NULL
+                          REFERENCES runs (run_id) ON DELETE CASCADE,
+  customer_id             INTEGER NOT NULL,
+  recency_days            REAL    NOT NULL,
+  frequency               REAL    NOT NULL,
+  monetary                REAL    NOT NULL,
+  tenure_days             REAL    NOT NULL,
+  avg_basket              REAL    NOT NULL,
+  promo_share             REAL    NOT NULL,
+  purchases_90d           REAL    NOT NULL,
+  sessions_per_month      REAL    NOT NULL,
+  avg_session_minutes     REAL    NOT NULL,
+  booking_session_share   REAL    NOT NULL,
+  cart_abandon_share      REAL    NOT NULL,
+  days_since_last_session REAL    NOT NULL,
+  session_trend           REAL    NOT NULL,
+  is_ios                  REAL    NOT NULL,
+  is_female               REAL    NOT NULL,
+  age_years               REAL    NOT NULL,
+  avg_monthly_spend_12m   REAL    NOT NULL,
+  r_score                 INTEGER NOT NULL CHECK (r_score BETWEEN 0 AND 5),
+  f_score                 INTEGER NOT NULL CHECK (f_score BETWEEN 0 AND 5),
+  m_score                 INTEGER NOT NULL CHECK (m_score BETWEEN 0 AND 5),
+  segment                 TEXT    NOT NULL,
+  churn_status            TEXT    NOT NULL
+                          CHECK (churn_status IN ('active', 'churned',
+                                                  'never_purchased')),
+  last_purchase_at_us     INTEGER,
+  PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+
+CREATE TABLE scores (
+  run_id      INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  customer_id INTEGER NOT NULL,
+  churn_score REAL    NOT NULL CHECK (churn_score BETWEEN 0 AND 1),
+  reasons     TEXT    NOT NULL,
+  PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+
+CREATE TABLE model_reports (
+  run_id                INTEGER PRIMARY KEY
+                        REFERENCES runs (run_id) ON DELETE CASCADE,
+  c                     REAL    NOT NULL,
+  imbalance             TEXT    NOT NULL,
+  holdout_month         TEXT    NOT NULL,
+  training_months       TEXT    NOT NULL,
+  training_rows         INTEGER NOT NULL,
+  holdout_rows          INTEGER NOT NULL,
+  scored_customers      INTEGER NOT NULL,
+  auc                   REAL    NOT NULL,
+  pr_auc                REAL    NOT NULL,
+  brier                 REAL    NOT NULL,
+  lift_top_decile       REAL    NOT NULL,
+  log_loss              REAL    NOT NULL,
+  holdout_positive_rate REAL    NOT NULL,
+  baseline_recency_auc  REAL    NOT NULL,
+  cv_metric             TEXT    NOT NULL,
+  cv_mean               REAL    NOT NULL,
+  cv_sd                 REAL    NOT NULL,
+  coefficients          TEXT    NOT NULL,
+  grid                  TEXT    NOT NULL,
+  notes                 TEXT    NOT NULL DEFAULT ''
+);
+
+CREATE TABLE segments (
+  run_id            INTEGER NOT NULL
+                    REFERENCES runs (run_id) ON DELETE CASCADE,
+  segment           TEXT    NOT NULL,
+  customers         INTEGER NOT NULL,
+  active_customers  INTEGER NOT NULL,
+  churned_customers INTEGER NOT NULL,
+  mean_churn_score  REAL    NOT NULL,
+  revenue_at_risk   REAL    NOT NULL,
+  PRIMARY KEY (run_id, segment)
+) WITHOUT ROWID;
+
+CREATE TABLE campaigns (
+  run_id           INTEGER NOT NULL
+                   REFERENCES runs (run_id) ON DELETE CASCADE,
+  campaign         TEXT    NOT NULL,
+  description      TEXT    NOT NULL,
+  promo_code       TEXT    NOT NULL,
+  discount_pct     REAL    NOT NULL,
+  priority         INTEGER NOT NULL,
+  segments         TEXT    NOT NULL,
+  churn_statuses   TEXT    NOT NULL,
+  min_churn_score  REAL    NOT NULL,
+  max_churn_score  REAL    NOT NULL,
+  holdout_share    REAL    NOT NULL,
+  max_size         INTEGER NOT NULL,
+  matched          INTEGER NOT NULL,
+  suppressed       INTEGER NOT NULL,
+  eligible         INTEGER NOT NULL,
+  preempted        INTEGER NOT NULL,
+  capped           INTEGER NOT NULL,
+  assigned         INTEGER NOT NULL,
+  treatment        INTEGER NOT NULL,
+  holdout          INTEGER NOT NULL,
+  revenue_at_risk  REAL    NOT NULL,
+  mean_churn_score REAL    NOT NULL,
+  PRIMARY KEY (run_id, campaign)
+) WITHOUT ROWID;
+
+CREATE TABLE targets (
+  run_id          INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  campaign        TEXT    NOT NULL,
+  position        INTEGER NOT NULL,
+  customer_id     INTEGER NOT NULL,
+  segment         TEXT    NOT NULL,
+  churn_score     REAL    NOT NULL,
+  revenue_at_risk REAL    NOT NULL,
+  target_group    TEXT    NOT NULL
+                  CHECK (target_group IN ('treatment', 'holdout')),
+  reasons         TEXT    NOT NULL,
+  promo_code      TEXT    NOT NULL,
+  PRIMARY KEY (run_id, campaign, position)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX targets_by_customer ON targets (run_id, customer_id);
+
+CREATE TABLE diagnosis_months (
+  run_id            INTEGER NOT NULL
+                    REFERENCES runs (run_id) ON DELETE CASCADE,
+  month             TEXT    NOT NULL,
+  revenue           INTEGER NOT NULL,
+  orders            INTEGER NOT NULL,
+  buyers            INTEGER NOT NULL,
+  new_buyers        INTEGER NOT NULL,
+  returning_buyers  INTEGER NOT NULL,
+  new_revenue       INTEGER NOT NULL,
+  returning_revenue INTEGER NOT NULL,
+  labeled           INTEGER NOT NULL,
+  censored          INTEGER NOT NULL,
+  churned           INTEGER NOT NULL,
+  churn_rate        REAL    NOT NULL,
+  failed_payments   INTEGER NOT NULL,
+  promo_orders      INTEGER NOT NULL,
+  promo_amount      INTEGER NOT NULL,
+  PRIMARY KEY (run_id, month)
+) WITHOUT ROWID;
+
+CREATE TABLE diagnosis_segment_months (
+  run_id     INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  month      TEXT    NOT NULL,
+  segment    TEXT    NOT NULL,
+  labeled    INTEGER NOT NULL,
+  censored   INTEGER NOT NULL,
+  churned    INTEGER NOT NULL,
+  churn_rate REAL    NOT NULL,
+  PRIMARY KEY (run_id, month, segment)
+) WITHOUT ROWID;
+
+CREATE TABLE diagnosis_funnel (
+  run_id             INTEGER NOT NULL
+                     REFERENCES runs (run_id) ON DELETE CASCADE,
+  month              TEXT    NOT NULL,
+  sessions           INTEGER NOT NULL,
+  homepage           INTEGER NOT NULL,
+  search             INTEGER NOT NULL,
+  item_detail        INTEGER NOT NULL,
+  add_to_cart        INTEGER NOT NULL,
+  add_promo          INTEGER NOT NULL,
+  booking            INTEGER NOT NULL,
+  successful_payment INTEGER NOT NULL,
+  PRIMARY KEY (run_id, month)
+) WITHOUT ROWID;
+
+CREATE TABLE diagnosis_promo (
+  run_id       INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  segment      TEXT    NOT NULL,
+  orders       INTEGER NOT NULL,
+  promo_orders INTEGER NOT NULL,
+  promo_share  REAL    NOT NULL,
+  promo_amount INTEGER NOT NULL,
+  PRIMARY KEY (run_id, segment)
+) WITHOUT ROWID;
+
+CREATE TABLE diagnosis_summaries (
+  run_id  INTEGER PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+  summary TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<SchemaMigration, 2> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
+    {2,
+     "customer_features, scores, model_reports, segments, campaigns, "
+     "targets, diagnosis tables",
+     kMigration2},
 }};
 
-constexpr std::array<std::string_view, 3> kRunOutputTables = {
-    "run_counts",
-    "run_rejects",
-    "churn_labels",
+constexpr std::array<std::string_view, 14> kRunOutputTables = {
+    "run_counts",       "run_rejects",
+    "churn_labels",     "customer_features",
+    "scores",           "model_reports",
+    "segments",         "campaigns",
+    "targets",          "diagnosis_months",
+    "diagnosis_funnel", "diagnosis_segment_months",
+    "diagnosis_promo",  "diagnosis_summaries",
 };
 
 }  // namespace

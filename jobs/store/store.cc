@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "jobs/common/status_macros.h"
+#include "jobs/store/outputs_sql.h"
 #include "jobs/store/schema.h"
 
 namespace winback {
@@ -373,6 +374,17 @@ void WriteLabels(SQLite::Database& db, int64_t run_id,
 
 // Keeps the newest `keep_runs` published runs; deletes every finished run
 // older than the oldest of them. Child rows go by ON DELETE CASCADE.
+void WriteOutputsV2(SQLite::Database& db, int64_t run_id,
+                    const RunOutputs& outputs) {
+  using namespace store_internal;
+  if (outputs.customers) WriteCustomers(db, run_id, *outputs.customers);
+  if (outputs.segments) WriteSegments(db, run_id, *outputs.segments);
+  if (outputs.campaigns) WriteCampaigns(db, run_id, *outputs.campaigns);
+  if (outputs.targets) WriteTargets(db, run_id, *outputs.targets);
+  if (outputs.model_report) WriteModelReport(db, run_id, *outputs.model_report);
+  if (outputs.diagnosis) WriteDiagnosis(db, run_id, *outputs.diagnosis);
+}
+
 void ApplyRetention(SQLite::Database& db, int keep_runs) {
   SQLite::Statement oldest_kept(db,
                                 "SELECT run_id FROM runs WHERE published = 1 "
@@ -602,6 +614,7 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
         WriteCounts(db, run_id, outputs.counts);
         WriteRejects(db, run_id, outputs.rejects);
         if (outputs.labels != nullptr) WriteLabels(db, run_id, *outputs.labels);
+        WriteOutputsV2(db, run_id, outputs);
         SQLite::Statement done(db,
                                "UPDATE runs SET state = 'succeeded', "
                                "published = 1, finished_at_us = ?, error = '' "
@@ -816,6 +829,103 @@ absl::StatusOr<LabelTable> Store::GetLabels(int64_t run_id) {
         }
         return labels;
       });
+}
+
+absl::StatusOr<std::vector<SegmentRecord>> Store::GetSegments(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("GetSegments(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<std::vector<SegmentRecord>> {
+                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   return store_internal::ReadSegments(db, run_id);
+                 });
+}
+
+absl::StatusOr<std::vector<CampaignRecord>> Store::GetCampaigns(
+    int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("GetCampaigns(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<std::vector<CampaignRecord>> {
+                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   return store_internal::ReadCampaigns(db, run_id);
+                 });
+}
+
+namespace {
+absl::Status UnknownCampaign(int64_t run_id, const std::string& campaign) {
+  return absl::NotFoundError(
+      absl::StrCat("run ", run_id, " has no campaign '", campaign, "'"));
+}
+}  // namespace
+
+absl::StatusOr<int64_t> Store::CountTargets(int64_t run_id,
+                                            const std::string& campaign) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("CountTargets(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<int64_t> {
+                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   const int64_t n =
+                       store_internal::CountTargets(db, run_id, campaign);
+                   if (n < 0) return UnknownCampaign(run_id, campaign);
+                   return n;
+                 });
+}
+
+absl::StatusOr<TargetTable> Store::GetTargets(int64_t run_id,
+                                              const std::string& campaign,
+                                              int64_t offset, int64_t limit) {
+  if (offset < 0 || limit < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GetTargets: offset and limit must be >= 0, got ", offset,
+                     " and ", limit));
+  }
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("GetTargets(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<TargetTable> {
+                   SQLite::Transaction tx(db);
+                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   if (store_internal::CountTargets(db, run_id, campaign) < 0) {
+                     return UnknownCampaign(run_id, campaign);
+                   }
+                   return store_internal::ReadTargets(db, run_id, campaign,
+                                                      offset, limit);
+                 });
+}
+
+absl::StatusOr<CustomerRecord> Store::GetCustomer(int64_t run_id,
+                                                  int64_t customer_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("GetCustomer(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<CustomerRecord> {
+                   SQLite::Transaction tx(db);
+                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   return store_internal::ReadCustomer(db, run_id, customer_id);
+                 });
+}
+
+absl::StatusOr<ModelReportRecord> Store::GetModelReport(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("GetModelReport(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<ModelReportRecord> {
+                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   return store_internal::ReadModelReport(db, run_id);
+                 });
+}
+
+absl::StatusOr<DiagnosisRecord> Store::GetDiagnosis(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("GetDiagnosis(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<DiagnosisRecord> {
+                   SQLite::Transaction tx(db);
+                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   return store_internal::ReadDiagnosis(db, run_id);
+                 });
 }
 
 }  // namespace winback

@@ -36,6 +36,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "jobs/common/time_util.h"
+#include "jobs/store/outputs.h"
 #include "jobs/tables/tables.h"
 
 namespace SQLite {
@@ -96,6 +97,14 @@ struct RunOutputs {
   std::vector<std::pair<std::string, int64_t>> counts;  // unique names
   std::vector<RejectStat> rejects;                      // unique (file, reason)
   const LabelTable* labels = nullptr;                   // null: no labels
+  // Schema 2 outputs; each is optional (null: none written).
+  const std::vector<CustomerRecord>* customers = nullptr;
+  const std::vector<SegmentRecord>* segments = nullptr;
+  const std::vector<CampaignRecord>* campaigns = nullptr;
+  // Ordered by campaign (grouped) and, within one, list position.
+  const TargetTable* targets = nullptr;
+  const ModelReportRecord* model_report = nullptr;
+  const DiagnosisRecord* diagnosis = nullptr;
 };
 
 struct StoreOptions {
@@ -192,6 +201,27 @@ class Store {
   // A run's churn labels, ordered by (customer_id, month). NotFound for an
   // unknown run; empty for a run without labels.
   absl::StatusOr<LabelTable> GetLabels(int64_t run_id);
+
+  // Reads of a run's published outputs. Each fails with NotFound for an
+  // unknown run, and returns what the run stored (empty when none).
+  absl::StatusOr<std::vector<SegmentRecord>> GetSegments(int64_t run_id);
+  // Ordered by priority, then name.
+  absl::StatusOr<std::vector<CampaignRecord>> GetCampaigns(int64_t run_id);
+  // The length of a campaign's list; NotFound for an unknown campaign.
+  absl::StatusOr<int64_t> CountTargets(int64_t run_id,
+                                       const std::string& campaign);
+  // Up to `limit` rows of a campaign's list starting at position `offset`
+  // (0-based), in list order. NotFound for an unknown campaign.
+  absl::StatusOr<TargetTable> GetTargets(int64_t run_id,
+                                         const std::string& campaign,
+                                         int64_t offset, int64_t limit);
+  // A customer's features, segment, status, score, reasons and list row.
+  // NotFound when the run has no such customer.
+  absl::StatusOr<CustomerRecord> GetCustomer(int64_t run_id,
+                                             int64_t customer_id);
+  // NotFound when the run stored no model report (or diagnosis).
+  absl::StatusOr<ModelReportRecord> GetModelReport(int64_t run_id);
+  absl::StatusOr<DiagnosisRecord> GetDiagnosis(int64_t run_id);
 
   const std::string& path() const { return path_; }
 

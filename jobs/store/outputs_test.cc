@@ -1,0 +1,270 @@
+// Schema 2 outputs: what PublishRun writes, the read methods return.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "jobs/store/store.h"
+
+namespace winback {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr Micros kT0 = 1'700'000'000LL * kMicrosPerSecond;
+
+class OutputsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("winback-outputs-" + std::to_string(::getpid()) + ".db"))
+                .string();
+    std::filesystem::remove(path_);
+    auto store = Store::Open(path_, StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    Fill();
+  }
+  void TearDown() override {
+    store_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(path_ + suffix);
+    }
+  }
+
+  void Fill() {
+    for (int i = 0; i < 3; ++i) {
+      CustomerRecord c;
+      c.customer_id = 100 + i;
+      for (int f = 0; f < kFeatureCount; ++f) c.features[f] = i * 100 + f + 0.5;
+      c.r_score = i + 1;
+      c.f_score = 5 - i;
+      c.m_score = 3;
+      c.segment = i == 2 ? "" : "Loyal";
+      c.status = i == 0 ? ChurnStatus::kActive
+                        : (i == 1 ? ChurnStatus::kChurned : ChurnStatus::kNeverPurchased);
+      if (i < 2) c.last_purchase_at = kT0 - i;
+      if (i == 0) {
+        c.churn_score = 0.75;
+        c.reasons = EncodeReasons({{"recency_days", 1.5}, {"frequency", -0.25}});
+      }
+      customers_.push_back(c);
+    }
+    segments_ = {{"Loyal", 2, 1, 1, 0.75, 123.5}};
+    CampaignRecord camp;
+    camp.config.name = "keep";
+    camp.config.segments = {"Loyal", "Champions"};
+    camp.config.statuses = {ChurnStatus::kActive};
+    camp.config.min_score = 0.5;
+    camp.config.promo_code = "STAY";
+    camp.config.discount_pct = 15;
+    camp.config.max_size = 10;
+    camp.config.priority = 1;
+    camp.config.description = "keep them";
+    camp.summary.matched = 7;
+    camp.summary.assigned = 5;
+    camp.summary.treatment = 4;
+    camp.summary.holdout = 1;
+    camp.summary.revenue_at_risk = 99.5;
+    CampaignRecord other = camp;
+    other.config.name = "other";
+    other.config.priority = 2;
+    other.summary.assigned = 1;
+    campaigns_ = {camp, other};
+    for (int i = 0; i < 5; ++i) {
+      targets_.customer_id.push_back(1000 + i);
+      targets_.campaign.push_back("keep");
+      targets_.segment.push_back("Loyal");
+      targets_.churn_score.push_back(0.9 - i * 0.1);
+      targets_.revenue_at_risk.push_back(100.0 - i);
+      targets_.holdout.push_back(i == 3);
+      targets_.reasons.push_back(EncodeReasons({{"x", double(i)}}));
+      targets_.promo_code.push_back("STAY");
+    }
+    targets_.customer_id.push_back(100);
+    targets_.campaign.push_back("other");
+    targets_.segment.push_back("Loyal");
+    targets_.churn_score.push_back(0.75);
+    targets_.revenue_at_risk.push_back(7);
+    targets_.holdout.push_back(0);
+    targets_.reasons.push_back("");
+    targets_.promo_code.push_back("");
+    report_.c = 0.1;
+    report_.imbalance = "smote";
+    report_.holdout_month = "2022-06";
+    report_.training_months = {"2022-03", "2022-04", "2022-05"};
+    report_.auc = 0.81;
+    report_.baseline_recency_auc = 0.7;
+    report_.coefficients = {{"frequency", -0.5}, {"recency_days", 1.25}};
+    report_.grid = {{0.1, "smote", 0.8, 0.01}, {1.0, "none", 0.79, 0.02}};
+    report_.notes = "note";
+    diagnosis_.summary = "revenue fell";
+    MonthlyRow m;
+    m.month = *ParseMonth("2022-07");
+    m.revenue = 1234;
+    m.orders = 3;
+    m.churn_rate = 0.5;
+    diagnosis_.diagnosis.months.push_back(m);
+    diagnosis_.diagnosis.segment_months.push_back({m.month, "Loyal", 4, 1, 2, 0.5});
+    FunnelRow f;
+    f.month = m.month;
+    f.sessions = 9;
+    f.booking = 2;
+    diagnosis_.diagnosis.funnel.push_back(f);
+    diagnosis_.diagnosis.promo_by_segment.push_back({"Loyal", 10, 4, 0.4, 500});
+  }
+
+  int64_t Publish() {
+    auto run = store_->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+    EXPECT_TRUE(run.ok()) << run.status();
+    RunOutputs out;
+    out.customers = &customers_;
+    out.segments = &segments_;
+    out.campaigns = &campaigns_;
+    out.targets = &targets_;
+    out.model_report = &report_;
+    out.diagnosis = &diagnosis_;
+    const absl::Status s = store_->PublishRun(run->run_id, out, kT0);
+    EXPECT_TRUE(s.ok()) << s;
+    return run->run_id;
+  }
+
+  std::string path_;
+  std::unique_ptr<Store> store_;
+  std::vector<CustomerRecord> customers_;
+  std::vector<SegmentRecord> segments_;
+  std::vector<CampaignRecord> campaigns_;
+  TargetTable targets_;
+  ModelReportRecord report_;
+  DiagnosisRecord diagnosis_;
+};
+
+TEST_F(OutputsTest, CustomerRoundTripsWithScoreReasonsAndListRow) {
+  const int64_t run = Publish();
+  auto c = store_->GetCustomer(run, 100);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->features, customers_[0].features);
+  EXPECT_EQ(c->r_score, 1);
+  EXPECT_EQ(c->f_score, 5);
+  EXPECT_EQ(c->segment, "Loyal");
+  EXPECT_EQ(c->status, ChurnStatus::kActive);
+  EXPECT_EQ(c->last_purchase_at, kT0);
+  EXPECT_EQ(c->churn_score, 0.75);
+  auto reasons = DecodeReasons(c->reasons);
+  ASSERT_TRUE(reasons.ok());
+  EXPECT_EQ(*reasons, (std::vector<Reason>{{"recency_days", 1.5}, {"frequency", -0.25}}));
+  EXPECT_EQ(c->campaign, "other");
+  EXPECT_DOUBLE_EQ(c->revenue_at_risk, 7);
+
+  auto never = store_->GetCustomer(run, 102);
+  ASSERT_TRUE(never.ok());
+  EXPECT_EQ(never->status, ChurnStatus::kNeverPurchased);
+  EXPECT_FALSE(never->churn_score.has_value());
+  EXPECT_FALSE(never->last_purchase_at.has_value());
+  EXPECT_EQ(never->campaign, "");
+
+  EXPECT_EQ(store_->GetCustomer(run, 999).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetCustomer(run + 7, 100).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(OutputsTest, TargetsPageByPositionWithinEachCampaign) {
+  const int64_t run = Publish();
+  EXPECT_EQ(*store_->CountTargets(run, "keep"), 5);
+  EXPECT_EQ(store_->CountTargets(run, "nope").status().code(), absl::StatusCode::kNotFound);
+  std::vector<int64_t> seen;
+  for (int64_t offset = 0; offset < 5; offset += 2) {
+    auto page = store_->GetTargets(run, "keep", offset, 2);
+    ASSERT_TRUE(page.ok()) << page.status();
+    seen.insert(seen.end(), page->customer_id.begin(), page->customer_id.end());
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{1000, 1001, 1002, 1003, 1004}));
+  auto one = store_->GetTargets(run, "keep", 3, 1);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->holdout, (std::vector<uint8_t>{1}));
+  EXPECT_EQ(one->reasons[0], targets_.reasons[3]);
+  auto other = store_->GetTargets(run, "other", 0, 10);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->customer_id, (std::vector<int64_t>{100}));
+  EXPECT_TRUE(store_->GetTargets(run, "keep", 5, 10)->customer_id.empty());
+  EXPECT_EQ(store_->GetTargets(run, "keep", -1, 10).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(OutputsTest, CampaignsSegmentsReportAndDiagnosisRoundTrip) {
+  const int64_t run = Publish();
+  auto campaigns = store_->GetCampaigns(run);
+  ASSERT_TRUE(campaigns.ok()) << campaigns.status();
+  ASSERT_EQ(campaigns->size(), 2u);
+  const CampaignRecord& c = (*campaigns)[0];
+  EXPECT_EQ(c.config.name, "keep");
+  EXPECT_EQ(c.config.segments, campaigns_[0].config.segments);
+  EXPECT_EQ(c.config.statuses, campaigns_[0].config.statuses);
+  EXPECT_EQ(c.config.min_score, 0.5);
+  EXPECT_EQ(c.config.max_size, 10);
+  EXPECT_EQ(c.summary.matched, 7);
+  EXPECT_EQ(c.summary.holdout, 1);
+  EXPECT_EQ(c.summary.revenue_at_risk, 99.5);
+
+  auto segments = store_->GetSegments(run);
+  ASSERT_TRUE(segments.ok());
+  ASSERT_EQ(segments->size(), 1u);
+  EXPECT_EQ((*segments)[0].revenue_at_risk, 123.5);
+
+  auto report = store_->GetModelReport(run);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->imbalance, "smote");
+  EXPECT_EQ(report->training_months, report_.training_months);
+  EXPECT_EQ(report->coefficients, report_.coefficients);
+  ASSERT_EQ(report->grid.size(), 2u);
+  EXPECT_EQ(report->grid[1].imbalance, "none");
+  EXPECT_EQ(report->grid[1].sd_score, 0.02);
+
+  auto d = store_->GetDiagnosis(run);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->summary, "revenue fell");
+  ASSERT_EQ(d->diagnosis.months.size(), 1u);
+  EXPECT_EQ(d->diagnosis.months[0].revenue, 1234);
+  EXPECT_EQ(FormatMonth(d->diagnosis.months[0].month), "2022-07");
+  EXPECT_EQ(d->diagnosis.segment_months[0].churned, 2);
+  EXPECT_EQ(d->diagnosis.funnel[0].booking, 2);
+  EXPECT_EQ(d->diagnosis.promo_by_segment[0].promo_amount, 500);
+}
+
+TEST_F(OutputsTest, FeatureColumnsAreTheFeatureNamesInOrder) {
+  SQLite::Database db(path_, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT name FROM pragma_table_info('customer_features')");
+  std::vector<std::string> columns;
+  while (q.executeStep()) columns.push_back(q.getColumn(0).getString());
+  ASSERT_GE(columns.size(), 2u + kFeatureCount);
+  for (int f = 0; f < kFeatureCount; ++f) EXPECT_EQ(columns[2 + f], FeatureNames()[f]);
+}
+
+TEST_F(OutputsTest, UnpublishedRunLeavesNoOutputRows) {
+  const int64_t first = Publish();
+  auto run = store_->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(store_->FinishUnpublished(run->run_id, RunState::kCancelled, "stop", kT0).ok());
+  SQLite::Database db(path_, SQLite::OPEN_READONLY);
+  for (const char* table : {"customer_features", "scores", "campaigns", "targets",
+                            "segments", "model_reports", "diagnosis_months",
+                            "diagnosis_summaries"}) {
+    SQLite::Statement q(db, std::string("SELECT COUNT(*), MIN(run_id) FROM ") + table);
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_GT(q.getColumn(0).getInt64(), 0) << table;
+    EXPECT_EQ(q.getColumn(1).getInt64(), first) << table;
+  }
+  EXPECT_EQ(store_->GetModelReport(run->run_id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(Reasons, DecodeRejectsMalformedText) {
+  EXPECT_TRUE(DecodeReasons("")->empty());
+  EXPECT_EQ(DecodeReasons("{").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeReasons(R"([{"feature": 1, "contribution": 2}])").status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(DecodeReasons("[1]").status().message()), HasSubstr("[1]"));
+}
+
+}  // namespace
+}  // namespace winback
