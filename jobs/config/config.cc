@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -113,6 +114,98 @@ class Section {
     return absl::OkStatus();
   }
 
+  // The raw node of `key` (marked as known), for lists.
+  YAML::Node Raw(const std::string& key) {
+    seen_.insert(key);
+    return node_ ? node_[key] : YAML::Node();
+  }
+
+  std::string KeyPath(const std::string& key) const { return Join(key); }
+
+  absl::Status Fail(const std::string& key, const std::string& what) const {
+    return Error(Join(key), what);
+  }
+
+  absl::Status Int64(const std::string& key, int64_t* out, int64_t lo,
+                     int64_t hi) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return absl::OkStatus();
+    int64_t value;
+    if (!v.IsScalar() || !YAML::convert<int64_t>::decode(v, value)) {
+      return Error(Join(key), absl::StrCat("expected an integer, got '",
+                                           Text(v), "'"));
+    }
+    if (value < lo || value > hi) {
+      return Error(Join(key), absl::StrCat("must be in [", lo, ", ", hi,
+                                           "], got ", value));
+    }
+    *out = value;
+    return absl::OkStatus();
+  }
+
+  // A list of strings; absent leaves `out` unchanged.
+  absl::Status Strings(const std::string& key, std::vector<std::string>* out) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return absl::OkStatus();
+    if (!v.IsSequence()) return Error(Join(key), "expected a list");
+    out->clear();
+    for (const YAML::Node& item : v) {
+      if (!item.IsScalar()) return Error(Join(key), "expected a list of strings");
+      out->push_back(item.Scalar());
+    }
+    return absl::OkStatus();
+  }
+
+  // A list of numbers; absent leaves `out` unchanged.
+  absl::Status Doubles(const std::string& key, std::vector<double>* out) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return absl::OkStatus();
+    if (!v.IsSequence() || v.size() == 0) {
+      return Error(Join(key), "expected a non-empty list of numbers");
+    }
+    out->clear();
+    for (const YAML::Node& item : v) {
+      double value;
+      if (!item.IsScalar() || !YAML::convert<double>::decode(item, value) ||
+          !(value > 0)) {
+        return Error(Join(key), absl::StrCat("expected positive numbers, got '",
+                                             Text(item), "'"));
+      }
+      out->push_back(value);
+    }
+    return absl::OkStatus();
+  }
+
+  // A score range "lo-hi" or a single score "n" (1..5).
+  absl::Status ScoreRange(const std::string& key, int* lo, int* hi) {
+    seen_.insert(key);
+    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return Error(Join(key), "is required (e.g. 4-5)");
+    const std::string text = v.IsScalar() ? v.Scalar() : "";
+    int a = 0, b = 0;
+    char dash = 0, extra = 0;
+    const int n = std::sscanf(text.c_str(), "%d%c%d%c", &a, &dash, &b, &extra);
+    if (n == 1) {
+      b = a;
+    } else if (!(n == 3 && dash == '-')) {
+      return Error(Join(key), absl::StrCat("expected a score such as 4 or a "
+                                           "range such as 4-5, got '",
+                                           Text(v), "'"));
+    }
+    if (a < 1 || b > 5 || a > b) {
+      return Error(Join(key), absl::StrCat("scores run from 1 to 5 with low <= "
+                                           "high, got '", text, "'"));
+    }
+    *lo = a;
+    *hi = b;
+    return absl::OkStatus();
+  }
+
+  const YAML::Node& node() const { return node_; }
+
   // Reports the first key of this mapping that no accessor asked for.
   absl::Status CheckNoUnknownKeys() const {
     if (!node_ || !node_.IsMap()) return absl::OkStatus();
@@ -157,6 +250,145 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   std::filesystem::path path(p);
   if (path.is_absolute() || base_dir.empty()) return path.lexically_normal();
   return (std::filesystem::path(base_dir) / path).lexically_normal();
+}
+
+absl::Status ParseSegmentRules(Section& top, const std::string& source,
+                                Config* c) {
+  const YAML::Node list = top.Raw("segments");
+  if (!list || list.IsNull()) return absl::OkStatus();
+  if (!list.IsSequence()) {
+    return top.Fail("segments", "expected a list of {name, r, f} rules");
+  }
+  c->segments.rules.clear();
+  for (size_t i = 0; i < list.size(); ++i) {
+    Section rule(list[i], absl::StrCat("segments[", i, "]"), source);
+    WB_RETURN_IF_ERROR(rule.CheckIsMap());
+    SegmentRule r;
+    WB_RETURN_IF_ERROR(rule.String("name", &r.name, /*required=*/true));
+    WB_RETURN_IF_ERROR(rule.ScoreRange("r", &r.r_min, &r.r_max));
+    WB_RETURN_IF_ERROR(rule.ScoreRange("f", &r.f_min, &r.f_max));
+    WB_RETURN_IF_ERROR(rule.CheckNoUnknownKeys());
+    c->segments.rules.push_back(r);
+  }
+  if (absl::Status s = c->segments.Validate(); !s.ok()) {
+    return top.Fail("segments", std::string(s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseCampaigns(Section& top, const std::string& source,
+                            Config* c) {
+  Section campaigns = top.Child("campaigns");
+  WB_RETURN_IF_ERROR(campaigns.CheckIsMap());
+  WB_RETURN_IF_ERROR(campaigns.Duration(
+      "suppress_bought_within", &c->campaigns.suppression.bought_within, 0));
+  const YAML::Node list = campaigns.Raw("list");
+  if (list && !list.IsNull()) {
+    if (!list.IsSequence()) {
+      return campaigns.Fail("list", "expected a list of campaigns");
+    }
+    c->campaigns.campaigns.clear();
+    for (size_t i = 0; i < list.size(); ++i) {
+      Section item(list[i], absl::StrCat("campaigns.list[", i, "]"), source);
+      WB_RETURN_IF_ERROR(item.CheckIsMap());
+      Campaign k;
+      WB_RETURN_IF_ERROR(item.String("name", &k.name, /*required=*/true));
+      WB_RETURN_IF_ERROR(item.String("description", &k.description, false));
+      WB_RETURN_IF_ERROR(item.Strings("segments", &k.segments));
+      std::vector<std::string> statuses;
+      WB_RETURN_IF_ERROR(item.Strings("churn_statuses", &statuses));
+      for (const std::string& s : statuses) {
+        const std::optional<ChurnStatus> status = ParseChurnStatus(s);
+        if (!status) {
+          return item.Fail("churn_statuses",
+                           absl::StrCat("unknown status '", s,
+                                        "' (known: active, churned, "
+                                        "never_purchased)"));
+        }
+        k.statuses.push_back(*status);
+      }
+      WB_RETURN_IF_ERROR(item.Double("min_score", &k.min_score, 0, 1));
+      WB_RETURN_IF_ERROR(item.Double("max_score", &k.max_score, 0, 1));
+      WB_RETURN_IF_ERROR(item.String("promo_code", &k.promo_code, false));
+      WB_RETURN_IF_ERROR(item.Double("discount_pct", &k.discount_pct, 0, 100));
+      WB_RETURN_IF_ERROR(item.Int64("max_size", &k.max_size, 0, INT64_MAX));
+      WB_RETURN_IF_ERROR(
+          item.Double("holdout_share", &k.holdout_share, 0, 1));
+      WB_RETURN_IF_ERROR(item.Int("priority", &k.priority, -1000000, 1000000));
+      WB_RETURN_IF_ERROR(item.CheckNoUnknownKeys());
+      c->campaigns.campaigns.push_back(std::move(k));
+    }
+  }
+  WB_RETURN_IF_ERROR(campaigns.CheckNoUnknownKeys());
+  absl::Status s = c->campaigns.Validate();
+  if (s.ok()) {
+    std::vector<std::string> names;
+    for (const SegmentRule& r : c->segments.rules) names.push_back(r.name);
+    s = CheckCampaignSegments(c->campaigns, names);
+  }
+  if (!s.ok()) return top.Fail("campaigns", std::string(s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status ParseModelSections(Section& top, const std::string& source,
+                                Config* c) {
+  Section features = top.Child("features");
+  WB_RETURN_IF_ERROR(features.CheckIsMap());
+  WB_RETURN_IF_ERROR(features.Duration("lookback", &c->features.lookback, 1));
+  WB_RETURN_IF_ERROR(
+      features.Duration("trend_window", &c->features.trend_window, 1));
+  WB_RETURN_IF_ERROR(
+      features.Duration("spend_window", &c->features.spend_window, 1));
+  WB_RETURN_IF_ERROR(features.CheckNoUnknownKeys());
+  if (absl::Status s = c->features.Validate(); !s.ok()) {
+    return top.Fail("features", std::string(s.message()));
+  }
+
+  Section m = top.Child("model");
+  WB_RETURN_IF_ERROR(m.CheckIsMap());
+  ModelConfig& mc = c->model;
+  WB_RETURN_IF_ERROR(m.Int("training_months", &mc.training_months, 1, 120));
+  WB_RETURN_IF_ERROR(
+      m.Int64("max_training_rows", &mc.max_training_rows, 100, 100000000));
+  WB_RETURN_IF_ERROR(m.Int("reasons", &mc.reasons, 0, kFeatureCount));
+  WB_RETURN_IF_ERROR(m.Int("threads", &mc.threads, 1, 64));
+  WB_RETURN_IF_ERROR(m.Int("folds", &mc.grid.folds, 2, 20));
+  WB_RETURN_IF_ERROR(m.Doubles("c_values", &mc.grid.c_values));
+  std::vector<std::string> imbalances;
+  WB_RETURN_IF_ERROR(m.Strings("imbalance", &imbalances));
+  if (!imbalances.empty()) {
+    mc.grid.imbalances.clear();
+    for (const std::string& name : imbalances) {
+      const std::optional<model::Imbalance> parsed = model::ParseImbalance(name);
+      if (!parsed) {
+        return m.Fail("imbalance",
+                      absl::StrCat("unknown option '", name,
+                                   "' (known: none, class_weight, undersample, "
+                                   "smote, borderline_smote)"));
+      }
+      mc.grid.imbalances.push_back(*parsed);
+    }
+  }
+  std::string metric;
+  WB_RETURN_IF_ERROR(m.String("cv_metric", &metric, false));
+  if (metric == "roc_auc") {
+    mc.grid.metric = model::CvMetric::kRocAuc;
+  } else if (metric == "average_precision" || metric == "pr_auc") {
+    mc.grid.metric = model::CvMetric::kAveragePrecision;
+  } else if (!metric.empty()) {
+    return m.Fail("cv_metric", absl::StrCat("expected roc_auc or "
+                                            "average_precision, got '",
+                                            metric, "'"));
+  }
+  int64_t seed = static_cast<int64_t>(mc.grid.seed);
+  WB_RETURN_IF_ERROR(m.Int64("seed", &seed, 0, INT64_MAX));
+  mc.grid.seed = static_cast<uint64_t>(seed);
+  WB_RETURN_IF_ERROR(m.CheckNoUnknownKeys());
+  mc.grid.threads = mc.threads;
+  mc.grid.resample.threads = mc.threads;
+
+  WB_RETURN_IF_ERROR(ParseSegmentRules(top, source, c));
+  return ParseCampaigns(top, source, c);
 }
 
 absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
@@ -242,6 +474,7 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
       schedule.Duration("retry_backoff", &c.schedule.retry_backoff, 0));
   WB_RETURN_IF_ERROR(schedule.CheckNoUnknownKeys());
 
+  WB_RETURN_IF_ERROR(ParseModelSections(top, source, &c));
   WB_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
   return c;
 }

@@ -10,6 +10,10 @@
 
 #include "absl/status/statusor.h"
 #include "jobs/common/time_util.h"
+#include "jobs/features/features.h"
+#include "jobs/model/cross_validation.h"
+#include "jobs/segments/segments.h"
+#include "jobs/targets/targets.h"
 
 namespace winback {
 
@@ -49,6 +53,16 @@ struct ScheduleConfig {
   Micros retry_backoff = 5 * kMicrosPerMinute;  // doubled on each retry
 };
 
+// The churn model (stage 5).
+struct ModelConfig {
+  int training_months = 6;           // fully labeled months before the holdout
+  int64_t max_training_rows = 50000; // stratified subsample above this
+  int reasons = 3;                   // top reasons kept per scored customer
+  int threads = 2;
+  // The grid search: C values x imbalance options, stratified k folds.
+  model::GridSearchOptions grid;
+};
+
 struct Config {
   std::string source;  // the file it was loaded from, for messages
   DataConfig data;
@@ -57,6 +71,10 @@ struct Config {
   ScheduleConfig schedule;
   Micros session_gap = 30 * kMicrosPerMinute;  // sessionize.gap
   Micros churn_window = 25 * kMicrosPerDay;    // churn.window
+  FeatureOptions features;                     // features.*
+  ModelConfig model;                           // model.*
+  SegmentOptions segments;                     // segments: [rules]
+  TargetOptions campaigns;                     // campaigns.*
 };
 
 // Parses YAML text. `base_dir` resolves relative paths; `source` names the

@@ -71,6 +71,93 @@ TEST(Config, ErrorsNameTheKey) {
   }
 }
 
+TEST(Config, ModelSegmentsAndCampaigns) {
+  auto c = ParseConfig(R"(
+data: {dir: d}
+store: {path: s.db}
+features: {lookback: 60d, trend_window: 30d}
+model:
+  training_months: 3
+  folds: 4
+  c_values: [0.5, 2]
+  imbalance: [none, smote]
+  cv_metric: average_precision
+  seed: 9
+segments:
+  - {name: Best, r: 4-5, f: 1-5}
+  - {name: Rest, r: 1-3, f: 1-5}
+campaigns:
+  suppress_bought_within: 3d
+  list:
+    - name: keep
+      segments: [Best]
+      churn_statuses: [active]
+      min_score: 0.4
+      promo_code: KEEP
+      discount_pct: 12.5
+      max_size: 100
+      holdout_share: 0.2
+      priority: 1
+)",
+                       "/b", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->features.lookback, 60 * kMicrosPerDay);
+  EXPECT_EQ(c->model.training_months, 3);
+  EXPECT_EQ(c->model.grid.folds, 4);
+  EXPECT_EQ(c->model.grid.c_values, (std::vector<double>{0.5, 2}));
+  ASSERT_EQ(c->model.grid.imbalances.size(), 2u);
+  EXPECT_EQ(c->model.grid.imbalances[1], model::Imbalance::kSmote);
+  EXPECT_EQ(c->model.grid.metric, model::CvMetric::kAveragePrecision);
+  EXPECT_EQ(c->model.grid.seed, 9u);
+  ASSERT_EQ(c->segments.rules.size(), 2u);
+  EXPECT_EQ(c->segments.rules[0].r_min, 4);
+  EXPECT_EQ(c->segments.rules[1].r_max, 3);
+  EXPECT_EQ(c->campaigns.suppression.bought_within, 3 * kMicrosPerDay);
+  ASSERT_EQ(c->campaigns.campaigns.size(), 1u);
+  const Campaign& k = c->campaigns.campaigns[0];
+  EXPECT_EQ(k.segments, (std::vector<std::string>{"Best"}));
+  EXPECT_EQ(k.statuses, (std::vector<ChurnStatus>{ChurnStatus::kActive}));
+  EXPECT_DOUBLE_EQ(k.discount_pct, 12.5);
+  EXPECT_EQ(k.max_size, 100);
+  EXPECT_DOUBLE_EQ(k.holdout_share, 0.2);
+}
+
+TEST(Config, DefaultsShipElevenSegmentsAndThreeCampaigns) {
+  auto c = ParseConfig(kMinimal, "/b", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->segments.rules.size(), 11u);
+  EXPECT_EQ(c->campaigns.campaigns.size(), 3u);
+  EXPECT_EQ(c->schedule.cron, "0 2 * * *");
+  EXPECT_EQ(c->schedule.time_zone, "Asia/Jakarta");
+}
+
+TEST(Config, ModelSectionErrorsNameTheKey) {
+  const std::string base = "data: {dir: d}\nstore: {path: x}\n";
+  struct Case {
+    std::string yaml;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {base + "model: {imbalance: [smote, adasyn]}", "model.imbalance: unknown option 'adasyn'"},
+      {base + "model: {c_values: [1, -2]}", "model.c_values: expected positive numbers"},
+      {base + "model: {cv_metric: f1}", "model.cv_metric"},
+      {base + "segments: [{name: A, r: 1-5, f: 2-5}]", "no segment rule covers R=1 F=1"},
+      {base + "segments: [{name: A, r: 6, f: 1-5}]", "segments[0].r: scores run from 1 to 5"},
+      {base + "campaigns: {list: [{name: x, churn_statuses: [gone]}]}",
+       "campaigns.list[0].churn_statuses: unknown status 'gone'"},
+      {base + "campaigns: {list: [{name: x, segments: [Nobody]}]}", "Nobody"},
+      {base + "campaigns: {list: [{name: x, holdout_share: 2}]}",
+       "campaigns.list[0].holdout_share: must be in [0, 1]"},
+      {base + "schedule: {catch_up: maybe}", "schedule.catch_up: expected true or false"},
+      {base + "service: {tls_cert_file: c.pem}", "set both or neither"},
+  };
+  for (const Case& k : cases) {
+    auto c = ParseConfig(k.yaml, "/b", "bad.yaml");
+    ASSERT_FALSE(c.ok()) << k.yaml;
+    EXPECT_THAT(c.status().message(), HasSubstr(k.expected)) << k.yaml;
+  }
+}
+
 TEST(Config, MissingFileIsNotFound) {
   auto c = LoadConfigFile("/nonexistent/winback.yaml");
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);

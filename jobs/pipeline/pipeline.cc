@@ -2,9 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "jobs/common/status_macros.h"
+#include "jobs/diagnosis/diagnosis.h"
+#include "jobs/features/features.h"
+#include "jobs/segments/segments.h"
 
 namespace winback {
 namespace {
@@ -66,20 +73,67 @@ std::vector<RejectStat> Rejects(const IngestReport& report) {
   return out;
 }
 
+std::string ReasonsJson(const std::vector<ScoredReason>& reasons) {
+  std::vector<Reason> out;
+  for (const ScoredReason& r : reasons) out.push_back({r.feature, r.contribution});
+  return EncodeReasons(out);
+}
+
+ModelReportRecord ToReport(const ScoringResult& s) {
+  const model::ModelSummary& m = s.model;
+  ModelReportRecord r;
+  r.c = m.c;
+  r.imbalance = m.imbalance_name;
+  r.holdout_month = FormatMonth(s.holdout_month);
+  for (MonthIndex month : s.training_months) r.training_months.push_back(FormatMonth(month));
+  r.training_rows = s.training_rows;
+  r.holdout_rows = s.holdout_rows;
+  r.scored_customers = s.scored_customers;
+  r.auc = m.holdout.roc_auc;
+  r.pr_auc = m.holdout.average_precision;
+  r.brier = m.holdout.brier;
+  r.lift_top_decile = m.holdout.lift_top_decile;
+  r.log_loss = m.holdout.log_loss;
+  r.holdout_positive_rate = m.holdout.positive_rate;
+  r.baseline_recency_auc = s.baseline_recency_auc;
+  r.cv_metric = m.cv_metric == model::CvMetric::kRocAuc ? "roc_auc" : "average_precision";
+  r.cv_mean = m.cv_mean;
+  r.cv_sd = m.cv_sd;
+  for (const model::CoefficientSummary& c : m.coefficients) {
+    r.coefficients.emplace_back(c.name, c.coefficient);
+  }
+  for (const model::GridCell& g : m.grid) {
+    r.grid.push_back({g.c, std::string(model::ImbalanceName(g.imbalance)),
+                      g.mean_score, g.sd_score});
+  }
+  std::vector<std::string> notes;
+  if (!m.resample_note.empty()) notes.push_back(m.resample_note);
+  if (s.training_rows < s.training_rows_available) {
+    notes.push_back(absl::StrCat("trained on a stratified sample of ",
+                                 s.training_rows, " of ",
+                                 s.training_rows_available, " customer-months"));
+  }
+  if (!m.converged) notes.push_back("the final fit did not converge");
+  r.notes = absl::StrJoin(notes, "; ");
+  return r;
+}
+
 // Runs the stages; any error here makes the caller record a failed run.
 class Runner {
  public:
   Runner(const Config& config, Store* store, int64_t run_id,
-         const ProgressFn& progress, const std::atomic<bool>* cancel)
+         const ProgressFn& progress, const std::atomic<bool>* cancel,
+         const StageHook& before_stage)
       : config_(config),
         store_(store),
         run_id_(run_id),
         progress_(progress),
-        cancel_(cancel) {}
+        cancel_(cancel),
+        before_stage_(before_stage) {}
 
   absl::Status Run(const RunRequest& request, RunResult* result) {
     Dataset data;
-    WB_RETURN_IF_ERROR(Stage(0, [&]() -> absl::StatusOr<int64_t> {
+    WB_RETURN_IF_ERROR(Stage("ingest", [&]() -> absl::StatusOr<int64_t> {
       IngestOptions o;
       o.max_bad_row_share = config_.data.max_bad_row_share;
       o.threads = config_.data.ingest_threads;
@@ -92,7 +146,7 @@ class Runner {
     result->ingest = data.report;
 
     SessionTable sessions;
-    WB_RETURN_IF_ERROR(Stage(1, [&]() -> absl::StatusOr<int64_t> {
+    WB_RETURN_IF_ERROR(Stage("sessionize", [&]() -> absl::StatusOr<int64_t> {
       SessionizeOptions o;
       o.gap = config_.session_gap;
       o.as_of = as_of_;
@@ -107,36 +161,164 @@ class Runner {
     data.clicks = ClickTable();
 
     LabelTable labels;
-    WB_RETURN_IF_ERROR(Stage(2, [&]() -> absl::StatusOr<int64_t> {
+    WB_RETURN_IF_ERROR(Stage("label", [&]() -> absl::StatusOr<int64_t> {
       LabelOptions o;
       o.window = config_.churn_window;
       o.as_of = as_of_;
       WB_ASSIGN_OR_RETURN(labels, LabelChurn(data.bookings, o, &result->labels));
       return static_cast<int64_t>(labels.size());
     }, result));
-
     result->counts = Counts(data, result->sessions, result->labels);
-    WB_RETURN_IF_ERROR(Stage(3, [&]() -> absl::StatusOr<int64_t> {
+
+    CustomerHistory history;
+    WB_RETURN_IF_ERROR(Stage("features", [&]() -> absl::StatusOr<int64_t> {
+      history = BuildHistory(data.customers, data.bookings, sessions, as_of_);
+      result->counts.emplace_back("orphan_purchases", history.orphan_purchases);
+      return static_cast<int64_t>(history.purchase_time.size() +
+                                  history.session_start.size());
+    }, result));
+
+    ScoringResult scoring;
+    WB_RETURN_IF_ERROR(Stage("model", [&]() -> absl::StatusOr<int64_t> {
+      ScoringOptions o;
+      o.training_months = config_.model.training_months;
+      o.max_training_rows = config_.model.max_training_rows;
+      o.reasons = config_.model.reasons;
+      o.grid = config_.model.grid;
+      o.features = config_.features;
+      WB_ASSIGN_OR_RETURN(scoring, TrainAndScore(data.customers, history, labels,
+                                                 as_of_, config_.churn_window, o));
+      result->model_report = ToReport(scoring);
+      return scoring.training_rows + scoring.holdout_rows + scoring.scored_customers;
+    }, result));
+
+    const size_t n = data.customers.size();
+    std::vector<std::string> segment_of_row(n);
+    std::vector<CustomerRecord> customers(n);
+    WB_RETURN_IF_ERROR(Stage("segment", [&]() -> absl::StatusOr<int64_t> {
+      RfmInput rfm;
+      std::vector<size_t> rows;
+      for (size_t r = 0; r < n; ++r) {
+        if (scoring.status[r] == ChurnStatus::kNeverPurchased) continue;
+        const auto& f = scoring.current.values[r];
+        rfm.customer_id.push_back(data.customers.customer_id[r]);
+        rfm.recency_days.push_back(f[kRecencyDays]);
+        rfm.frequency.push_back(f[kFrequency]);
+        rfm.monetary.push_back(f[kMonetary]);
+        rows.push_back(r);
+      }
+      WB_ASSIGN_OR_RETURN(SegmentTable seg, AssignSegments(rfm, config_.segments));
+      for (size_t r = 0; r < n; ++r) {
+        CustomerRecord& c = customers[r];
+        c.customer_id = data.customers.customer_id[r];
+        c.features = scoring.current.values[r];
+        c.status = scoring.status[r];
+        c.last_purchase_at = scoring.last_purchase_at[r];
+        c.churn_score = scoring.churn_score[r];
+        if (c.churn_score.has_value()) c.reasons = ReasonsJson(scoring.reasons[r]);
+      }
+      for (size_t i = 0; i < rows.size(); ++i) {
+        CustomerRecord& c = customers[rows[i]];
+        c.r_score = seg.r[i];
+        c.f_score = seg.f[i];
+        c.m_score = seg.m[i];
+        c.segment = seg.names[seg.segment[i]];
+        segment_of_row[rows[i]] = c.segment;
+      }
+      return static_cast<int64_t>(rows.size());
+    }, result));
+
+    TargetTable targets;
+    WB_RETURN_IF_ERROR(Stage("target", [&]() -> absl::StatusOr<int64_t> {
+      CandidateTable cand;
+      for (size_t r = 0; r < n; ++r) {
+        const CustomerRecord& c = customers[r];
+        cand.customer_id.push_back(c.customer_id);
+        cand.segment.push_back(c.segment);
+        cand.status.push_back(c.status);
+        cand.churn_score.push_back(c.status == ChurnStatus::kChurned
+                                       ? 1.0
+                                       : c.churn_score.value_or(0.0));
+        cand.expected_spend.push_back(c.features[kAvgMonthlySpend12m]);
+        cand.last_purchase_at.push_back(c.last_purchase_at.value_or(kNoPurchase));
+        cand.reasons.push_back(c.reasons);
+      }
+      WB_ASSIGN_OR_RETURN(auto built, BuildTargets(cand, as_of_, config_.campaigns));
+      targets = std::move(built.first);
+      std::map<std::string, const Campaign*> config_of;
+      for (const Campaign& k : config_.campaigns.campaigns) config_of[k.name] = &k;
+      for (CampaignSummary& summary : built.second) {
+        result->campaigns.push_back({*config_of.at(summary.name), std::move(summary)});
+      }
+      // Per-segment figures: sizes, statuses, mean score of the scored
+      // customers and the revenue at risk of the segment's customers.
+      std::map<std::string, SegmentRecord> by_name;
+      std::map<std::string, int64_t> scored;
+      for (const SegmentRule& rule : config_.segments.rules) by_name[rule.name].name = rule.name;
+      for (size_t r = 0; r < n; ++r) {
+        if (segment_of_row[r].empty()) continue;
+        SegmentRecord& s = by_name[segment_of_row[r]];
+        ++s.customers;
+        s.active_customers += cand.status[r] == ChurnStatus::kActive;
+        s.churned_customers += cand.status[r] == ChurnStatus::kChurned;
+        if (customers[r].churn_score.has_value()) {
+          s.mean_churn_score += *customers[r].churn_score;
+          ++scored[s.name];
+        }
+        s.revenue_at_risk += cand.churn_score[r] * cand.expected_spend[r];
+      }
+      for (auto& [name, s] : by_name) {
+        if (scored[name] > 0) s.mean_churn_score /= scored[name];
+        result->segments.push_back(s);
+      }
+      return static_cast<int64_t>(targets.size());
+    }, result));
+
+    DiagnosisRecord diagnosis;
+    WB_RETURN_IF_ERROR(Stage("diagnose", [&]() -> absl::StatusOr<int64_t> {
+      absl::flat_hash_map<int64_t, std::string> segment_of;
+      for (size_t r = 0; r < n; ++r) {
+        if (!segment_of_row[r].empty()) {
+          segment_of[data.customers.customer_id[r]] = segment_of_row[r];
+        }
+      }
+      WB_ASSIGN_OR_RETURN(diagnosis.diagnosis,
+                          Diagnose(data.bookings, sessions, labels, segment_of, as_of_));
+      diagnosis.summary = FormatDiagnosis(diagnosis.diagnosis);
+      result->diagnosis = diagnosis.summary;
+      return static_cast<int64_t>(diagnosis.diagnosis.months.size());
+    }, result));
+
+    WB_RETURN_IF_ERROR(Stage("publish", [&]() -> absl::StatusOr<int64_t> {
       RunOutputs out;
       out.counts = result->counts;
       out.rejects = Rejects(data.report);
       out.labels = &labels;
+      out.customers = &customers;
+      out.segments = &result->segments;
+      out.campaigns = &result->campaigns;
+      out.targets = &targets;
+      out.model_report = &result->model_report;
+      out.diagnosis = &diagnosis;
       WB_RETURN_IF_ERROR(store_->PublishRun(run_id_, out, NowMicros()));
-      return static_cast<int64_t>(labels.size());
+      return static_cast<int64_t>(labels.size() + customers.size() + targets.size());
     }, result));
     return absl::OkStatus();
   }
 
  private:
   template <typename Fn>
-  absl::Status Stage(int index, Fn&& fn, RunResult* result) {
+  absl::Status Stage(const std::string& name, Fn&& fn, RunResult* result) {
+    const auto& names = StageNames();
+    const int index = static_cast<int>(
+        std::find(names.begin(), names.end(), name) - names.begin());
+    const int count = static_cast<int>(names.size());
+    if (before_stage_) before_stage_(name);
     if (cancel_ != nullptr && cancel_->load()) {
-      return absl::CancelledError(
-          absl::StrCat("run cancelled before stage ", StageNames()[index]));
+      return absl::CancelledError(absl::StrCat("run cancelled before stage ", name));
     }
-    const std::string& name = StageNames()[index];
-    const int count = static_cast<int>(StageNames().size());
-    if (name != "publish") {
+    const bool publish = name == "publish";
+    if (!publish) {
       // The publish stage's own transaction records the final state.
       WB_RETURN_IF_ERROR(store_->RecordStage(run_id_, {name, 0.0, 0}));
     }
@@ -149,10 +331,11 @@ class Runner {
     }
     StageStat stat{name, SecondsSince(start), *rows};
     result->stages.push_back(stat);
-    if (name != "publish") {
+    if (!publish) {
       WB_RETURN_IF_ERROR(store_->RecordStage(run_id_, stat));
     } else {
-      // Publishing committed; record its timing for the history.
+      // Publishing committed; its timing is history only, so a failure to
+      // record it must not turn a published run into a failed one.
       (void)store_->RecordStage(run_id_, stat);
     }
     if (progress_) {
@@ -166,14 +349,16 @@ class Runner {
   const int64_t run_id_;
   const ProgressFn& progress_;
   const std::atomic<bool>* const cancel_;
+  const StageHook& before_stage_;
   Micros as_of_ = 0;
 };
 
 }  // namespace
 
 const std::vector<std::string>& StageNames() {
-  static const std::vector<std::string> kNames = {"ingest", "sessionize",
-                                                  "label", "publish"};
+  static const std::vector<std::string> kNames = {
+      "ingest", "sessionize", "label",    "features", "model",
+      "segment", "target",    "diagnose", "publish"};
   return kNames;
 }
 
@@ -186,13 +371,14 @@ Micros NowMicros() {
 absl::StatusOr<RunResult> RunPipeline(const Config& config, Store* store,
                                       const RunRequest& request,
                                       const ProgressFn& progress,
-                                      const std::atomic<bool>* cancel) {
+                                      const std::atomic<bool>* cancel,
+                                      const StageHook& before_stage) {
   WB_ASSIGN_OR_RETURN(
       RunRecord record,
       store->BeginRun(request.trigger, request.request_id,
                       request.as_of.value_or(0), NowMicros()));
   RunResult result;
-  Runner runner(config, store, record.run_id, progress, cancel);
+  Runner runner(config, store, record.run_id, progress, cancel, before_stage);
   const absl::Status status = runner.Run(request, &result);
   if (!status.ok()) {
     const RunState state = status.code() == absl::StatusCode::kCancelled

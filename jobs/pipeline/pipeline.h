@@ -1,5 +1,5 @@
-// The nightly run: ingest -> sessionize -> label -> publish, recorded in the
-// store. The stages themselves are pure functions in their own components;
+// The nightly run: ingest -> sessionize -> label -> features -> model ->
+// segment -> target -> diagnose -> publish, recorded in the store. The stages themselves are pure functions in their own components;
 // this file sequences them, times them, reports progress, honours
 // cancellation and turns any failure into a run that publishes nothing.
 #ifndef WINBACK_JOBS_PIPELINE_PIPELINE_H_
@@ -15,8 +15,10 @@
 #include "jobs/config/config.h"
 #include "jobs/ingest/ingest.h"
 #include "jobs/labels/labels.h"
+#include "jobs/scoring/scoring.h"
 #include "jobs/sessionize/sessionize.h"
 #include "jobs/store/store.h"
+#include "jobs/targets/targets.h"
 
 namespace winback {
 
@@ -48,7 +50,15 @@ struct RunResult {
   LabelStats labels;
   std::vector<StageStat> stages;
   std::vector<std::pair<std::string, int64_t>> counts;  // as in run_counts
+  ModelReportRecord model_report;
+  std::vector<CampaignRecord> campaigns;
+  std::vector<SegmentRecord> segments;
+  std::string diagnosis;  // FormatDiagnosis text
 };
+
+// Test hooks: called with each stage name just before the stage runs (for
+// example to pause or kill a run at a known point). Not for production use.
+using StageHook = std::function<void(const std::string& stage)>;
 
 // Executes one run on `store`. On success the run is published; on failure
 // or cancellation (`cancel` set) it is recorded as failed/cancelled, nothing
@@ -57,7 +67,8 @@ struct RunResult {
 absl::StatusOr<RunResult> RunPipeline(const Config& config, Store* store,
                                       const RunRequest& request,
                                       const ProgressFn& progress = nullptr,
-                                      const std::atomic<bool>* cancel = nullptr);
+                                      const std::atomic<bool>* cancel = nullptr,
+                                      const StageHook& before_stage = nullptr);
 
 // Wall-clock time now, UTC microseconds.
 Micros NowMicros();

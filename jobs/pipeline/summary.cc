@@ -42,6 +42,30 @@ std::string FormatRunSummary(const RunResult& r) {
       l.purchases, l.customers, l.labeled, l.churned,
       l.labeled ? 100.0 * l.churned / l.labeled : 0.0, l.censored);
 
+  const ModelReportRecord& m = r.model_report;
+  if (!m.imbalance.empty()) {
+    out += absl::StrFormat(
+        "model      C=%g, imbalance %s (CV %s %.3f +/- %.3f); held-out %s: "
+        "AUC %.3f (recency alone %.3f), PR-AUC %.3f, Brier %.3f, top-decile "
+        "lift %.2f; %d customers scored\n",
+        m.c, m.imbalance, m.cv_metric, m.cv_mean, m.cv_sd, m.holdout_month,
+        m.auc, m.baseline_recency_auc, m.pr_auc, m.brier, m.lift_top_decile,
+        m.scored_customers);
+  }
+  if (!r.campaigns.empty()) {
+    out += "\ncampaign                        list  holdout  capped  "
+           "revenue at risk (IDR)  promo\n";
+    for (const CampaignRecord& c : r.campaigns) {
+      out += absl::StrFormat("  %-28s %6d  %7d  %6d  %21.0f  %s (%g%%)\n",
+                             c.summary.name, c.summary.assigned,
+                             c.summary.holdout, c.summary.capped,
+                             c.summary.revenue_at_risk, c.config.promo_code,
+                             c.config.discount_pct);
+    }
+  }
+  if (!r.diagnosis.empty()) out += "\n" + r.diagnosis;
+  if (!out.empty() && out.back() != '\n') out += "\n";
+
   out += "\nstage          seconds        rows\n";
   double total = 0;
   for (const StageStat& st : r.stages) {

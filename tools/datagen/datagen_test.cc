@@ -21,6 +21,13 @@
 namespace winback::datagen {
 namespace {
 
+// A directory private to this test process: ctest runs tests of this binary
+// in parallel processes, which must not share (and delete) each other's data.
+std::string TestDir(const std::string& name) {
+  return ::testing::TempDir() + "/datagen_test_" + name + "_" +
+         std::to_string(::getpid());
+}
+
 constexpr int64_t kCustomers = 400;
 constexpr Micros kGap = 30 * kMicrosPerMinute;
 const char* const kFiles[] = {"customer.csv", "product.csv", "transactions.csv",
@@ -92,7 +99,7 @@ struct Click {
 class DatagenTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir() + "/datagen_test_a");
+    dir_ = new std::string(TestDir("a"));
     std::filesystem::remove_all(*dir_);
     DatagenOptions options;
     options.customers = kCustomers;
@@ -134,7 +141,7 @@ std::string* DatagenTest::dir_ = nullptr;
 DatagenSummary* DatagenTest::summary_ = nullptr;
 
 TEST_F(DatagenTest, SameSeedGivesByteIdenticalFiles) {
-  const std::string other = ::testing::TempDir() + "/datagen_test_b";
+  const std::string other = TestDir("b");
   std::filesystem::remove_all(other);
   DatagenOptions options;
   options.customers = kCustomers;
@@ -153,7 +160,7 @@ TEST_F(DatagenTest, SameSeedGivesByteIdenticalFiles) {
 }
 
 TEST_F(DatagenTest, DifferentSeedGivesDifferentData) {
-  const std::string other = ::testing::TempDir() + "/datagen_test_seed";
+  const std::string other = TestDir("seed");
   DatagenOptions options;
   options.customers = kCustomers;
   options.seed = 8;
@@ -413,7 +420,7 @@ TEST_F(DatagenTest, TruthPurchasesAreTheSuccessfulBookings) {
 }
 
 TEST_F(DatagenTest, BadRowsAreExtraRowsOfRotatingKinds) {
-  const std::string other = ::testing::TempDir() + "/datagen_test_bad";
+  const std::string other = TestDir("bad");
   std::filesystem::remove_all(other);
   DatagenOptions options;
   options.customers = kCustomers;
