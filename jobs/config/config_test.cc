@@ -158,6 +158,38 @@ TEST(Config, ModelSectionErrorsNameTheKey) {
   }
 }
 
+TEST(Config, ShippedDemoConfigLoadsAndSpellsOutTheDefaults) {
+  auto c = LoadConfigFile(std::string(WINBACK_SOURCE_DIR) + "/config/winback.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  // The demo file writes the default segment table and campaigns out in
+  // full; it must say what the code does when they are left out.
+  const SegmentOptions defaults;
+  ASSERT_EQ(c->segments.rules.size(), defaults.rules.size());
+  for (size_t i = 0; i < defaults.rules.size(); ++i) {
+    EXPECT_EQ(c->segments.rules[i].name, defaults.rules[i].name);
+    EXPECT_EQ(c->segments.rules[i].r_min, defaults.rules[i].r_min);
+    EXPECT_EQ(c->segments.rules[i].r_max, defaults.rules[i].r_max);
+    EXPECT_EQ(c->segments.rules[i].f_min, defaults.rules[i].f_min);
+    EXPECT_EQ(c->segments.rules[i].f_max, defaults.rules[i].f_max);
+  }
+  const std::vector<Campaign> campaigns = DefaultCampaigns();
+  ASSERT_EQ(c->campaigns.campaigns.size(), campaigns.size());
+  for (size_t i = 0; i < campaigns.size(); ++i) {
+    const Campaign& a = c->campaigns.campaigns[i];
+    const Campaign& b = campaigns[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.segments, b.segments);
+    EXPECT_EQ(a.statuses, b.statuses);
+    EXPECT_EQ(a.min_score, b.min_score);
+    EXPECT_EQ(a.promo_code, b.promo_code);
+    EXPECT_EQ(a.discount_pct, b.discount_pct);
+    EXPECT_EQ(a.max_size, b.max_size);
+    EXPECT_EQ(a.holdout_share, b.holdout_share);
+    EXPECT_EQ(a.priority, b.priority);
+    EXPECT_EQ(a.description, b.description);
+  }
+}
+
 TEST(Config, MissingFileIsNotFound) {
   auto c = LoadConfigFile("/nonexistent/winback.yaml");
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);

@@ -8,6 +8,7 @@
 
 #include "jobs/config/config.h"
 #include "jobs/pipeline/pipeline.h"
+#include "jobs/pipeline/run_lock.h"
 #include "jobs/pipeline/summary.h"
 #include "jobs/store/store.h"
 
@@ -34,6 +35,14 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
     }
     request.as_of = *t;
   }
+  // Hold the run lock for the whole run; runs still marked running without
+  // a holder were interrupted (their process died) and are marked failed.
+  absl::StatusOr<std::unique_ptr<RunLock>> lock =
+      RunLock::Acquire(config->store.path);
+  if (!lock.ok()) {
+    std::cerr << "winback: " << lock.status().message() << "\n";
+    return 1;
+  }
   StoreOptions store_options;
   store_options.keep_runs = config->store.keep_runs;
   absl::StatusOr<std::unique_ptr<Store>> store =
@@ -41,6 +50,14 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
   if (!store.ok()) {
     std::cerr << "winback: " << store.status().message() << "\n";
     return 1;
+  }
+  absl::StatusOr<int> interrupted = (*store)->FailInterruptedRuns(NowMicros());
+  if (!interrupted.ok()) {
+    std::cerr << "winback: " << interrupted.status().message() << "\n";
+    return 1;
+  }
+  if (*interrupted > 0) {
+    spdlog::warn("marked {} interrupted run(s) failed", *interrupted);
   }
   auto progress = [](const Progress& p) {
     if (p.done) {

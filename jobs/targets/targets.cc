@@ -211,12 +211,21 @@ uint64_t Fnv1a64(std::string_view bytes) {
   return h;
 }
 
+uint64_t Mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
 bool InHoldout(int64_t customer_id, std::string_view campaign,
                double holdout_share) {
   std::string key = std::to_string(customer_id);
   key.push_back('\x1f');
   key.append(campaign);
-  const uint64_t h = Fnv1a64(key);
+  const uint64_t h = Mix64(Fnv1a64(key));
   const double fraction = static_cast<double>(h >> 11) * 0x1p-53;
   return fraction < holdout_share;
 }

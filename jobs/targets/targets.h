@@ -162,16 +162,17 @@ BuildTargets(const CandidateTable& candidates, Micros as_of,
 // 0x100000001b3). Fnv1a64("a") == 0xaf63dc4c8601ec8c.
 uint64_t Fnv1a64(std::string_view bytes);
 
+// The splitmix64 finalizer: a bijection that spreads every input bit.
+uint64_t Mix64(uint64_t x);
+
 // Whether `customer_id` is in `campaign`'s holdout group: true when
-// h / 2^64 < holdout_share with h = Fnv1a64(decimal customer_id + '\x1f' +
-// campaign). The fraction uses the top 53 bits of h, so it lies in [0, 1)
-// exactly: share 0 holds out nobody and share 1 everybody. The answer depends
-// only on the arguments, so the same customers are held out every night
-// whoever else is in the list. Caveat: FNV-1a mixes its last input bytes
-// poorly into the top bits, so campaigns whose names differ only in the last
-// character or two ("winback-1", "winback-2") get nearly the same holdout
-// group; the shares themselves stay accurate, and since a customer is in at
-// most one campaign per run the overlap rarely matters.
+// h / 2^64 < holdout_share with h = Mix64(Fnv1a64(decimal customer_id +
+// '\x1f' + campaign)), Mix64 being the splitmix64 finalizer (FNV-1a alone
+// mixes its last input bytes poorly into the top bits, so names such as
+// "winback-1" and "winback-2" would get nearly the same group). The fraction
+// uses the top 53 bits of h, so it lies in [0, 1) exactly: share 0 holds out
+// nobody and share 1 everybody. The answer depends only on the arguments, so
+// the same customers are held out every night whoever else is in the list.
 bool InHoldout(int64_t customer_id, std::string_view campaign,
                double holdout_share);
 
