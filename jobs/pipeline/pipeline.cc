@@ -11,6 +11,7 @@
 #include "jobs/common/status_macros.h"
 #include "jobs/diagnosis/diagnosis.h"
 #include "jobs/features/features.h"
+#include "jobs/pipeline/export.h"
 #include "jobs/segments/segments.h"
 
 namespace winback {
@@ -159,6 +160,10 @@ class Runner {
     // The raw click events are not needed past this point; give back their
     // memory before the later stages allocate theirs.
     data.clicks = ClickTable();
+    if (!request.export_dir.empty()) {
+      WB_RETURN_IF_ERROR(ExportSessionsPerCustomer(
+          sessions, request.export_dir + "/sessions_per_customer.csv"));
+    }
 
     LabelTable labels;
     WB_RETURN_IF_ERROR(Stage("label", [&]() -> absl::StatusOr<int64_t> {
@@ -186,8 +191,17 @@ class Runner {
       o.reasons = config_.model.reasons;
       o.grid = config_.model.grid;
       o.features = config_.features;
+      o.keep_design = !request.export_dir.empty();
       WB_ASSIGN_OR_RETURN(scoring, TrainAndScore(data.customers, history, labels,
                                                  as_of_, config_.churn_window, o));
+      if (scoring.design.has_value()) {
+        const DesignMatrix& d = *scoring.design;
+        WB_RETURN_IF_ERROR(ExportDesign(d.x_train, d.y_train,
+                                        request.export_dir + "/model_train.csv"));
+        WB_RETURN_IF_ERROR(ExportDesign(d.x_holdout, d.y_holdout,
+                                        request.export_dir + "/model_holdout.csv"));
+        scoring.design.reset();
+      }
       result->model_report = ToReport(scoring);
       return scoring.training_rows + scoring.holdout_rows + scoring.scored_customers;
     }, result));

@@ -26,6 +26,9 @@ struct RunRequest {
   RunTrigger trigger = RunTrigger::kManual;
   std::string request_id;         // optional idempotency key
   std::optional<Micros> as_of;    // default: the latest event in the export
+  // When set, also writes the run's intermediate tables there as CSV for
+  // analysis: sessions_per_customer.csv, model_train.csv, model_holdout.csv.
+  std::string export_dir;
 };
 
 // One progress report: the run entered `stage` (rows == 0) or finished it.

@@ -16,7 +16,7 @@ namespace winback {
 namespace {
 
 int RunOnce(const std::string& config_path, const std::string& as_of_text,
-            const std::string& request_id) {
+            const std::string& request_id, const std::string& export_dir) {
   absl::StatusOr<Config> config = LoadConfigFile(config_path);
   if (!config.ok()) {
     std::cerr << "winback: " << config.status().message() << "\n";
@@ -25,6 +25,7 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
   RunRequest request;
   request.trigger = RunTrigger::kManual;
   request.request_id = request_id;
+  request.export_dir = export_dir;
   if (!as_of_text.empty()) {
     const std::optional<Micros> t = ParseTimestamp(as_of_text);
     if (!t) {
@@ -84,7 +85,7 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
 int main(int argc, char** argv) {
   CLI::App app{"Winback: churn labels, scores and promotion target lists"};
   app.require_subcommand(1);
-  std::string config_path, as_of, request_id;
+  std::string config_path, as_of, request_id, export_dir;
   CLI::App* run = app.add_subcommand("run", "Run the nightly pipeline once");
   run->add_option("-c,--config", config_path, "YAML configuration file")
       ->required();
@@ -93,11 +94,15 @@ int main(int argc, char** argv) {
                   "the latest event in the export");
   run->add_option("--request-id", request_id,
                   "Idempotency key: a second run with the same key is refused");
+  run->add_option("--export-dir", export_dir,
+                  "Also write intermediate tables (sessions per customer, the "
+                  "model's training and holdout inputs) there as CSV")
+      ->check(CLI::ExistingDirectory);
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "Log warnings and errors only");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
-  if (run->parsed()) return winback::RunOnce(config_path, as_of, request_id);
+  if (run->parsed()) return winback::RunOnce(config_path, as_of, request_id, export_dir);
   return 2;
 }

@@ -182,6 +182,9 @@ absl::StatusOr<ScoringResult> TrainAndScore(const CustomerTable& customers,
                                      fitted.status().message()));
   }
   result.model = fitted->summary();
+  if (options.keep_design) {
+    result.design = DesignMatrix{x_train, x_holdout, y_train, y_holdout};
+  }
   {
     // Recency alone as a score: the trivial baseline the model must beat.
     Eigen::VectorXd recency(x_holdout.rows());

@@ -27,8 +27,17 @@ struct ScoringOptions {
   int reasons = 3;                  // reasons kept per scored customer
   model::GridSearchOptions grid;    // C values, imbalance options, folds, seed
   FeatureOptions features;
+  // Keep the model's training and holdout inputs in the result (for export
+  // and differential checks against other tools).
+  bool keep_design = false;
 
   absl::Status Validate() const;
+};
+
+// The model's inputs exactly as fitted: rows of ModelFeatureNames() columns.
+struct DesignMatrix {
+  Eigen::MatrixXd x_train, x_holdout;
+  Eigen::VectorXd y_train, y_holdout;
 };
 
 // The model's columns: FeatureNames(), with heavy-tailed counts and amounts
@@ -57,6 +66,7 @@ struct ScoringResult {
   int64_t holdout_rows = 0;
   double baseline_recency_auc = 0;    // recency alone on the holdout month
   int64_t scored_customers = 0;
+  std::optional<DesignMatrix> design;  // when options.keep_design
 };
 
 // FailedPrecondition when the labels hold no fully labeled month with both
