@@ -345,13 +345,8 @@ class Runner {
     }
     StageStat stat{name, SecondsSince(start), *rows};
     result->stages.push_back(stat);
-    if (!publish) {
-      WB_RETURN_IF_ERROR(store_->RecordStage(run_id_, stat));
-    } else {
-      // Publishing committed; its timing is history only, so a failure to
-      // record it must not turn a published run into a failed one.
-      (void)store_->RecordStage(run_id_, stat);
-    }
+    // PublishRun records its own stage row inside its transaction.
+    if (!publish) WB_RETURN_IF_ERROR(store_->RecordStage(run_id_, stat));
     if (progress_) {
       progress_({run_id_, name, index, count, true, stat.rows, stat.seconds});
     }

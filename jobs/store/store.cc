@@ -385,6 +385,23 @@ void WriteOutputsV2(SQLite::Database& db, int64_t run_id,
   if (outputs.diagnosis) WriteDiagnosis(db, run_id, *outputs.diagnosis);
 }
 
+// Rows PublishRun writes for `outputs` (the publish stage's row count).
+int64_t OutputRows(const RunOutputs& o) {
+  int64_t n = static_cast<int64_t>(o.counts.size() + o.rejects.size());
+  if (o.labels) n += static_cast<int64_t>(o.labels->size());
+  if (o.customers) n += static_cast<int64_t>(o.customers->size());
+  if (o.segments) n += static_cast<int64_t>(o.segments->size());
+  if (o.campaigns) n += static_cast<int64_t>(o.campaigns->size());
+  if (o.targets) n += static_cast<int64_t>(o.targets->size());
+  if (o.model_report) ++n;
+  if (o.diagnosis) {
+    const Diagnosis& d = o.diagnosis->diagnosis;
+    n += static_cast<int64_t>(d.months.size() + d.segment_months.size() +
+                              d.funnel.size() + d.promo_by_segment.size() + 1);
+  }
+  return n;
+}
+
 void ApplyRetention(SQLite::Database& db, int keep_runs) {
   SQLite::Statement oldest_kept(db,
                                 "SELECT run_id FROM runs WHERE published = 1 "
@@ -603,6 +620,7 @@ absl::Status Store::RecordStage(int64_t run_id, const StageStat& stat) {
 
 absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
                                Micros now) {
+  const auto publish_start = std::chrono::steady_clock::now();
   WB_RETURN_IF_ERROR(ValidateOutputs(outputs));
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
@@ -615,10 +633,25 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
         WriteRejects(db, run_id, outputs.rejects);
         if (outputs.labels != nullptr) WriteLabels(db, run_id, *outputs.labels);
         WriteOutputsV2(db, run_id, outputs);
+        // The publish stage's own timing, up to the commit, joins the run's
+        // stage history in the same transaction.
+        SQLite::Statement stage(
+            db,
+            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows) "
+            "VALUES (?1, 'publish', (SELECT COALESCE(MAX(seq), 0) + 1 "
+            "FROM run_stages WHERE run_id = ?1), ?2, ?3) "
+            "ON CONFLICT (run_id, stage) DO UPDATE "
+            "SET seconds = excluded.seconds, rows = excluded.rows");
+        stage.bind(1, run_id);
+        stage.bind(2, std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - publish_start)
+                          .count());
+        stage.bind(3, OutputRows(outputs));
+        stage.exec();
         SQLite::Statement done(db,
                                "UPDATE runs SET state = 'succeeded', "
-                               "published = 1, finished_at_us = ?, error = '' "
-                               "WHERE run_id = ?");
+                               "published = 1, finished_at_us = ?, error = '', "
+                               "current_stage = 'publish' WHERE run_id = ?");
         done.bind(1, now);
         done.bind(2, run_id);
         done.exec();

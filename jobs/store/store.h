@@ -148,8 +148,10 @@ class Store {
   // and makes it the run's current_stage.
   absl::Status RecordStage(int64_t run_id, const StageStat& stat);
 
-  // In one transaction: writes all of `outputs`, marks the run succeeded and
-  // published with finished_at = now, and applies retention. Either all of
+  // In one transaction: writes all of `outputs`, records the stage
+  // "publish" (its time up to the commit and the rows written), marks the
+  // run succeeded and published with finished_at = now, and applies
+  // retention. Either all of
   // it becomes visible to readers or, on error, none of it. The run must be
   // pending or running.
   absl::Status PublishRun(int64_t run_id, const RunOutputs& outputs,

@@ -325,9 +325,15 @@ TEST_F(StoreTest, PublishRunWritesOutputsThatReadBackIdentical) {
   EXPECT_EQ(done->as_of, kT0 - 7);
   EXPECT_EQ(done->finished_at, kT0 + 100);
   EXPECT_EQ(done->error, "");
-  EXPECT_EQ(done->current_stage, "sessionize");
+  EXPECT_EQ(done->current_stage, "publish");
   EXPECT_EQ(done->config_json, R"({"keep_runs":30})");
-  ASSERT_EQ(done->stages.size(), 2u);
+  ASSERT_EQ(done->stages.size(), 3u);
+  EXPECT_EQ(done->stages[2].stage, "publish");
+  EXPECT_GE(done->stages[2].seconds, 0.0);
+  // Rows written: the counts, the rejects and the labels.
+  EXPECT_EQ(done->stages[2].rows,
+            static_cast<int64_t>(out.counts.size() + out.rejects.size() +
+                                 labels.size()));
   EXPECT_EQ(done->stages[0].stage, "ingest");
   EXPECT_EQ(done->stages[0].seconds, 1.25);
   EXPECT_EQ(done->stages[0].rows, 1000);
