@@ -47,19 +47,9 @@ class Section {
   }
 
   absl::Status Int(const std::string& key, int* out, int lo, int hi) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
-    if (!v || v.IsNull()) return absl::OkStatus();
-    int value;
-    if (!v.IsScalar() || !YAML::convert<int>::decode(v, value)) {
-      return Error(Join(key), absl::StrCat("expected an integer, got '",
-                                           Text(v), "'"));
-    }
-    if (value < lo || value > hi) {
-      return Error(Join(key), absl::StrCat("must be in [", lo, ", ", hi,
-                                           "], got ", value));
-    }
-    *out = value;
+    int64_t value = *out;
+    WB_RETURN_IF_ERROR(Int64(key, &value, lo, hi));
+    *out = static_cast<int>(value);
     return absl::OkStatus();
   }
 

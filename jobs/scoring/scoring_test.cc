@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include "jobs/labels/labels.h"
@@ -52,6 +53,20 @@ struct World {
   }
 };
 
+// The labels and history of a world as of `as_of`.
+struct Prepared {
+  LabelTable labels;
+  CustomerHistory history;
+};
+Prepared Prepare(const World& w, Micros as_of) {
+  LabelOptions lo;
+  lo.as_of = as_of;
+  auto labels = LabelChurn(w.bookings, lo);
+  EXPECT_TRUE(labels.ok()) << labels.status();
+  return {labels.ok() ? *std::move(labels) : LabelTable{},
+          BuildHistory(w.customers, w.bookings, w.sessions, as_of)};
+}
+
 ScoringOptions FastOptions() {
   ScoringOptions o;
   o.grid.c_values = {0.1, 1.0};
@@ -63,12 +78,9 @@ ScoringOptions FastOptions() {
 
 TEST(TrainAndScore, HoldsOutTheLatestFullyLabeledMonthAndScoresOpenWindows) {
   World w(300);
-  LabelOptions lo;
-  lo.as_of = w.as_of;
-  auto labels = LabelChurn(w.bookings, lo);
-  ASSERT_TRUE(labels.ok());
-  const CustomerHistory h = BuildHistory(w.customers, w.bookings, w.sessions, w.as_of);
-  auto r = TrainAndScore(w.customers, h, *labels, w.as_of, 25 * kDay, FastOptions());
+  const Prepared p = Prepare(w, w.as_of);
+  const LabelTable* labels = &p.labels;
+  auto r = TrainAndScore(w.customers, p.history, p.labels, w.as_of, 25 * kDay, FastOptions());
   ASSERT_TRUE(r.ok()) << r.status();
 
   // July's labels (windows still open at 07-31) and June's late ones are
@@ -108,14 +120,10 @@ TEST(TrainAndScore, HoldsOutTheLatestFullyLabeledMonthAndScoresOpenWindows) {
 
 TEST(TrainAndScore, SubsamplesTrainingRowsKeepingTheClassMix) {
   World w(300);
-  LabelOptions lo;
-  lo.as_of = w.as_of;
-  auto labels = LabelChurn(w.bookings, lo);
-  ASSERT_TRUE(labels.ok());
-  const CustomerHistory h = BuildHistory(w.customers, w.bookings, w.sessions, w.as_of);
+  const Prepared p = Prepare(w, w.as_of);
   ScoringOptions o = FastOptions();
   o.max_training_rows = 300;
-  auto r = TrainAndScore(w.customers, h, *labels, w.as_of, 25 * kDay, o);
+  auto r = TrainAndScore(w.customers, p.history, p.labels, w.as_of, 25 * kDay, o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_GT(r->training_rows_available, 300);
   EXPECT_NEAR(r->training_rows, 300, 1);
@@ -123,16 +131,10 @@ TEST(TrainAndScore, SubsamplesTrainingRowsKeepingTheClassMix) {
 
 TEST(TrainAndScore, NeedsTwoFullyLabeledMonths) {
   World w(20);
-  LabelOptions lo;
-  lo.as_of = w.as_of;
-  auto labels = LabelChurn(w.bookings, lo);
-  ASSERT_TRUE(labels.ok());
-  const CustomerHistory h = BuildHistory(w.customers, w.bookings, w.sessions, w.as_of);
   // As of the first days of the data, nothing is fully labeled yet.
   const Micros early = *ParseTimestamp("2021-06-20T00:00:00Z");
-  lo.as_of = early;
-  auto early_labels = LabelChurn(w.bookings, lo);
-  auto r = TrainAndScore(w.customers, h, *early_labels, early, 25 * kDay, FastOptions());
+  const Prepared p = Prepare(w, early);
+  auto r = TrainAndScore(w.customers, p.history, p.labels, early, 25 * kDay, FastOptions());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
