@@ -8,9 +8,9 @@ PACKAGES=(
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libsqlitecpp-dev libsqlite3-dev sqlite3
   libeigen3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
-  prometheus-cpp-dev nlohmann-json3-dev
+  prometheus-cpp-dev nlohmann-json3-dev libssl-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-grpcio python3-grpc-tools
+  python3 python3-grpcio python3-grpc-tools python3-yaml
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
   # The differential baselines and deploy-file checkers used by the tests.

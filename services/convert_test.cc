@@ -1,0 +1,86 @@
+#include "services/convert.h"
+
+#include "gtest/gtest.h"
+
+namespace winback {
+namespace {
+
+TEST(ToGrpcStatus, KeepsCodeAndMessage) {
+  const std::pair<absl::Status, grpc::StatusCode> cases[] = {
+      {absl::OkStatus(), grpc::StatusCode::OK},
+      {absl::InvalidArgumentError("x"), grpc::StatusCode::INVALID_ARGUMENT},
+      {absl::NotFoundError("x"), grpc::StatusCode::NOT_FOUND},
+      {absl::FailedPreconditionError("x"),
+       grpc::StatusCode::FAILED_PRECONDITION},
+      {absl::AbortedError("x"), grpc::StatusCode::ABORTED},
+      {absl::AlreadyExistsError("x"), grpc::StatusCode::ALREADY_EXISTS},
+      {absl::UnavailableError("x"), grpc::StatusCode::UNAVAILABLE},
+      {absl::DataLossError("x"), grpc::StatusCode::DATA_LOSS},
+      {absl::InternalError("x"), grpc::StatusCode::INTERNAL},
+      {absl::UnauthenticatedError("x"), grpc::StatusCode::UNAUTHENTICATED},
+      {absl::PermissionDeniedError("x"), grpc::StatusCode::PERMISSION_DENIED},
+      {absl::CancelledError("x"), grpc::StatusCode::CANCELLED},
+  };
+  for (const auto& [in, code] : cases) {
+    const grpc::Status out = ToGrpcStatus(in);
+    EXPECT_EQ(out.error_code(), code) << in;
+    EXPECT_EQ(out.error_message(), std::string(in.message()));
+  }
+  EXPECT_STREQ(GrpcCodeName(grpc::StatusCode::FAILED_PRECONDITION),
+               "FAILED_PRECONDITION");
+}
+
+TEST(Timestamps, RoundTripIncludingNegativeTimes) {
+  for (Micros t : {Micros{0}, Micros{1'700'000'000'123'456},
+                   Micros{-1}, Micros{-1'500'000}}) {
+    auto back = FromTimestamp(ToTimestamp(t), "as_of");
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, t);
+  }
+  google::protobuf::Timestamp bad;
+  bad.set_nanos(-5);
+  EXPECT_EQ(FromTimestamp(bad, "as_of").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ToProto, RunStatesAndTriggers) {
+  RunRecord r;
+  r.run_id = 7;
+  r.state = RunState::kCancelled;
+  r.trigger = RunTrigger::kCatchUp;
+  r.started_at = 5;
+  r.stages = {{"ingest", 1.5, 10}};
+  v1::Run out;
+  ToProto(r, {{"customers", 3}}, &out);
+  EXPECT_EQ(out.state(), v1::RUN_STATE_CANCELLED);
+  EXPECT_EQ(out.trigger(), v1::RUN_TRIGGER_CATCH_UP);
+  EXPECT_FALSE(out.has_finish_time());
+  EXPECT_EQ(out.stages(0).rows(), 10);
+  EXPECT_EQ(out.counts().at("customers"), 3);
+}
+
+TEST(ParseReasons, AcceptsJsonAndFreeText) {
+  auto a = ParseReasons(EncodeReasons({{"recency_days", 1.25}}));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].feature, "recency_days");
+  EXPECT_DOUBLE_EQ(a[0].contribution, 1.25);
+  auto many = ParseReasons(EncodeReasons(
+      {{"a", -1e-7}, {"b_c", 2}, {"d", 0.125}}));
+  ASSERT_EQ(many.size(), 3u);
+  EXPECT_EQ(many[1].feature, "b_c");
+  EXPECT_DOUBLE_EQ(many[0].contribution, -1e-7);
+  EXPECT_DOUBLE_EQ(many[2].contribution, 0.125);
+  // Whitespace and other key orders go through the full parser.
+  auto spaced = ParseReasons(
+      "[ {\"feature\": \"x\", \"contribution\": 1.5} ]");
+  ASSERT_EQ(spaced.size(), 1u);
+  EXPECT_EQ(spaced[0].feature, "x");
+  EXPECT_TRUE(ParseReasons("[]").empty());
+  auto b = ParseReasons("recency_days +1.2; cart_abandon_share -0.8");
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_DOUBLE_EQ(b[1].contribution, -0.8);
+  EXPECT_TRUE(ParseReasons("").empty());
+}
+
+}  // namespace
+}  // namespace winback

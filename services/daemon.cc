@@ -1,0 +1,250 @@
+#include "services/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "jobs/common/status_macros.h"
+#include "jobs/pipeline/run_lock.h"
+#include "services/auth.h"
+#include "services/campaign_service.h"
+#include "services/convert.h"
+#include "services/cron.h"
+#include "services/job_service.h"
+#include "services/metrics.h"
+#include "services/page_token.h"
+#include "services/run_manager.h"
+#include "services/scheduler.h"
+#include "services/store_pool.h"
+#include "spdlog/spdlog.h"
+
+namespace winback {
+namespace {
+
+// Counts and times every RPC (health and reflection included) by method and
+// final code.
+class MetricsInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  MetricsInterceptor(grpc::experimental::ServerRpcInfo* info, Metrics* metrics)
+      : method_(info->method()), metrics_(metrics), start_(absl::Now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      const double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+      const char* code = GrpcCodeName(status.error_code());
+      metrics_->RecordRpc(method_, code, seconds);
+      if (!status.ok()) {
+        spdlog::info("event=rpc method={} code={} ms={:.2f} error=\"{}\"",
+                     method_, code, seconds * 1000, status.error_message());
+      } else {
+        spdlog::debug("event=rpc method={} code=OK ms={:.2f}", method_,
+                      seconds * 1000);
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string method_;
+  Metrics* const metrics_;
+  const absl::Time start_;
+};
+
+class MetricsInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit MetricsInterceptorFactory(Metrics* metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MetricsInterceptor(info, metrics_);
+  }
+
+ private:
+  Metrics* const metrics_;
+};
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                          const char* key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": cannot read '", path, "'"));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ServiceConfig& service) {
+  if (service.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  WB_ASSIGN_OR_RETURN(std::string cert, ReadWholeFile(service.tls_cert_file,
+                                                      "service.tls_cert_file"));
+  WB_ASSIGN_OR_RETURN(std::string key, ReadWholeFile(service.tls_key_file,
+                                                     "service.tls_key_file"));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({key, cert});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
+  // Signals are taken synchronously by sigwait below; every thread started
+  // from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::optional<CronSchedule> cron;
+  if (config.schedule.enabled) {
+    WB_ASSIGN_OR_RETURN(cron, CronSchedule::Parse(config.schedule.cron,
+                                                  config.schedule.time_zone));
+  }
+  WB_ASSIGN_OR_RETURN(
+      std::vector<ApiKey> api_keys,
+      LoadApiKeys(config.service.api_keys_file, config.service.api_keys_env));
+  if (api_keys.empty()) {
+    spdlog::warn(
+        "event=no_api_keys msg=\"no API keys configured: every call except "
+        "health and reflection will be refused\"");
+  }
+  const KeyRing keys(api_keys);
+  WB_ASSIGN_OR_RETURN(auto credentials, Credentials(config.service));
+
+  // The daemon runs pipelines on this database for its whole life; the lock
+  // keeps one-shot `winback run`s (and a second daemon) off it, and proves
+  // that runs still marked running belong to a dead process.
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<RunLock> run_lock,
+                      RunLock::Acquire(config.store.path));
+  StoreOptions store_options;
+  store_options.keep_runs = config.store.keep_runs;
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<Store> writer,
+                      Store::Open(config.store.path, store_options));
+  WB_ASSIGN_OR_RETURN(const int interrupted,
+                      writer->FailInterruptedRuns(NowMicros()));
+  if (interrupted > 0) {
+    spdlog::warn("event=interrupted_runs_failed count={}", interrupted);
+  }
+  WB_ASSIGN_OR_RETURN(std::unique_ptr<StorePool> pool,
+                      StorePool::Open(config.store.path, store_options,
+                                      options.read_connections));
+  WB_ASSIGN_OR_RETURN(std::string secret,
+                      LoadOrCreateSecret(config.store.path + ".token-secret"));
+  const PageTokenCodec tokens(std::move(secret));
+
+  Metrics metrics;
+  RunManagerOptions run_options;
+  run_options.stage_delay = options.stage_delay;
+  run_options.on_event = [&metrics](const RunEvent& e) {
+    metrics.OnRunEvent(e);
+    if (!e.terminal) {
+      spdlog::info("event=stage run_id={} stage={} index={}/{} done={} rows={} "
+                   "seconds={:.3f}",
+                   e.run_id, e.stage, e.stage_index + 1, e.stage_count,
+                   e.stage_done, e.rows, e.seconds);
+    }
+  };
+  RunManager runs(config, std::move(writer), run_options);
+
+  JobServiceImpl job_service(&runs, pool.get(), &keys, &tokens);
+  CampaignServiceOptions campaign_options;
+  campaign_options.default_page_size = config.service.default_page_size;
+  campaign_options.max_page_size = config.service.max_page_size;
+  CampaignServiceImpl campaign_service(pool.get(), &keys, &tokens,
+                                       campaign_options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config.service.listen, credentials, &grpc_port);
+  builder.RegisterService(&job_service);
+  builder.RegisterService(&campaign_service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(&metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || grpc_port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "service.listen: cannot listen on '", config.service.listen, "'"));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+
+  int metrics_port = 0;
+  if (!config.service.metrics_listen.empty()) {
+    WB_RETURN_IF_ERROR(metrics.Serve(config.service.metrics_listen));
+    metrics_port = metrics.port();
+  }
+
+  std::unique_ptr<Scheduler> scheduler;
+  if (cron.has_value()) {
+    SchedulerHooks hooks;
+    hooks.start_run = [&runs](RunTrigger trigger) {
+      return runs.StartRun(trigger, "", std::nullopt);
+    };
+    hooks.get_run = [&pool](int64_t run_id) {
+      StorePool::Lease store = pool->Acquire();
+      return store->GetRun(run_id);
+    };
+    hooks.recent_runs = [&pool](int limit) {
+      StorePool::Lease store = pool->Acquire();
+      return store->ListRuns(limit, std::nullopt);
+    };
+    scheduler = std::make_unique<Scheduler>(*cron, config.schedule,
+                                            std::move(hooks));
+    scheduler->Start();
+  }
+
+  if (!options.port_file.empty()) {
+    std::ofstream out(options.port_file + ".tmp");
+    out << "grpc=" << grpc_port << "\nmetrics=" << metrics_port << "\n";
+    out.close();
+    std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
+  }
+  spdlog::info(
+      "event=serving listen={} grpc_port={} metrics_port={} tls={} keys={} "
+      "schedule=\"{}\" time_zone={}",
+      config.service.listen, grpc_port, metrics_port,
+      !config.service.tls_cert_file.empty(), keys.size(),
+      cron.has_value() ? config.schedule.cron : "off",
+      config.schedule.time_zone);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("event=shutdown_begin signal={}", signal_number);
+
+  server->GetHealthCheckService()->SetServingStatus(false);
+  if (scheduler != nullptr) scheduler->Stop();
+  // Cancel the job first so that WatchRun streams get their terminal event
+  // and end within the grace period.
+  if (const std::optional<int64_t> current = runs.CurrentRun()) {
+    (void)runs.Cancel(*current);
+  }
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoMilliseconds(options.shutdown_grace));
+  spdlog::info("event=shutdown_rpcs_done");
+  runs.Shutdown();
+  server->Wait();
+  spdlog::info("event=shutdown_done");
+  return absl::OkStatus();
+}
+
+}  // namespace winback

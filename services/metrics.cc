@@ -1,0 +1,88 @@
+#include "services/metrics.h"
+
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/counter.h"
+#include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+
+namespace winback {
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  stage_seconds_ = &prometheus::BuildHistogram()
+                        .Name("winback_run_stage_seconds")
+                        .Help("Wall time of pipeline stages")
+                        .Register(*registry_);
+  stage_rows_ = &prometheus::BuildGauge()
+                     .Name("winback_run_stage_rows")
+                     .Help("Rows produced by the last finished stage")
+                     .Register(*registry_);
+  runs_ = &prometheus::BuildCounter()
+               .Name("winback_runs_total")
+               .Help("Finished runs by final state")
+               .Register(*registry_);
+  rpcs_ = &prometheus::BuildCounter()
+               .Name("winback_rpc_total")
+               .Help("RPCs by method and status code")
+               .Register(*registry_);
+  rpc_seconds_ = &prometheus::BuildHistogram()
+                      .Name("winback_rpc_seconds")
+                      .Help("RPC latency")
+                      .Register(*registry_);
+}
+
+Metrics::~Metrics() = default;
+
+absl::Status Metrics::Serve(const std::string& address) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address);
+    exposer_->RegisterCollectable(registry_);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(
+        "service.metrics_listen: cannot serve metrics on '", address,
+        "': ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+int Metrics::port() const {
+  if (exposer_ == nullptr) return 0;
+  const std::vector<int> ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+void Metrics::RecordRpc(std::string_view method, std::string_view code,
+                        double seconds) {
+  rpcs_->Add({{"method", std::string(method)}, {"code", std::string(code)}})
+      .Increment();
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+      5, 10};
+  rpc_seconds_->Add({{"method", std::string(method)}}, kBuckets)
+      .Observe(seconds);
+}
+
+void Metrics::OnRunEvent(const RunEvent& event) {
+  if (event.terminal) {
+    runs_->Add({{"state", std::string(RunStateName(event.state))}})
+        .Increment();
+    return;
+  }
+  if (!event.stage_done) return;
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+  stage_seconds_->Add({{"stage", event.stage}}, kBuckets)
+      .Observe(event.seconds);
+  stage_rows_->Add({{"stage", event.stage}})
+      .Set(static_cast<double>(event.rows));
+}
+
+std::string Metrics::Scrape() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace winback

@@ -1,0 +1,61 @@
+// Prometheus metrics of the daemon, served on service.metrics_listen:
+//   winback_run_stage_seconds{stage}     histogram of stage durations
+//   winback_run_stage_rows{stage}        rows the last finished stage produced
+//   winback_runs_total{state}            finished runs by final state
+//   winback_rpc_total{method,code}       RPCs by full method name and code
+//   winback_rpc_seconds{method}          RPC latency histogram
+// No gRPC types: the gRPC edge passes method names and code names in.
+#ifndef WINBACK_SERVICES_METRICS_H_
+#define WINBACK_SERVICES_METRICS_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "services/run_manager.h"
+
+namespace prometheus {
+class Exposer;
+class Registry;
+template <typename T>
+class Family;
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace winback {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+
+  // Serves /metrics on `address` ("host:port"). Unavailable when the address
+  // cannot be bound.
+  absl::Status Serve(const std::string& address);
+
+  // The bound port after Serve (useful with port 0); 0 before.
+  int port() const;
+
+  void RecordRpc(std::string_view method, std::string_view code,
+                 double seconds);
+  void OnRunEvent(const RunEvent& event);
+
+  // The text exposition format of everything recorded (for tests).
+  std::string Scrape() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Histogram>* stage_seconds_;
+  prometheus::Family<prometheus::Gauge>* stage_rows_;
+  prometheus::Family<prometheus::Counter>* runs_;
+  prometheus::Family<prometheus::Counter>* rpcs_;
+  prometheus::Family<prometheus::Histogram>* rpc_seconds_;
+};
+
+}  // namespace winback
+
+#endif  // WINBACK_SERVICES_METRICS_H_

@@ -1,0 +1,34 @@
+#include "services/metrics.h"
+
+#include "gtest/gtest.h"
+
+namespace winback {
+namespace {
+
+TEST(Metrics, RecordsRpcsAndRunEvents) {
+  Metrics m;
+  m.RecordRpc("/winback.v1.JobService/GetRun", "NOT_FOUND", 0.002);
+  RunEvent stage;
+  stage.stage = "ingest";
+  stage.stage_done = true;
+  stage.rows = 123;
+  stage.seconds = 0.5;
+  m.OnRunEvent(stage);
+  RunEvent end;
+  end.terminal = true;
+  end.state = RunState::kSucceeded;
+  m.OnRunEvent(end);
+  const std::string text = m.Scrape();
+  EXPECT_NE(text.find("winback_rpc_total{code=\"NOT_FOUND\",method=\"/winback."
+                      "v1.JobService/GetRun\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("winback_run_stage_rows{stage=\"ingest\"} 123"),
+            std::string::npos);
+  EXPECT_NE(text.find("winback_runs_total{state=\"succeeded\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("winback_rpc_seconds_bucket"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace winback

@@ -1,0 +1,31 @@
+#include "services/resolve.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace winback {
+
+absl::StatusOr<int64_t> ResolvePublishedRun(Store* store, int64_t run_id) {
+  if (run_id < 0) {
+    return absl::InvalidArgumentError("run_id: must be 0 (latest) or a run id");
+  }
+  if (run_id == 0) {
+    absl::StatusOr<std::optional<RunRecord>> latest =
+        store->LatestPublishedRun();
+    if (!latest.ok()) return latest.status();
+    if (!latest->has_value()) {
+      return absl::FailedPreconditionError(
+          "nothing is published yet: no run has succeeded");
+    }
+    return (*latest)->run_id;
+  }
+  absl::StatusOr<RunRecord> run = store->GetRun(run_id);
+  if (!run.ok()) return run.status();
+  if (!run->published) {
+    return absl::NotFoundError(absl::StrCat(
+        "run ", run_id, " is not published (state ", std::string(RunStateName(run->state)),
+        ")"));
+  }
+  return run_id;
+}
+
+}  // namespace winback

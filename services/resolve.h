@@ -1,0 +1,19 @@
+// Picks the published run a read refers to.
+#ifndef WINBACK_SERVICES_RESOLVE_H_
+#define WINBACK_SERVICES_RESOLVE_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "jobs/store/store.h"
+
+namespace winback {
+
+// run_id 0: the newest published run, FailedPrecondition when none is.
+// Otherwise that run: NotFound when unknown or not published. InvalidArgument
+// for a negative run_id.
+absl::StatusOr<int64_t> ResolvePublishedRun(Store* store, int64_t run_id);
+
+}  // namespace winback
+
+#endif  // WINBACK_SERVICES_RESOLVE_H_

@@ -1,0 +1,195 @@
+#include "services/run_manager.h"
+
+#include <filesystem>
+
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+
+namespace winback {
+namespace {
+
+// A pipeline of three stages that records the run like RunPipeline does and
+// can be held at a stage until the test releases it.
+// Opens once; Notify may be called any number of times.
+class Gate {
+ public:
+  void Notify() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  void WaitForNotification() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&open_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool open_ = false;
+};
+
+struct FakePipeline {
+  Gate release;
+  bool fail = false;
+
+  PipelineFn Fn() {
+    return [this](Store* store, const RunRequest& request,
+                  const ProgressFn& progress,
+                  const std::atomic<bool>* cancel) -> absl::StatusOr<RunResult> {
+      absl::StatusOr<RunRecord> run = store->BeginRun(
+          request.trigger, request.request_id, 1, NowMicros());
+      if (!run.ok()) return run.status();
+      const std::vector<std::string> stages = {"ingest", "label", "publish"};
+      absl::Status status;
+      for (int i = 0; i < 3 && status.ok(); ++i) {
+        if (cancel->load()) {
+          status = absl::CancelledError("cancelled");
+          break;
+        }
+        progress({run->run_id, stages[i], i, 3, false, 0, 0});
+        if (i == 1) release.WaitForNotification();
+        if (fail && i == 1) status = absl::InternalError("boom");
+        if (status.ok()) progress({run->run_id, stages[i], i, 3, true, 10, 0.5});
+      }
+      if (status.ok() && cancel->load()) status = absl::CancelledError("c");
+      if (!status.ok()) {
+        (void)store->FinishUnpublished(
+            run->run_id,
+            absl::IsCancelled(status) ? RunState::kCancelled : RunState::kFailed,
+            "stopped", NowMicros());
+        return status;
+      }
+      if (absl::Status s = store->PublishRun(run->run_id, {}, NowMicros());
+          !s.ok()) {
+        return s;
+      }
+      RunResult r;
+      r.record = *store->GetRun(run->run_id);
+      return r;
+    };
+  }
+};
+
+class RunManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/run_manager_test_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+            ".db";
+    std::filesystem::remove(path_);
+    auto store = Store::Open(path_, StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status();
+    manager_ = std::make_unique<RunManager>(Config(), std::move(*store),
+                                            RunManagerOptions(), fake_.Fn());
+  }
+  void TearDown() override {
+    fake_.release.Notify();
+    manager_.reset();
+  }
+
+  // All events of `run_id` up to the terminal one.
+  std::vector<RunEvent> Drain(int64_t run_id) {
+    std::shared_ptr<RunLog> log = manager_->Log(run_id);
+    EXPECT_NE(log, nullptr);
+    std::vector<RunEvent> out;
+    RunEvent e;
+    bool timed_out = false;
+    while (log->Wait(out.size(), absl::Now() + absl::Seconds(10), &e,
+                     &timed_out)) {
+      out.push_back(e);
+      if (e.terminal) break;
+    }
+    return out;
+  }
+
+  std::string path_;
+  FakePipeline fake_;
+  std::unique_ptr<RunManager> manager_;
+};
+
+TEST_F(RunManagerTest, RefusesASecondRunWhileOneIsInProgress) {
+  auto id = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto second = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted);
+  fake_.release.Notify();
+  const std::vector<RunEvent> events = Drain(*id);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().state, RunState::kSucceeded);
+  // Once finished, the next run starts.
+  auto third = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_GT(*third, *id);
+  Drain(*third);
+}
+
+TEST_F(RunManagerTest, SameRequestIdReturnsTheExistingRun) {
+  auto id = manager_->StartRun(RunTrigger::kManual, "req-1", std::nullopt);
+  ASSERT_TRUE(id.ok());
+  auto again = manager_->StartRun(RunTrigger::kManual, "req-1", std::nullopt);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *id);
+  fake_.release.Notify();
+  Drain(*id);
+  again = manager_->StartRun(RunTrigger::kManual, "req-1", std::nullopt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *id);
+}
+
+TEST_F(RunManagerTest, LateWatcherGetsEarlierStagesThenLiveEventsThenTheEnd) {
+  auto id = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
+  ASSERT_TRUE(id.ok());
+  std::vector<RunEvent> first;
+  std::thread watcher([&] { first = Drain(*id); });
+  absl::SleepFor(absl::Milliseconds(50));
+  fake_.release.Notify();
+  const std::vector<RunEvent> late = Drain(*id);
+  watcher.join();
+  ASSERT_EQ(late.size(), 7u);  // 3 x (start, done) + terminal
+  EXPECT_EQ(first.size(), late.size());
+  EXPECT_EQ(late[0].stage, "ingest");
+  EXPECT_FALSE(late[0].stage_done);
+  EXPECT_TRUE(late[1].stage_done);
+  EXPECT_EQ(late[5].stage, "publish");
+  EXPECT_TRUE(late[6].terminal);
+  EXPECT_EQ(late[6].state, RunState::kSucceeded);
+}
+
+TEST_F(RunManagerTest, CancelEndsTheRunCancelledAndUnpublished) {
+  auto id = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(manager_->Cancel(*id + 100).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(manager_->Cancel(*id).ok());
+  fake_.release.Notify();
+  const std::vector<RunEvent> events = Drain(*id);
+  EXPECT_EQ(events.back().state, RunState::kCancelled);
+  auto reader = Store::Open(path_, StoreOptions());
+  auto run = (*reader)->GetRun(*id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->state, RunState::kCancelled);
+  EXPECT_FALSE(run->published);
+}
+
+TEST_F(RunManagerTest, AFailedRunEndsFailed) {
+  fake_.fail = true;
+  auto id = manager_->StartRun(RunTrigger::kSchedule, "", std::nullopt);
+  ASSERT_TRUE(id.ok());
+  fake_.release.Notify();
+  EXPECT_EQ(Drain(*id).back().state, RunState::kFailed);
+}
+
+TEST_F(RunManagerTest, ShutdownCancelsAndRefusesNewRuns) {
+  auto id = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
+  ASSERT_TRUE(id.ok());
+  std::thread stopper([&] { manager_->Shutdown(); });
+  absl::SleepFor(absl::Milliseconds(20));
+  fake_.release.Notify();
+  stopper.join();
+  EXPECT_EQ(Drain(*id).back().state, RunState::kCancelled);
+  EXPECT_EQ(manager_->StartRun(RunTrigger::kManual, "", std::nullopt)
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace winback

@@ -1,0 +1,54 @@
+// winbackd: the Winback daemon. Flags, config, logging, then RunDaemon.
+#include <cstdio>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "jobs/config/config.h"
+#include "services/daemon.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"winbackd: serves Winback's gRPC API and runs the nightly "
+               "pipeline on its schedule"};
+  std::string config_path;
+  std::string log_level = "info";
+  winback::DaemonOptions options;
+  int stage_delay_ms = 0;
+  int grace_s = 10;
+  app.add_option("--config", config_path, "YAML configuration file")
+      ->required();
+  app.add_option("--port-file", options.port_file,
+                 "write the bound gRPC and metrics ports to this file");
+  app.add_option("--shutdown-grace", grace_s,
+                 "seconds in-flight RPCs get at shutdown")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--debug-stage-delay-ms", stage_delay_ms,
+                 "testing only: pause at the start of every stage")
+      ->group("");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_logger_mt("winbackd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v",
+                      spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::flush_on(spdlog::level::info);
+
+  absl::StatusOr<winback::Config> config =
+      winback::LoadConfigFile(config_path);
+  if (!config.ok()) {
+    spdlog::error("event=config_invalid error=\"{}\"",
+                  std::string(config.status().message()));
+    return 2;
+  }
+  options.stage_delay = absl::Milliseconds(stage_delay_ms);
+  options.shutdown_grace = absl::Seconds(grace_s);
+  const absl::Status status = winback::RunDaemon(*config, options);
+  if (!status.ok()) {
+    spdlog::error("event=fatal error=\"{}\"", status.ToString());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,427 @@
+// winbackctl: start, watch, cancel and inspect Winback runs, and export
+// campaign lists, over winbackd's gRPC API.
+//
+//   winbackctl --addr HOST:PORT [--key KEY] start [--as-of T] [--request-id ID] [--follow]
+//   winbackctl runs | run ID | cancel ID | watch ID
+//   winbackctl diagnosis [ID] | model-report [ID]
+//   winbackctl segments [--run ID] | campaigns [--run ID] | customer ID [--run ID]
+//   winbackctl export CAMPAIGN --out FILE.csv [--run ID]
+//
+// The key comes from --key or the WINBACK_API_KEY environment variable.
+// Exit codes: 0 ok, 1 RPC error (its code and message on stderr), 2 usage.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "winback/v1/campaigns.grpc.pb.h"
+#include "winback/v1/jobs.grpc.pb.h"
+
+namespace {
+
+namespace v1 = winback::v1;
+
+struct Client {
+  std::shared_ptr<grpc::Channel> channel;
+  std::string key;
+  std::unique_ptr<v1::JobService::Stub> jobs;
+  std::unique_ptr<v1::CampaignService::Stub> campaigns;
+
+  void Prepare(grpc::ClientContext* ctx, bool streaming = false) const {
+    if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
+    if (!streaming) {
+      ctx->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(60));
+    }
+  }
+};
+
+const char* CodeName(grpc::StatusCode code) {
+  static const char* kNames[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+      "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
+}
+
+int Fail(const grpc::Status& s) {
+  std::cerr << "winbackctl: " << CodeName(s.error_code()) << ": "
+            << s.error_message() << "\n";
+  return 1;
+}
+
+std::string Time(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%SZ",
+                          absl::FromUnixSeconds(ts.seconds()),
+                          absl::UTCTimeZone());
+}
+
+std::string StateName(v1::RunState s) {
+  std::string n = v1::RunState_Name(s);
+  n = n.substr(std::string("RUN_STATE_").size());
+  for (char& c : n) c = static_cast<char>(std::tolower(c));
+  return n;
+}
+
+std::string TriggerName(v1::RunTrigger t) {
+  std::string n = v1::RunTrigger_Name(t);
+  n = n.substr(std::string("RUN_TRIGGER_").size());
+  for (char& c : n) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return n;
+}
+
+void PrintRun(const v1::Run& r) {
+  std::cout << "run " << r.run_id() << ": " << StateName(r.state())
+            << " (trigger " << TriggerName(r.trigger()) << ")"
+            << (r.published() ? ", published" : "") << "\n"
+            << "  as of     " << Time(r.as_of()) << "\n"
+            << "  started   " << Time(r.start_time()) << "\n"
+            << "  finished  " << Time(r.finish_time()) << "\n";
+  if (!r.request_id().empty()) {
+    std::cout << "  request   " << r.request_id() << "\n";
+  }
+  if (!r.error().empty()) std::cout << "  error     " << r.error() << "\n";
+  for (const v1::StageStat& s : r.stages()) {
+    std::cout << absl::StrFormat("  %-12s %9.3fs %12d rows\n", s.stage(),
+                                 s.seconds(), s.rows());
+  }
+}
+
+// Prints one event as a progress line; returns true on the terminal event.
+bool PrintEvent(const v1::RunEvent& e) {
+  const bool terminal = e.state() == v1::RUN_STATE_SUCCEEDED ||
+                        e.state() == v1::RUN_STATE_FAILED ||
+                        e.state() == v1::RUN_STATE_CANCELLED;
+  if (terminal) {
+    std::cout << "run " << e.run_id() << " " << StateName(e.state())
+              << (e.error().empty() ? "" : ": " + e.error()) << std::endl;
+  } else if (e.stage_done()) {
+    std::cout << absl::StrFormat("[%d/%d] %-12s done  %12d rows %9.3fs",
+                                 e.stage_index() + 1, e.stage_count(),
+                                 e.stage(), e.rows(), e.seconds())
+              << std::endl;
+  } else {
+    std::cout << absl::StrFormat("[%d/%d] %-12s ...", e.stage_index() + 1,
+                                 e.stage_count(), e.stage())
+              << std::endl;
+  }
+  return terminal;
+}
+
+int Watch(const Client& c, int64_t run_id) {
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx, /*streaming=*/true);
+  v1::WatchRunRequest req;
+  req.set_run_id(run_id);
+  auto reader = c.jobs->WatchRun(&ctx, req);
+  v1::RunEvent e;
+  v1::RunState last = v1::RUN_STATE_UNSPECIFIED;
+  while (reader->Read(&e)) {
+    PrintEvent(e);
+    last = e.state();
+  }
+  const grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(s);
+  return last == v1::RUN_STATE_SUCCEEDED ? 0 : 3;
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"winbackctl: operate a Winback daemon over gRPC"};
+  app.require_subcommand(1);
+  std::string addr = "127.0.0.1:50051";
+  std::string key;
+  std::string ca_file;
+  app.add_option("--addr", addr, "winbackd address HOST:PORT");
+  app.add_option("--key", key, "API key (default: $WINBACK_API_KEY)");
+  app.add_option("--tls-ca", ca_file, "use TLS, trusting this CA (PEM)");
+
+  int64_t run_id = 0;
+  std::string as_of, request_id, campaign, out_file;
+  bool follow = false;
+  int page_size = 0;
+
+  auto* start = app.add_subcommand("start", "start a run now");
+  start->add_option("--as-of", as_of, "as-of time, RFC 3339 (backfill)");
+  start->add_option("--request-id", request_id, "idempotency key");
+  start->add_flag("--follow", follow, "show progress until the run ends");
+  auto* runs = app.add_subcommand("runs", "list runs, newest first");
+  runs->add_option("--page-size", page_size, "runs per page");
+  auto* run = app.add_subcommand("run", "show one run");
+  run->add_option("ID", run_id)->required();
+  auto* cancel = app.add_subcommand("cancel", "cancel a run in progress");
+  cancel->add_option("ID", run_id)->required();
+  auto* watch = app.add_subcommand("watch", "follow a run's progress");
+  watch->add_option("ID", run_id)->required();
+  auto* diagnosis = app.add_subcommand("diagnosis", "a run's business diagnosis");
+  diagnosis->add_option("ID", run_id, "run (default: latest published)");
+  auto* report = app.add_subcommand("model-report", "a run's model report");
+  report->add_option("ID", run_id, "run (default: latest published)");
+  auto* segments = app.add_subcommand("segments", "segments with sizes");
+  segments->add_option("--run", run_id, "run (default: latest published)");
+  auto* campaigns = app.add_subcommand("campaigns", "campaigns with sizes");
+  campaigns->add_option("--run", run_id, "run (default: latest published)");
+  auto* customer = app.add_subcommand("customer", "look one customer up");
+  int64_t customer_id = 0;
+  customer->add_option("ID", customer_id)->required();
+  customer->add_option("--run", run_id, "run (default: latest published)");
+  auto* exp = app.add_subcommand("export", "write a campaign's list as CSV");
+  exp->add_option("CAMPAIGN", campaign)->required();
+  exp->add_option("--out", out_file, "CSV file to write")->required();
+  exp->add_option("--run", run_id, "run (default: latest published)");
+  exp->add_option("--page-size", page_size, "rows per page");
+  CLI11_PARSE(app, argc, argv);
+
+  if (key.empty()) {
+    if (const char* env = std::getenv("WINBACK_API_KEY")) key = env;
+  }
+  std::shared_ptr<grpc::ChannelCredentials> creds =
+      grpc::InsecureChannelCredentials();
+  if (!ca_file.empty()) {
+    std::ifstream in(ca_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ss.str();
+    creds = grpc::SslCredentials(ssl);
+  }
+  Client c;
+  c.channel = grpc::CreateChannel(addr, creds);
+  c.key = key;
+  c.jobs = v1::JobService::NewStub(c.channel);
+  c.campaigns = v1::CampaignService::NewStub(c.channel);
+
+  if (start->parsed()) {
+    v1::StartRunRequest req;
+    req.set_request_id(request_id);
+    if (!as_of.empty()) {
+      absl::Time t;
+      std::string err;
+      if (!absl::ParseTime(absl::RFC3339_full, as_of, &t, &err)) {
+        std::cerr << "winbackctl: --as-of: " << err << "\n";
+        return 2;
+      }
+      req.mutable_as_of()->set_seconds(absl::ToUnixSeconds(t));
+    }
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::Run r;
+    if (grpc::Status s = c.jobs->StartRun(&ctx, req, &r); !s.ok()) return Fail(s);
+    std::cout << "started run " << r.run_id() << std::endl;
+    return follow ? Watch(c, r.run_id()) : 0;
+  }
+  if (runs->parsed()) {
+    v1::ListRunsRequest req;
+    req.set_page_size(page_size);
+    std::cout << absl::StrFormat("%6s  %-10s %-9s %-20s %-20s %s\n", "run",
+                                 "state", "trigger", "started", "finished",
+                                 "published");
+    do {
+      grpc::ClientContext ctx;
+      c.Prepare(&ctx);
+      v1::ListRunsResponse resp;
+      if (grpc::Status s = c.jobs->ListRuns(&ctx, req, &resp); !s.ok()) {
+        return Fail(s);
+      }
+      for (const v1::Run& r : resp.runs()) {
+        std::cout << absl::StrFormat(
+            "%6d  %-10s %-9s %-20s %-20s %s\n", r.run_id(),
+            StateName(r.state()), TriggerName(r.trigger()),
+            Time(r.start_time()), Time(r.finish_time()),
+            r.published() ? "yes" : "no");
+      }
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+    return 0;
+  }
+  if (run->parsed() || cancel->parsed()) {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::Run r;
+    grpc::Status s;
+    if (run->parsed()) {
+      v1::GetRunRequest req;
+      req.set_run_id(run_id);
+      s = c.jobs->GetRun(&ctx, req, &r);
+    } else {
+      v1::CancelRunRequest req;
+      req.set_run_id(run_id);
+      s = c.jobs->CancelRun(&ctx, req, &r);
+    }
+    if (!s.ok()) return Fail(s);
+    PrintRun(r);
+    if (run->parsed()) {
+      for (const auto& [name, value] : r.counts()) {
+        std::cout << absl::StrFormat("  %-32s %d\n", name, value);
+      }
+    }
+    return 0;
+  }
+  if (watch->parsed()) return Watch(c, run_id);
+  if (diagnosis->parsed()) {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::GetDiagnosisRequest req;
+    req.set_run_id(run_id);
+    v1::Diagnosis d;
+    if (grpc::Status s = c.jobs->GetDiagnosis(&ctx, req, &d); !s.ok()) {
+      return Fail(s);
+    }
+    std::cout << "run " << d.run_id() << "\n"
+              << absl::StrFormat("%-8s %16s %8s %8s %8s %8s %8s\n", "month",
+                                 "revenue", "orders", "buyers", "new",
+                                 "return", "churn");
+    for (const v1::MonthFigures& m : d.months()) {
+      std::cout << absl::StrFormat("%-8s %16d %8d %8d %8d %8d %7.1f%%\n",
+                                   m.month(), m.revenue(), m.orders(),
+                                   m.buyers(), m.new_buyers(),
+                                   m.returning_buyers(), 100 * m.churn_rate());
+    }
+    std::cout << "\n" << d.summary() << "\n";
+    return 0;
+  }
+  if (report->parsed()) {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::GetModelReportRequest req;
+    req.set_run_id(run_id);
+    v1::ModelReport m;
+    if (grpc::Status s = c.jobs->GetModelReport(&ctx, req, &m); !s.ok()) {
+      return Fail(s);
+    }
+    std::cout << absl::StrFormat(
+        "run %d: C=%g imbalance=%s holdout %s (%d rows, trained on %d)\n"
+        "  AUC %.4f  PR-AUC %.4f  Brier %.4f  lift@10%% %.2f  log-loss %.4f\n"
+        "  recency-only AUC %.4f  scored customers %d\n",
+        m.run_id(), m.c(), m.imbalance(), m.holdout_month(), m.holdout_rows(),
+        m.training_rows(), m.holdout_auc(), m.holdout_pr_auc(),
+        m.holdout_brier(), m.holdout_lift_top_decile(), m.holdout_log_loss(),
+        m.baseline_recency_auc(), m.scored_customers());
+    for (const auto& [name, value] : m.coefficients()) {
+      std::cout << absl::StrFormat("  %-28s %+.4f\n", name, value);
+    }
+    return 0;
+  }
+  if (segments->parsed()) {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::ListSegmentsRequest req;
+    req.set_run_id(run_id);
+    v1::ListSegmentsResponse resp;
+    if (grpc::Status s = c.campaigns->ListSegments(&ctx, req, &resp); !s.ok()) {
+      return Fail(s);
+    }
+    std::cout << "run " << resp.run_id() << "\n"
+              << absl::StrFormat("%-20s %9s %9s %9s %7s %16s\n", "segment",
+                                 "customers", "active", "churned", "score",
+                                 "at risk (IDR)");
+    for (const v1::Segment& s : resp.segments()) {
+      std::cout << absl::StrFormat("%-20s %9d %9d %9d %7.3f %16.0f\n",
+                                   s.name(), s.customers(),
+                                   s.active_customers(), s.churned_customers(),
+                                   s.mean_churn_score(), s.revenue_at_risk());
+    }
+    return 0;
+  }
+  if (campaigns->parsed()) {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::ListCampaignsRequest req;
+    req.set_run_id(run_id);
+    v1::ListCampaignsResponse resp;
+    if (grpc::Status s = c.campaigns->ListCampaigns(&ctx, req, &resp);
+        !s.ok()) {
+      return Fail(s);
+    }
+    std::cout << "run " << resp.run_id() << "\n"
+              << absl::StrFormat("%-28s %4s %-14s %8s %9s %8s %16s\n",
+                                 "campaign", "prio", "promo", "size",
+                                 "treatment", "holdout", "at risk (IDR)");
+    for (const v1::Campaign& k : resp.campaigns()) {
+      std::cout << absl::StrFormat("%-28s %4d %-14s %8d %9d %8d %16.0f\n",
+                                   k.name(), k.priority(), k.promo_code(),
+                                   k.size(), k.treatment_size(),
+                                   k.holdout_size(), k.revenue_at_risk());
+    }
+    return 0;
+  }
+  if (customer->parsed()) {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::GetCustomerRequest req;
+    req.set_customer_id(customer_id);
+    req.set_run_id(run_id);
+    v1::Customer k;
+    if (grpc::Status s = c.campaigns->GetCustomer(&ctx, req, &k); !s.ok()) {
+      return Fail(s);
+    }
+    std::cout << k.DebugString();
+    return 0;
+  }
+  if (exp->parsed()) {
+    std::ofstream out(out_file, std::ios::binary);
+    if (!out) {
+      std::cerr << "winbackctl: cannot write " << out_file << "\n";
+      return 2;
+    }
+    out << "customer_id,campaign,segment,churn_score,revenue_at_risk,group,"
+           "promo_code,reasons\n";
+    v1::ListTargetsRequest req;
+    req.set_campaign(campaign);
+    req.set_run_id(run_id);
+    req.set_page_size(page_size);
+    int64_t rows = 0, pinned = 0;
+    do {
+      grpc::ClientContext ctx;
+      c.Prepare(&ctx);
+      v1::ListTargetsResponse resp;
+      if (grpc::Status s = c.campaigns->ListTargets(&ctx, req, &resp);
+          !s.ok()) {
+        return Fail(s);
+      }
+      pinned = resp.run_id();
+      for (const v1::Target& t : resp.targets()) {
+        std::string reasons;
+        for (const v1::Reason& r : t.reasons()) {
+          if (!reasons.empty()) reasons += "; ";
+          reasons += absl::StrFormat("%s %+.3f", r.feature(), r.contribution());
+        }
+        out << t.customer_id() << ',' << CsvField(t.campaign()) << ','
+            << CsvField(t.segment()) << ','
+            << absl::StrFormat("%.6f,%.2f", t.churn_score(),
+                               t.revenue_at_risk())
+            << ','
+            << (t.group() == v1::TARGET_GROUP_HOLDOUT ? "holdout" : "treatment")
+            << ',' << CsvField(t.promo_code()) << ',' << CsvField(reasons)
+            << '\n';
+        ++rows;
+      }
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+    out.close();
+    std::cerr << "wrote " << rows << " rows of campaign " << campaign
+              << " (run " << pinned << ") to " << out_file << "\n";
+    return out ? 0 : 1;
+  }
+  return 2;
+}
