@@ -74,7 +74,8 @@ Eigen::VectorXd PredictLogistic(const Eigen::MatrixXd& x,
 absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
                                         const Eigen::VectorXd& y,
                                         const Eigen::VectorXd& sample_weight,
-                                        const LogisticOptions& options) {
+                                        const LogisticOptions& options,
+                                        const LogisticFit* start) {
   if (absl::Status st = options.Validate(); !st.ok()) return st;
   const Eigen::Index n = x.rows();
   const Eigen::Index d = x.cols();
@@ -107,8 +108,18 @@ absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
 
   const Problem pr{x, y, s, options.c, options.fit_intercept};
   const Eigen::Index m = d + (options.fit_intercept ? 1 : 0);
+  if (start != nullptr &&
+      (start->coefficients.size() != d || !start->coefficients.allFinite() ||
+       !std::isfinite(start->intercept))) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "FitLogistic: the start has %d finite coefficients, want %d",
+        start->coefficients.size(), d));
+  }
   Eigen::VectorXd theta = Eigen::VectorXd::Zero(m);
-  if (options.fit_intercept) {
+  if (start != nullptr) {
+    theta.head(d) = start->coefficients;
+    if (options.fit_intercept) theta(d) = start->intercept;
+  } else if (options.fit_intercept) {
     // Start at the weighted base rate: the optimum when w = 0.
     const double pi = std::clamp(s.dot(y) / s.sum(), 1e-6, 1 - 1e-6);
     theta(d) = Logit(pi);
@@ -120,7 +131,7 @@ absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
   double f = Objective(pr, theta, &z);
   Eigen::VectorXd grad(m), dvec(n), r(n);
   Eigen::MatrixXd hess(m, m);
-  Eigen::MatrixXd xd;
+  Eigen::MatrixXd xs;
   for (int iter = 0;; ++iter) {
     // Gradient: [w; 0] + C * [X 1]^T (s * (p - y)).
     for (Eigen::Index i = 0; i < n; ++i) {
@@ -139,12 +150,18 @@ absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
     }
     if (iter == options.max_iterations) break;
 
-    // Hessian: diag([1..1, 0]) + [X 1]^T diag(dvec) [X 1].
-    xd = x.array().colwise() * dvec.array();
-    hess.topLeftCorner(d, d).noalias() = x.transpose() * xd;
+    // Hessian: diag([1..1, 0]) + [X 1]^T diag(dvec) [X 1], the X block as
+    // the symmetric rank-n update Xs^T Xs with Xs = diag(sqrt(dvec)) X
+    // (half the work of a general product; LDLT reads the lower triangle).
+    xs = x.array().colwise() * dvec.array().sqrt();
+    hess.setZero();
+    hess.topLeftCorner(d, d).selfadjointView<Eigen::Lower>().rankUpdate(
+        xs.transpose());
+    hess.topLeftCorner(d, d).triangularView<Eigen::StrictlyUpper>() =
+        hess.topLeftCorner(d, d).transpose();
     hess.topLeftCorner(d, d).diagonal().array() += 1.0;
     if (options.fit_intercept) {
-      const Eigen::VectorXd col = xd.colwise().sum().transpose();
+      const Eigen::VectorXd col = (x.transpose() * dvec);
       hess.block(0, d, d, 1) = col;
       hess.block(d, 0, 1, d) = col.transpose();
       hess(d, d) = dvec.sum();

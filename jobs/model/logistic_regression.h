@@ -46,10 +46,16 @@ struct LogisticFit {
 // empty vector for unit weights). Fails with InvalidArgument on bad shapes,
 // labels, weights, non-finite inputs or options, and with FailedPrecondition
 // when require_convergence is set and the fit does not converge.
+//
+// Newton starts from `start` when given (a warm start, e.g. the fit of the
+// same data at a neighbouring C, which saves iterations along a grid) and
+// otherwise from w = 0 at the weighted base rate. The problem is strictly
+// convex, so the optimum does not depend on the start.
 absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
                                         const Eigen::VectorXd& y,
                                         const Eigen::VectorXd& sample_weight,
-                                        const LogisticOptions& options);
+                                        const LogisticOptions& options,
+                                        const LogisticFit* start = nullptr);
 
 // sigmoid(intercept + x * coefficients) for every row of x.
 Eigen::VectorXd PredictLogistic(const Eigen::MatrixXd& x,

@@ -109,6 +109,43 @@ TEST(FitLogistic, WeightedFitSatisfiesOptimalityConditions) {
   }
 }
 
+TEST(FitLogistic, WarmStartReachesTheSameOptimum) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> unit;
+  const int n = 600, d = 4;
+  Eigen::MatrixXd x(n, d);
+  Eigen::VectorXd y(n);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) x(i, j) = normal(rng);
+    y(i) = unit(rng) < TestSigmoid(x(i, 0) - 0.5 * x(i, 2) + 0.3) ? 1 : 0;
+  }
+  LogisticOptions options;
+  options.c = 0.01;
+  auto weak = FitLogistic(x, y, Eigen::VectorXd(), options);
+  ASSERT_TRUE(weak.ok()) << weak.status();
+  options.c = 10.0;
+  auto cold = FitLogistic(x, y, Eigen::VectorXd(), options);
+  auto warm = FitLogistic(x, y, Eigen::VectorXd(), options, &*weak);
+  ASSERT_TRUE(cold.ok() && warm.ok());
+  ExpectOptimal(x, y, Eigen::VectorXd::Ones(n), 10.0, *warm, 1e-8);
+  EXPECT_LT((warm->coefficients - cold->coefficients).lpNorm<Eigen::Infinity>(),
+            1e-8);
+  EXPECT_NEAR(warm->intercept, cold->intercept, 1e-8);
+  // Starting at the optimum itself needs no step at all.
+  auto again = FitLogistic(x, y, Eigen::VectorXd(), options, &*cold);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->iterations, 0);
+
+  LogisticFit wrong = *cold;
+  wrong.coefficients.resize(d + 1);
+  wrong.coefficients.setZero();
+  EXPECT_EQ(FitLogistic(x, y, Eigen::VectorXd(), options, &wrong)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(FitLogistic, SeparableDataGivesFiniteRidgeOptimum) {
   // x = +1 -> y = 1 and x = -1 -> y = 0, five rows each: the unpenalised MLE
   // runs off to w = infinity, the ridge optimum solves w = 10 C sigmoid(-w).

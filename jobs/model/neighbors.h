@@ -26,12 +26,25 @@ struct NeighborTable {
 // Distances are computed in single precision as |r|^2 - 2 q.r over blocks of
 // queries x references with Eigen matrix products (cost ~ 2 * |queries| *
 // |reference| * dim flops), so inputs should be on a standardised scale.
+// The scan is vectorised, with an AVX2/FMA variant chosen at run time (the
+// rounding of the two differs, so exact ties can order differently).
 // Query blocks run on up to `threads` threads (0 = hardware concurrency); the
 // result does not depend on the thread count.
 NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
                                 std::span<const int32_t> queries,
                                 std::span<const int32_t> reference, int k,
                                 int threads);
+
+namespace neighbors_internal {
+// The distance kernel: kAuto picks AVX2/FMA when the CPU has it, else the
+// baseline build; tests force each one.
+enum class Kernel { kAuto, kBaseline, kAvx2 };
+bool CpuHasAvx2();
+NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
+                                std::span<const int32_t> queries,
+                                std::span<const int32_t> reference, int k,
+                                int threads, Kernel kernel);
+}  // namespace neighbors_internal
 
 }  // namespace winback::model
 

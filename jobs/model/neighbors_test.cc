@@ -21,9 +21,14 @@ TEST(KNearestNeighbors, MatchesNaiveSearchAndSkipsSelf) {
     if (i % 3 == 0) queries.push_back(i);
     if (i % 2 == 0) reference.push_back(i);  // overlaps the queries
   }
-  for (int threads : {1, 2}) {
-    const NeighborTable nn =
-        KNearestNeighbors(x, queries, reference, k, threads);
+  using neighbors_internal::Kernel;
+  std::vector<Kernel> kernels = {Kernel::kBaseline};
+  if (neighbors_internal::CpuHasAvx2()) kernels.push_back(Kernel::kAvx2);
+  for (const auto& [threads, kernel] :
+       {std::pair{1, kernels.front()}, std::pair{2, kernels.back()},
+        std::pair{1, kernels.back()}}) {
+    const NeighborTable nn = neighbors_internal::KNearestNeighbors(
+        x, queries, reference, k, threads, kernel);
     ASSERT_EQ(nn.k, k);
     for (size_t q = 0; q < queries.size(); ++q) {
       std::vector<std::pair<double, int32_t>> all;
@@ -38,6 +43,22 @@ TEST(KNearestNeighbors, MatchesNaiveSearchAndSkipsSelf) {
             << "query " << q << " slot " << s;
       }
     }
+  }
+}
+
+TEST(KNearestNeighbors, EqualDistancesKeepReferenceOrder) {
+  // Points on a line at integer positions (exact in float): from 0 the rows
+  // at +-1 tie, as do those at +-2; the earlier reference position wins.
+  // A query row never finds itself, but its duplicate (row 6) counts.
+  Eigen::MatrixXd x(7, 2);
+  x << 0, 0, 1, 0, -1, 0, 2, 0, -2, 0, 5, 0, 0, 0;
+  const std::vector<int32_t> q = {0}, r = {4, 3, 2, 1, 0, 5, 6};
+  using neighbors_internal::Kernel;
+  for (Kernel kernel : {Kernel::kBaseline, Kernel::kAuto}) {
+    const NeighborTable nn =
+        neighbors_internal::KNearestNeighbors(x, q, r, 5, 1, kernel);
+    EXPECT_EQ(std::vector<int32_t>(nn.row(0), nn.row(0) + 5),
+              (std::vector<int32_t>{6, 2, 1, 4, 3}));
   }
 }
 
