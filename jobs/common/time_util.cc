@@ -1,6 +1,7 @@
 #include "jobs/common/time_util.h"
 
 #include <cstdio>
+#include <vector>
 
 namespace winback {
 namespace {
@@ -133,11 +134,35 @@ std::string FormatDate(int32_t days) {
   return buf;
 }
 
-MonthIndex MonthOf(Micros t) {
+namespace {
+
+MonthIndex MonthOfDay(int32_t days) {
   int32_t y;
   uint32_t m, d;
-  CivilFromDays(static_cast<int32_t>(FloorDiv(t, kMicrosPerDay)), &y, &m, &d);
+  CivilFromDays(days, &y, &m, &d);
   return y * 12 + static_cast<int32_t>(m) - 1;
+}
+
+// Days 1970-01-01 .. 2099-12-31 map to their month by table: MonthOf runs
+// once per event or session in several stages, and a lookup beats the
+// divisions of CivilFromDays.
+constexpr int32_t kTableDays = 47482;
+
+const std::vector<MonthIndex>& MonthTable() {
+  static const std::vector<MonthIndex> table = [] {
+    std::vector<MonthIndex> t(kTableDays);
+    for (int32_t day = 0; day < kTableDays; ++day) t[day] = MonthOfDay(day);
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+MonthIndex MonthOf(Micros t) {
+  const int64_t days = FloorDiv(t, kMicrosPerDay);
+  if (days >= 0 && days < kTableDays) return MonthTable()[days];
+  return MonthOfDay(static_cast<int32_t>(days));
 }
 
 Micros MonthStart(MonthIndex mi) {
@@ -149,7 +174,7 @@ Micros MonthStart(MonthIndex mi) {
 std::string FormatMonth(MonthIndex mi) {
   const int32_t y = static_cast<int32_t>(FloorDiv(mi, 12));
   const int32_t m = mi - y * 12 + 1;
-  char buf[16];
+  char buf[24];  // room for any int32 year
   std::snprintf(buf, sizeof(buf), "%04d-%02d", y, m);
   return buf;
 }

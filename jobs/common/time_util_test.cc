@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 namespace winback {
 namespace {
 
@@ -43,6 +45,21 @@ TEST(ParseDate, LeapYears) {
   EXPECT_TRUE(ParseDate("2000-02-29").has_value());
   EXPECT_EQ(ParseDate("1970-01-02"), 1);
   EXPECT_EQ(FormatDate(*ParseDate("2016-06-30")), "2016-06-30");
+}
+
+TEST(Month, AgreesWithGmtimeInsideAndOutsideTheLookupTable) {
+  // MonthOf looks days 1970-01-01 .. 2099-12-31 up in a table and computes
+  // the rest; libc's gmtime_r is the independent reference, including the
+  // table's edges, the last microsecond of a day and days before 1970.
+  for (int64_t day = -800; day < 48300; day += (day > 200 && day < 47000) ? 97 : 1) {
+    for (Micros offset : {Micros{0}, kMicrosPerDay - 1}) {
+      const Micros t = day * kMicrosPerDay + offset;
+      const std::time_t seconds = static_cast<std::time_t>(day * 86400 + offset / kMicrosPerSecond);
+      std::tm tm{};
+      ASSERT_NE(gmtime_r(&seconds, &tm), nullptr);
+      ASSERT_EQ(MonthOf(t), (tm.tm_year + 1900) * 12 + tm.tm_mon) << "day " << day;
+    }
+  }
 }
 
 TEST(Month, CrossesYearEnds) {

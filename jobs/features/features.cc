@@ -1,9 +1,9 @@
 #include "jobs/features/features.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
 namespace winback {
@@ -99,33 +99,47 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
     std::copy(a.begin(), a.end(), h.purchase_amount.begin() + b);
     std::copy(p.begin(), p.end(), h.purchase_promo.begin() + b);
   }
+  h.purchase_month.resize(purchases);
+  for (size_t k = 0; k < purchases; ++k) {
+    h.purchase_month[k] = MonthOf(h.purchase_time[k]);
+  }
 
   // When each session_id became linked to its customer: its earliest
   // booking's creation (any payment status), if at or before as_of.
-  absl::flat_hash_map<uint32_t, Micros> linked_at;
-  linked_at.reserve(bookings.size());
+  // Session ids are dense pool indices, so a vector serves as the map.
+  constexpr Micros kUnlinked = std::numeric_limits<Micros>::max();
+  uint32_t pool = 0;
+  for (uint32_t id : bookings.session) pool = std::max(pool, id + 1);
+  std::vector<Micros> linked_at(pool, kUnlinked);
   for (size_t i = 0; i < bookings.size(); ++i) {
     if (bookings.created_at[i] > as_of) continue;
-    auto [it, inserted] = linked_at.emplace(bookings.session[i], bookings.created_at[i]);
-    if (!inserted) it->second = std::min(it->second, bookings.created_at[i]);
+    Micros& at = linked_at[bookings.session[i]];
+    at = std::min(at, bookings.created_at[i]);
   }
 
   // Sessions: SessionTable is ordered by (session id, piece); bucket by row.
+  // Pieces of one session id share its customer: look it up once per id.
   std::fill(count.begin(), count.end(), 0);
   std::vector<int64_t> row_of_session(sessions.size(), -1);
   std::vector<Micros> link_of_session(sessions.size(), 0);
+  int64_t cached_customer = kNoCustomer;
+  int64_t cached_row = -1;
   for (size_t i = 0; i < sessions.size(); ++i) {
     if (sessions.customer_id[i] == kNoCustomer || sessions.start[i] > as_of) continue;
-    auto link = linked_at.find(sessions.session[i]);
-    if (link == linked_at.end()) continue;
-    auto it = customers.row_of.find(sessions.customer_id[i]);
-    if (it == customers.row_of.end()) {
+    const uint32_t id = sessions.session[i];
+    if (id >= pool || linked_at[id] == kUnlinked) continue;
+    if (sessions.customer_id[i] != cached_customer) {
+      auto it = customers.row_of.find(sessions.customer_id[i]);
+      cached_customer = sessions.customer_id[i];
+      cached_row = it == customers.row_of.end() ? -1 : it->second;
+    }
+    if (cached_row < 0) {
       ++h.orphan_sessions;
       continue;
     }
-    row_of_session[i] = it->second;
-    link_of_session[i] = link->second;
-    ++count[it->second];
+    row_of_session[i] = cached_row;
+    link_of_session[i] = linked_at[id];
+    ++count[cached_row];
   }
   h.session_begin = Offsets(count);
   const size_t m = h.session_begin[n];
@@ -235,7 +249,7 @@ absl::StatusOr<FeatureTable> ComputeFeatures(
         MonthIndex last_month = INT32_MIN;
         for (uint32_t k = p_lo365; k < p_hi; ++k) {
           spend12 += h.purchase_amount[k];
-          const MonthIndex mo = MonthOf(h.purchase_time[k]);
+          const MonthIndex mo = h.purchase_month[k];
           if (mo != last_month) ++months;  // purchases are time-sorted
           last_month = mo;
         }

@@ -62,6 +62,7 @@ struct CustomerHistory {
   std::vector<Micros> purchase_time;
   std::vector<int64_t> purchase_amount;
   std::vector<uint8_t> purchase_promo;
+  std::vector<MonthIndex> purchase_month;  // MonthOf(purchase_time), cached
   // Sessions of row r, sorted by start: [session_begin[r], session_begin[r+1]).
   std::vector<uint32_t> session_begin;
   std::vector<Micros> session_start;

@@ -8,19 +8,16 @@
 namespace winback {
 namespace {
 
-// One event, gathered from the columns so that sorting a session_id's events
-// touches one contiguous buffer.
+// One event, scattered from the columns into its session_id's slot so that
+// sorting a session_id's events touches one contiguous buffer. 16 bytes: the
+// event_id that breaks event_time ties is looked up by row only on a tie.
 struct Event {
   Micros time;
-  Uuid id;
+  uint32_t row;
   EventType type;
   TrafficSource source;
 };
-
-bool EventLess(const Event& a, const Event& b) {
-  if (a.time != b.time) return a.time < b.time;
-  return a.id < b.id;
-}
+static_assert(sizeof(Event) == 16);
 
 void AppendSession(uint32_t session, uint32_t piece, int64_t customer,
                    const Event* begin, const Event* end, SessionTable* out) {
@@ -41,28 +38,25 @@ void AppendSession(uint32_t session, uint32_t piece, int64_t customer,
       counts[static_cast<int>(EventType::kBooking)] > 0 ? 1 : 0);
 }
 
-// Sessionizes the session ids [first, last) whose events are listed, in file
-// order, at order[offsets[s] .. offsets[s + 1]).
+// Sessionizes the session ids [first, last), whose events (in file order)
+// are events[offsets[s] .. offsets[s + 1]); sorts each run in place.
 void SessionizeRange(const ClickTable& clicks,
                      const std::vector<uint32_t>& offsets,
-                     const std::vector<uint32_t>& order,
+                     std::vector<Event>& events,
                      const std::vector<int64_t>& customer_of, Micros gap,
                      uint32_t first, uint32_t last, SessionTable* out) {
-  std::vector<Event> events;
+  const auto less = [&clicks](const Event& a, const Event& b) {
+    if (a.time != b.time) return a.time < b.time;
+    return clicks.event_id[a.row] < clicks.event_id[b.row];
+  };
   for (uint32_t s = first; s < last; ++s) {
-    const uint32_t b = offsets[s], e = offsets[s + 1];
-    if (b == e) continue;
-    events.clear();
-    for (uint32_t i = b; i < e; ++i) {
-      const uint32_t row = order[i];
-      events.push_back({clicks.event_time[row], clicks.event_id[row],
-                        clicks.event_type[row], clicks.traffic_source[row]});
-    }
-    std::sort(events.begin(), events.end(), EventLess);
+    Event* const begin = events.data() + offsets[s];
+    Event* const end = events.data() + offsets[s + 1];
+    if (begin == end) continue;
+    std::sort(begin, end, less);
     uint32_t piece = 1;
-    const Event* piece_begin = events.data();
-    const Event* const end = events.data() + events.size();
-    for (const Event* ev = piece_begin + 1; ev < end; ++ev) {
+    const Event* piece_begin = begin;
+    for (const Event* ev = begin + 1; ev < end; ++ev) {
       if (ev->time - (ev - 1)->time > gap) {
         AppendSession(s, piece++, customer_of[s], piece_begin, ev, out);
         piece_begin = ev;
@@ -157,39 +151,44 @@ absl::StatusOr<SessionTable> Sessionize(const ClickTable& clicks,
   }
   for (size_t s = 0; s < session_id_count; ++s) offsets[s + 1] += offsets[s];
   stats->events_used = offsets[session_id_count];
-  std::vector<uint32_t> order(offsets[session_id_count]);
-  {
-    std::vector<uint32_t> cursor(offsets.begin(), offsets.end() - 1);
-    for (size_t i = 0; i < clicks.size(); ++i) {
-      if (clicks.event_time[i] > options.as_of) continue;
-      order[cursor[clicks.session[i]]++] = static_cast<uint32_t>(i);
-    }
-  }
-
+  const uint32_t used = offsets[session_id_count];
   // Split the session-id range into chunks of about equal event counts.
   const int threads = std::max(
       1, std::min<int>(options.threads, static_cast<int>(session_id_count)));
   std::vector<uint32_t> bounds{0};
   for (int t = 1; t < threads; ++t) {
-    const uint64_t target = order.size() * static_cast<uint64_t>(t) / threads;
+    const uint64_t target = uint64_t{used} * static_cast<uint64_t>(t) / threads;
     const auto it = std::lower_bound(offsets.begin(), offsets.end(), target);
     bounds.push_back(std::max<uint32_t>(
         bounds.back(), static_cast<uint32_t>(it - offsets.begin())));
   }
   bounds.push_back(static_cast<uint32_t>(session_id_count));
-
+  // Each worker scatters the events of its own session-id chunk (reading
+  // the columns in file order, so the order within a session_id is stable)
+  // and then sessionizes that chunk: no locks, no shared writes.
+  std::vector<Event> events(used);
   std::vector<SessionTable> parts(threads);
+  auto work = [&](int t) {
+    const uint32_t first = bounds[t], last = bounds[t + 1];
+    std::vector<uint32_t> cursor(offsets.begin() + first,
+                                 offsets.begin() + last);
+    for (size_t i = 0; i < clicks.size(); ++i) {
+      const uint32_t s = clicks.session[i];
+      if (s < first || s >= last || clicks.event_time[i] > options.as_of) {
+        continue;
+      }
+      events[cursor[s - first]++] = {clicks.event_time[i],
+                                     static_cast<uint32_t>(i),
+                                     clicks.event_type[i],
+                                     clicks.traffic_source[i]};
+    }
+    SessionizeRange(clicks, offsets, events, customer_of, options.gap, first,
+                    last, &parts[t]);
+  };
   std::vector<std::thread> workers;
-  for (int t = 1; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      SessionizeRange(clicks, offsets, order, customer_of, options.gap,
-                      bounds[t], bounds[t + 1], &parts[t]);
-    });
-  }
-  SessionizeRange(clicks, offsets, order, customer_of, options.gap, bounds[0],
-                  bounds[1], &parts[0]);
+  for (int t = 1; t < threads; ++t) workers.emplace_back(work, t);
+  work(0);
   for (std::thread& w : workers) w.join();
-
   SessionTable out = std::move(parts[0]);
   for (int t = 1; t < threads; ++t) AppendTable(&out, &parts[t]);
 
