@@ -5,8 +5,10 @@
 //       lists every customer (so a full-list stream has --customers rows)
 //   service_bench load --addr HOST:PORT --key KEY [--campaign bench-all]
 //       [--clients 8] [--seconds 5] [--page-size 1000]
+//       [--phases pages,stream,lookups]
 //       reports ListTargets page latency p50/p99 under --clients concurrent
-//       clients, the time to stream the whole list, and the GetCustomer rate
+//       clients, the time to stream the whole list, and the GetCustomer rate;
+//       --phases picks a subset (e.g. to profile the daemon one at a time)
 //
 // bench/service_bench.sh runs both against a fresh winbackd.
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,61 +103,63 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 int Load(const std::string& addr, const std::string& key,
-         const std::string& campaign, int clients, int seconds,
-         int page_size) {
+         const std::string& campaign, int clients, int seconds, int page_size,
+         const std::set<std::string>& phases) {
   const auto metadata = [&](grpc::ClientContext* ctx) {
     ctx->AddMetadata("authorization", "Bearer " + key);
   };
-  // 1. Pages under concurrency: each client pages through the list with
-  // tokens, starting over at the end, on its own channel.
-  std::vector<std::vector<double>> latencies(clients);
   std::atomic<bool> stop{false};
   std::atomic<int64_t> errors{0};
   std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      grpc::ChannelArguments args;
-      args.SetInt("grpc.channel_id", c);  // a connection per client
-      args.SetMaxReceiveMessageSize(64 << 20);
-      auto stub = v1::CampaignService::NewStub(grpc::CreateCustomChannel(
-          addr, grpc::InsecureChannelCredentials(), args));
-      v1::ListTargetsRequest req;
-      req.set_campaign(campaign);
-      req.set_page_size(page_size);
-      while (!stop.load()) {
-        grpc::ClientContext ctx;
-        metadata(&ctx);
-        v1::ListTargetsResponse resp;
-        const auto t0 = Clock::now();
-        const grpc::Status s = stub->ListTargets(&ctx, req, &resp);
-        latencies[c].push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - t0)
-                .count());
-        if (!s.ok()) {
-          ++errors;
-          std::cerr << s.error_message() << "\n";
-          return;
+  // 1. Pages under concurrency: each client pages through the list with
+  // tokens, starting over at the end, on its own channel.
+  if (phases.contains("pages")) {
+    std::vector<std::vector<double>> latencies(clients);
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        grpc::ChannelArguments args;
+        args.SetInt("grpc.channel_id", c);  // a connection per client
+        args.SetMaxReceiveMessageSize(64 << 20);
+        auto stub = v1::CampaignService::NewStub(grpc::CreateCustomChannel(
+            addr, grpc::InsecureChannelCredentials(), args));
+        v1::ListTargetsRequest req;
+        req.set_campaign(campaign);
+        req.set_page_size(page_size);
+        while (!stop.load()) {
+          grpc::ClientContext ctx;
+          metadata(&ctx);
+          v1::ListTargetsResponse resp;
+          const auto t0 = Clock::now();
+          const grpc::Status s = stub->ListTargets(&ctx, req, &resp);
+          latencies[c].push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - t0)
+                  .count());
+          if (!s.ok()) {
+            ++errors;
+            std::cerr << s.error_message() << "\n";
+            return;
+          }
+          req.set_page_token(resp.next_page_token());
         }
-        req.set_page_token(resp.next_page_token());
-      }
-    });
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    stop = true;
+    for (auto& t : threads) t.join();
+    std::vector<double> all;
+    for (const auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
+    std::printf(
+        "ListTargets page_size=%d, %d clients, %ds: %zu pages (%.0f pages/s), "
+        "p50 %.2f ms, p99 %.2f ms, max %.2f ms, errors %lld\n",
+        page_size, clients, seconds, all.size(), all.size() / double(seconds),
+        Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 1.0),
+        static_cast<long long>(errors.load()));
   }
-  std::this_thread::sleep_for(std::chrono::seconds(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  std::vector<double> all;
-  for (const auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
-  std::printf(
-      "ListTargets page_size=%d, %d clients, %ds: %zu pages (%.0f pages/s), "
-      "p50 %.2f ms, p99 %.2f ms, max %.2f ms, errors %lld\n",
-      page_size, clients, seconds, all.size(), all.size() / double(seconds),
-      Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 1.0),
-      static_cast<long long>(errors.load()));
 
   auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
   auto stub = v1::CampaignService::NewStub(channel);
   // 2. The whole list as one stream.
-  {
+  if (phases.contains("stream")) {
     grpc::ClientContext ctx;
     metadata(&ctx);
     v1::StreamTargetsRequest req;
@@ -172,7 +177,7 @@ int Load(const std::string& addr, const std::string& key,
                 s.ok() ? "" : (" ERROR " + s.error_message()).c_str());
   }
   // 3. Customer lookups: `clients` threads for `seconds`.
-  {
+  if (phases.contains("lookups")) {
     std::atomic<int64_t> done{0};
     std::vector<std::vector<double>> lat(clients);
     stop = false;
@@ -215,6 +220,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string db, addr = "127.0.0.1:50051", key, campaign = "bench-all";
   int customers = 100000, clients = 8, seconds = 5, page_size = 1000;
+  std::vector<std::string> phases = {"pages", "stream", "lookups"};
   auto* make = app.add_subcommand("make-db", "write a synthetic database");
   make->add_option("--db", db)->required();
   make->add_option("--customers", customers);
@@ -225,7 +231,11 @@ int main(int argc, char** argv) {
   load->add_option("--clients", clients);
   load->add_option("--seconds", seconds);
   load->add_option("--page-size", page_size);
+  load->add_option("--phases", phases, "any of pages, stream, lookups")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"pages", "stream", "lookups"}));
   CLI11_PARSE(app, argc, argv);
   if (make->parsed()) return MakeDb(db, customers);
-  return Load(addr, key, campaign, clients, seconds, page_size);
+  return Load(addr, key, campaign, clients, seconds, page_size,
+              std::set<std::string>(phases.begin(), phases.end()));
 }

@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "jobs/features/features.h"
 
 namespace winback {
@@ -245,6 +246,36 @@ void ToProto(const TargetTable& t, size_t i, v1::Target* out) {
                               : v1::TARGET_GROUP_TREATMENT);
   AddReasons(t.reasons[i], out->mutable_reasons());
   out->set_promo_code(t.promo_code[i]);
+}
+
+void EncodeTargets(const TargetTable& t, TargetList* list) {
+  using google::protobuf::io::CodedOutputStream;
+  // Field 2, wire type 2 (length-delimited); one byte, which TargetMessage
+  // relies on.
+  static_assert(v1::ListTargetsResponse::kTargetsFieldNumber < 16);
+  constexpr uint32_t kTag =
+      (v1::ListTargetsResponse::kTargetsFieldNumber << 3) | 2;
+  v1::Target target;  // reused: Clear keeps its strings' and reasons' memory
+  for (size_t i = 0; i < t.size(); ++i) {
+    target.Clear();
+    ToProto(t, i, &target);
+    const size_t size = target.ByteSizeLong();
+    const size_t start = list->bytes.size();
+    list->bytes.resize(
+        start + 1 +
+        CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) + size);
+    uint8_t* p = reinterpret_cast<uint8_t*>(list->bytes.data() + start);
+    p = CodedOutputStream::WriteVarint32ToArray(kTag, p);
+    p = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), p);
+    target.SerializeWithCachedSizesToArray(p);
+    list->ends.push_back(list->bytes.size());
+  }
+}
+
+std::string_view TargetMessage(std::string_view record) {
+  size_t i = 1;                                        // past the one-byte tag
+  while (static_cast<uint8_t>(record[i]) & 0x80) ++i;  // the length varint
+  return record.substr(i + 1);
 }
 
 void ToProto(const CustomerRecord& c, int64_t run_id, v1::Customer* out) {

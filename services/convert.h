@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "jobs/store/outputs.h"
 #include "jobs/store/store.h"
 #include "services/run_manager.h"
+#include "services/target_cache.h"
 #include "winback/v1/campaigns.pb.h"
 #include "winback/v1/jobs.pb.h"
 
@@ -41,6 +43,15 @@ void ToProto(const SegmentRecord& segment, v1::Segment* out);
 void ToProto(const CampaignRecord& campaign, v1::Campaign* out);
 // Row `i` of `targets`.
 void ToProto(const TargetTable& targets, size_t i, v1::Target* out);
+// Appends every row of `targets` to `list` as one record: the row as a
+// `targets` field of a serialized ListTargetsResponse (tag, length, Target).
+// A serialized ListTargetsResponse without targets followed by records is
+// that response with those targets (a protobuf parser merges concatenated
+// messages), so a page is sent without building a message per target.
+void EncodeTargets(const TargetTable& targets, TargetList* list);
+// The serialized Target inside a record of EncodeTargets: one StreamTargets
+// message.
+std::string_view TargetMessage(std::string_view record);
 void ToProto(const CustomerRecord& customer, int64_t run_id, v1::Customer* out);
 void ToProto(const ModelReportRecord& report, int64_t run_id,
              v1::ModelReport* out);

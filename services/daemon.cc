@@ -167,6 +167,12 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   CampaignServiceOptions campaign_options;
   campaign_options.default_page_size = config.service.default_page_size;
   campaign_options.max_page_size = config.service.max_page_size;
+  campaign_options.target_cache_bytes =
+      static_cast<size_t>(config.service.target_cache_mb) << 20;
+  campaign_options.on_cache_event = [&metrics](TargetCacheEvent event,
+                                               size_t bytes) {
+    metrics.OnTargetCacheEvent(event, bytes);
+  };
   CampaignServiceImpl campaign_service(pool.get(), &keys, &tokens,
                                        campaign_options);
 

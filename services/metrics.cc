@@ -33,6 +33,27 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Name("winback_rpc_seconds")
                       .Help("RPC latency")
                       .Register(*registry_);
+  // Unlabelled, so resolved once here rather than per event.
+  cache_hits_ = &prometheus::BuildCounter()
+                     .Name("winback_target_cache_hits_total")
+                     .Help("Target lists served from memory")
+                     .Register(*registry_)
+                     .Add({});
+  cache_misses_ = &prometheus::BuildCounter()
+                       .Name("winback_target_cache_misses_total")
+                       .Help("Target lists loaded from the store")
+                       .Register(*registry_)
+                       .Add({});
+  cache_evictions_ = &prometheus::BuildCounter()
+                          .Name("winback_target_cache_evictions_total")
+                          .Help("Target lists dropped to stay in the bound")
+                          .Register(*registry_)
+                          .Add({});
+  cache_bytes_ = &prometheus::BuildGauge()
+                      .Name("winback_target_cache_bytes")
+                      .Help("Memory the cached target lists take")
+                      .Register(*registry_)
+                      .Add({});
 }
 
 Metrics::~Metrics() = default;
@@ -79,6 +100,21 @@ void Metrics::OnRunEvent(const RunEvent& event) {
       .Observe(event.seconds);
   stage_rows_->Add({{"stage", event.stage}})
       .Set(static_cast<double>(event.rows));
+}
+
+void Metrics::OnTargetCacheEvent(TargetCacheEvent event, size_t bytes) {
+  switch (event) {
+    case TargetCacheEvent::kHit:
+      cache_hits_->Increment();
+      break;
+    case TargetCacheEvent::kMiss:
+      cache_misses_->Increment();
+      break;
+    case TargetCacheEvent::kEviction:
+      cache_evictions_->Increment();
+      break;
+  }
+  cache_bytes_->Set(static_cast<double>(bytes));
 }
 
 std::string Metrics::Scrape() const {

@@ -4,6 +4,10 @@
 //   winback_runs_total{state}            finished runs by final state
 //   winback_rpc_total{method,code}       RPCs by full method name and code
 //   winback_rpc_seconds{method}          RPC latency histogram
+//   winback_target_cache_hits_total      target lists served from memory
+//   winback_target_cache_misses_total    target lists loaded from the store
+//   winback_target_cache_evictions_total lists dropped to stay in the bound
+//   winback_target_cache_bytes           memory the cached lists take
 // No gRPC types: the gRPC edge passes method names and code names in.
 #ifndef WINBACK_SERVICES_METRICS_H_
 #define WINBACK_SERVICES_METRICS_H_
@@ -14,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/run_manager.h"
+#include "services/target_cache.h"
 
 namespace prometheus {
 class Exposer;
@@ -42,6 +47,8 @@ class Metrics {
   void RecordRpc(std::string_view method, std::string_view code,
                  double seconds);
   void OnRunEvent(const RunEvent& event);
+  // A TargetListCache observer.
+  void OnTargetCacheEvent(TargetCacheEvent event, size_t bytes);
 
   // The text exposition format of everything recorded (for tests).
   std::string Scrape() const;
@@ -54,6 +61,10 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* runs_;
   prometheus::Family<prometheus::Counter>* rpcs_;
   prometheus::Family<prometheus::Histogram>* rpc_seconds_;
+  prometheus::Counter* cache_hits_;
+  prometheus::Counter* cache_misses_;
+  prometheus::Counter* cache_evictions_;
+  prometheus::Gauge* cache_bytes_;
 };
 
 }  // namespace winback

@@ -30,5 +30,21 @@ TEST(Metrics, RecordsRpcsAndRunEvents) {
   EXPECT_NE(text.find("winback_rpc_seconds_bucket"), std::string::npos);
 }
 
+TEST(Metrics, CountsTargetCacheEvents) {
+  Metrics m;
+  m.OnTargetCacheEvent(TargetCacheEvent::kMiss, 1000);
+  m.OnTargetCacheEvent(TargetCacheEvent::kHit, 1000);
+  m.OnTargetCacheEvent(TargetCacheEvent::kHit, 1000);
+  m.OnTargetCacheEvent(TargetCacheEvent::kEviction, 600);
+  const std::string text = m.Scrape();
+  EXPECT_NE(text.find("winback_target_cache_hits_total 2"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("winback_target_cache_misses_total 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("winback_target_cache_evictions_total 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("winback_target_cache_bytes 600"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace winback

@@ -432,6 +432,8 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
                                  &c.service.default_page_size, 1, 1000000));
   WB_RETURN_IF_ERROR(
       service.Int("max_page_size", &c.service.max_page_size, 1, 1000000));
+  WB_RETURN_IF_ERROR(service.Int("target_cache_mb",
+                                 &c.service.target_cache_mb, 0, 1 << 20));
   WB_RETURN_IF_ERROR(service.CheckNoUnknownKeys());
   if (c.service.listen.empty()) {
     return absl::InvalidArgumentError(

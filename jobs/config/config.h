@@ -41,6 +41,9 @@ struct ServiceConfig {
   std::string tls_key_file;
   int default_page_size = 1000;
   int max_page_size = 10000;
+  // Memory for published target lists kept ready to serve (MiB); 0 reads
+  // every page from the store.
+  int target_cache_mb = 256;
 };
 
 // When the daemon runs the pipeline by itself.

@@ -150,6 +150,8 @@ TEST(Config, ModelSectionErrorsNameTheKey) {
        "campaigns.list[0].holdout_share: must be in [0, 1]"},
       {base + "schedule: {catch_up: maybe}", "schedule.catch_up: expected true or false"},
       {base + "service: {tls_cert_file: c.pem}", "set both or neither"},
+      {base + "service: {target_cache_mb: -1}",
+       "service.target_cache_mb: must be in [0, 1048576]"},
   };
   for (const Case& k : cases) {
     auto c = ParseConfig(k.yaml, "/b", "bad.yaml");

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "jobs/store/statement_cache.h"
 
 namespace winback::store_internal {
 namespace {
@@ -357,24 +358,25 @@ absl::StatusOr<std::vector<CampaignRecord>> ReadCampaigns(SQLite::Database& db,
   return out;
 }
 
-int64_t CountTargets(SQLite::Database& db, int64_t run_id,
+int64_t CountTargets(StatementCache& statements, int64_t run_id,
                      const std::string& campaign) {
-  SQLite::Statement q(db,
-                      "SELECT assigned FROM campaigns WHERE run_id = ? AND "
-                      "campaign = ?");
-  q.bind(1, run_id);
-  q.bind(2, campaign);
-  return q.executeStep() ? q.getColumn(0).getInt64() : -1;
+  StatementCache::Handle q = statements.Get(
+      "SELECT assigned FROM campaigns WHERE run_id = ? AND "
+      "campaign = ?");
+  q->bind(1, run_id);
+  q->bind(2, campaign);
+  return q->executeStep() ? q->getColumn(0).getInt64() : -1;
 }
 
-TargetTable ReadTargets(SQLite::Database& db, int64_t run_id,
+TargetTable ReadTargets(StatementCache& statements, int64_t run_id,
                         const std::string& campaign, int64_t offset,
                         int64_t limit) {
-  SQLite::Statement q(db,
-                      "SELECT customer_id, segment, churn_score, "
-                      "revenue_at_risk, target_group, reasons, promo_code "
-                      "FROM targets WHERE run_id = ? AND campaign = ? AND "
-                      "position >= ? ORDER BY position LIMIT ?");
+  StatementCache::Handle handle = statements.Get(
+      "SELECT customer_id, segment, churn_score, "
+      "revenue_at_risk, target_group, reasons, promo_code "
+      "FROM targets WHERE run_id = ? AND campaign = ? AND "
+      "position >= ? ORDER BY position LIMIT ?");
+  SQLite::Statement& q = *handle;
   q.bind(1, run_id);
   q.bind(2, campaign);
   q.bind(3, offset);
@@ -393,14 +395,15 @@ TargetTable ReadTargets(SQLite::Database& db, int64_t run_id,
   return t;
 }
 
-absl::StatusOr<CustomerRecord> ReadCustomer(SQLite::Database& db,
+absl::StatusOr<CustomerRecord> ReadCustomer(StatementCache& statements,
                                             int64_t run_id,
                                             int64_t customer_id) {
-  SQLite::Statement q(
-      db, absl::StrCat("SELECT ", FeatureColumns(),
-                       ", r_score, f_score, m_score, segment, churn_status, "
-                       "last_purchase_at_us FROM customer_features WHERE "
-                       "run_id = ? AND customer_id = ?"));
+  StatementCache::Handle handle = statements.Get(
+      absl::StrCat("SELECT ", FeatureColumns(),
+                   ", r_score, f_score, m_score, segment, churn_status, "
+                   "last_purchase_at_us FROM customer_features WHERE "
+                   "run_id = ? AND customer_id = ?"));
+  SQLite::Statement& q = *handle;
   q.bind(1, run_id);
   q.bind(2, customer_id);
   if (!q.executeStep()) {
@@ -421,24 +424,24 @@ absl::StatusOr<CustomerRecord> ReadCustomer(SQLite::Database& db,
   c.status = *parsed;
   if (!q.getColumn(k).isNull()) c.last_purchase_at = q.getColumn(k).getInt64();
 
-  SQLite::Statement s(db,
-                      "SELECT churn_score, reasons FROM scores WHERE run_id = "
-                      "? AND customer_id = ?");
-  s.bind(1, run_id);
-  s.bind(2, customer_id);
-  if (s.executeStep()) {
-    c.churn_score = s.getColumn(0).getDouble();
-    c.reasons = Text(s.getColumn(1));
+  StatementCache::Handle s = statements.Get(
+      "SELECT churn_score, reasons FROM scores WHERE run_id = "
+      "? AND customer_id = ?");
+  s->bind(1, run_id);
+  s->bind(2, customer_id);
+  if (s->executeStep()) {
+    c.churn_score = s->getColumn(0).getDouble();
+    c.reasons = Text(s->getColumn(1));
   }
-  SQLite::Statement t(db,
-                      "SELECT campaign, target_group, revenue_at_risk FROM "
-                      "targets WHERE run_id = ? AND customer_id = ?");
-  t.bind(1, run_id);
-  t.bind(2, customer_id);
-  if (t.executeStep()) {
-    c.campaign = Text(t.getColumn(0));
-    c.holdout = Text(t.getColumn(1)) == "holdout";
-    c.revenue_at_risk = t.getColumn(2).getDouble();
+  StatementCache::Handle t = statements.Get(
+      "SELECT campaign, target_group, revenue_at_risk FROM "
+      "targets WHERE run_id = ? AND customer_id = ?");
+  t->bind(1, run_id);
+  t->bind(2, customer_id);
+  if (t->executeStep()) {
+    c.campaign = Text(t->getColumn(0));
+    c.holdout = Text(t->getColumn(1)) == "holdout";
+    c.revenue_at_risk = t->getColumn(2).getDouble();
   }
   return c;
 }

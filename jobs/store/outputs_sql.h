@@ -17,6 +17,8 @@ class Database;
 
 namespace winback::store_internal {
 
+class StatementCache;
+
 void WriteCustomers(SQLite::Database& db, int64_t run_id,
                     const std::vector<CustomerRecord>& customers);
 void WriteSegments(SQLite::Database& db, int64_t run_id,
@@ -34,14 +36,15 @@ void WriteDiagnosis(SQLite::Database& db, int64_t run_id,
 std::vector<SegmentRecord> ReadSegments(SQLite::Database& db, int64_t run_id);
 absl::StatusOr<std::vector<CampaignRecord>> ReadCampaigns(
     SQLite::Database& db, int64_t run_id);
+// The service's per-request reads, on the connection's cached statements.
 // -1 when the run has no such campaign.
-int64_t CountTargets(SQLite::Database& db, int64_t run_id,
+int64_t CountTargets(StatementCache& statements, int64_t run_id,
                      const std::string& campaign);
-TargetTable ReadTargets(SQLite::Database& db, int64_t run_id,
+TargetTable ReadTargets(StatementCache& statements, int64_t run_id,
                         const std::string& campaign, int64_t offset,
                         int64_t limit);
 // NotFound when the run has no row for the customer.
-absl::StatusOr<CustomerRecord> ReadCustomer(SQLite::Database& db,
+absl::StatusOr<CustomerRecord> ReadCustomer(StatementCache& statements,
                                             int64_t run_id,
                                             int64_t customer_id);
 // NotFound when the run has no model report.

@@ -22,9 +22,12 @@
 #include "jobs/common/status_macros.h"
 #include "jobs/store/outputs_sql.h"
 #include "jobs/store/schema.h"
+#include "jobs/store/statement_cache.h"
 
 namespace winback {
 namespace {
+
+using store_internal::StatementCache;
 
 constexpr char kInterruptedError[] =
     "interrupted: the daemon stopped while the run was in progress";
@@ -203,58 +206,63 @@ absl::StatusOr<RunRecord> DecodeRun(SQLite::Statement& q) {
   return run;
 }
 
-void LoadStages(SQLite::Database& db, RunRecord& run) {
-  SQLite::Statement q(db,
-                      "SELECT stage, seconds, rows FROM run_stages "
-                      "WHERE run_id = ? ORDER BY seq");
-  q.bind(1, run.run_id);
-  while (q.executeStep()) {
-    run.stages.push_back({Text(q.getColumn(0)), q.getColumn(1).getDouble(),
-                          q.getColumn(2).getInt64()});
+// The statements of the helpers below come from the connection's
+// StatementCache: the service runs them on every request.
+
+void LoadStages(StatementCache& statements, RunRecord& run) {
+  StatementCache::Handle q = statements.Get(
+      "SELECT stage, seconds, rows FROM run_stages "
+      "WHERE run_id = ? ORDER BY seq");
+  q->bind(1, run.run_id);
+  while (q->executeStep()) {
+    run.stages.push_back({Text(q->getColumn(0)), q->getColumn(1).getDouble(),
+                          q->getColumn(2).getInt64()});
   }
 }
 
 // Runs `q` (selecting kRunColumns) and decodes every row with its stages.
-absl::StatusOr<std::vector<RunRecord>> LoadRuns(SQLite::Database& db,
+absl::StatusOr<std::vector<RunRecord>> LoadRuns(StatementCache& statements,
                                                 SQLite::Statement& q) {
   std::vector<RunRecord> runs;
   while (q.executeStep()) {
     WB_ASSIGN_OR_RETURN(RunRecord run, DecodeRun(q));
     runs.push_back(std::move(run));
   }
-  for (RunRecord& run : runs) LoadStages(db, run);
+  for (RunRecord& run : runs) LoadStages(statements, run);
   return runs;
 }
 
 // Loads the single run selected by `q`, or nullopt.
-absl::StatusOr<std::optional<RunRecord>> LoadOptionalRun(SQLite::Database& db,
-                                                         SQLite::Statement& q) {
-  WB_ASSIGN_OR_RETURN(std::vector<RunRecord> runs, LoadRuns(db, q));
+absl::StatusOr<std::optional<RunRecord>> LoadOptionalRun(
+    StatementCache& statements, SQLite::Statement& q) {
+  WB_ASSIGN_OR_RETURN(std::vector<RunRecord> runs, LoadRuns(statements, q));
   if (runs.empty()) return std::nullopt;
   return std::move(runs.front());
 }
 
-absl::StatusOr<RunRecord> LoadRun(SQLite::Database& db, int64_t run_id) {
-  SQLite::Statement q(
-      db, absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE run_id = ?"));
-  q.bind(1, run_id);
-  WB_ASSIGN_OR_RETURN(std::optional<RunRecord> run, LoadOptionalRun(db, q));
+absl::StatusOr<RunRecord> LoadRun(StatementCache& statements, int64_t run_id) {
+  StatementCache::Handle q = statements.Get(
+      absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE run_id = ?"));
+  q->bind(1, run_id);
+  WB_ASSIGN_OR_RETURN(std::optional<RunRecord> run,
+                      LoadOptionalRun(statements, *q));
   if (!run) return NotFound(run_id);
   return std::move(*run);
 }
 
 absl::StatusOr<std::optional<RunRecord>> LoadRunByRequestId(
-    SQLite::Database& db, std::string_view request_id) {
-  SQLite::Statement q(db, absl::StrCat("SELECT ", kRunColumns,
-                                       " FROM runs WHERE request_id = ?"));
-  q.bind(1, std::string(request_id));
-  return LoadOptionalRun(db, q);
+    StatementCache& statements, std::string_view request_id) {
+  StatementCache::Handle q = statements.Get(
+      absl::StrCat("SELECT ", kRunColumns, " FROM runs WHERE request_id = ?"));
+  q->bind(1, std::string(request_id));
+  return LoadOptionalRun(statements, *q);
 }
 
-absl::Status CheckExists(SQLite::Database& db, int64_t run_id) {
-  SQLite::Statement q(db, "SELECT 1 FROM runs WHERE run_id = ?");
-  q.bind(1, run_id);
-  if (!q.executeStep()) return NotFound(run_id);
+absl::Status CheckExists(StatementCache& statements, int64_t run_id) {
+  StatementCache::Handle q =
+      statements.Get("SELECT 1 FROM runs WHERE run_id = ?");
+  q->bind(1, run_id);
+  if (!q->executeStep()) return NotFound(run_id);
   return absl::OkStatus();
 }
 
@@ -483,7 +491,10 @@ absl::Status StoreOptions::Validate() const {
 
 Store::Store(std::string path, StoreOptions options,
              std::unique_ptr<SQLite::Database> db)
-    : path_(std::move(path)), options_(options), db_(std::move(db)) {}
+    : path_(std::move(path)),
+      options_(options),
+      db_(std::move(db)),
+      statements_(std::make_unique<store_internal::StatementCache>(*db_)) {}
 
 Store::~Store() = default;
 
@@ -508,11 +519,12 @@ absl::StatusOr<RunRecord> Store::BeginRun(RunTrigger trigger,
                                           Micros as_of, Micros now) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded("BeginRun", [&]() -> absl::StatusOr<RunRecord> {
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     if (!request_id.empty()) {
       WB_ASSIGN_OR_RETURN(std::optional<RunRecord> existing,
-                          LoadRunByRequestId(db, request_id));
+                          LoadRunByRequestId(statements, request_id));
       if (existing) {
         return absl::AlreadyExistsError(
             absl::StrCat("request_id '", Sv(request_id),
@@ -542,7 +554,7 @@ absl::StatusOr<RunRecord> Store::BeginRun(RunTrigger trigger,
     ins.bind(5, now);
     ins.exec();
     const int64_t run_id = db.getLastInsertRowid();
-    WB_ASSIGN_OR_RETURN(RunRecord run, LoadRun(db, run_id));
+    WB_ASSIGN_OR_RETURN(RunRecord run, LoadRun(statements, run_id));
     tx.commit();
     return run;
   });
@@ -718,10 +730,11 @@ absl::StatusOr<int> Store::FailInterruptedRuns(Micros now) {
 absl::StatusOr<RunRecord> Store::GetRun(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("GetRun(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<RunRecord> {
                    SQLite::Transaction tx(db);  // stages match the run row
-                   return LoadRun(db, run_id);
+                   return LoadRun(statements, run_id);
                  });
 }
 
@@ -733,6 +746,7 @@ absl::StatusOr<std::vector<RunRecord>> Store::ListRuns(
   }
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded("ListRuns", [&]() -> absl::StatusOr<std::vector<RunRecord>> {
     SQLite::Transaction tx(db);
     SQLite::Statement q(db, absl::StrCat("SELECT ", kRunColumns,
@@ -740,20 +754,22 @@ absl::StatusOr<std::vector<RunRecord>> Store::ListRuns(
                                          "ORDER BY run_id DESC LIMIT ?"));
     q.bind(1, before_run_id.value_or(std::numeric_limits<int64_t>::max()));
     q.bind(2, limit);
-    return LoadRuns(db, q);
+    return LoadRuns(statements, q);
   });
 }
 
 absl::StatusOr<std::optional<RunRecord>> Store::LatestPublishedRun() {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(
       "LatestPublishedRun", [&]() -> absl::StatusOr<std::optional<RunRecord>> {
         SQLite::Transaction tx(db);
-        SQLite::Statement q(db, absl::StrCat("SELECT ", kRunColumns,
-                                             " FROM runs WHERE published = 1 "
-                                             "ORDER BY run_id DESC LIMIT 1"));
-        return LoadOptionalRun(db, q);
+        StatementCache::Handle q =
+            statements.Get(absl::StrCat("SELECT ", kRunColumns,
+                                        " FROM runs WHERE published = 1 "
+                                        "ORDER BY run_id DESC LIMIT 1"));
+        return LoadOptionalRun(statements, *q);
       });
 }
 
@@ -762,10 +778,11 @@ absl::StatusOr<std::optional<RunRecord>> Store::FindRunByRequestId(
   if (request_id.empty()) return std::nullopt;
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded("FindRunByRequestId",
                  [&]() -> absl::StatusOr<std::optional<RunRecord>> {
                    SQLite::Transaction tx(db);
-                   return LoadRunByRequestId(db, request_id);
+                   return LoadRunByRequestId(statements, request_id);
                  });
 }
 
@@ -773,11 +790,12 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Store::GetCounts(
     int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(
       absl::StrCat("GetCounts(run ", run_id, ")"),
       [&]() -> absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> {
         SQLite::Transaction tx(db);
-        WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+        WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
         SQLite::Statement q(db,
                             "SELECT name, value FROM run_counts "
                             "WHERE run_id = ? ORDER BY name");
@@ -793,11 +811,12 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Store::GetCounts(
 absl::StatusOr<std::vector<RejectStat>> Store::GetRejects(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(
       absl::StrCat("GetRejects(run ", run_id, ")"),
       [&]() -> absl::StatusOr<std::vector<RejectStat>> {
         SQLite::Transaction tx(db);
-        WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+        WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
         SQLite::Statement q(db,
                             "SELECT file, reason, count, first_lines "
                             "FROM run_rejects WHERE run_id = ? "
@@ -829,11 +848,12 @@ absl::StatusOr<std::vector<RejectStat>> Store::GetRejects(int64_t run_id) {
 absl::StatusOr<LabelTable> Store::GetLabels(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(
       absl::StrCat("GetLabels(run ", run_id, ")"),
       [&]() -> absl::StatusOr<LabelTable> {
         SQLite::Transaction tx(db);
-        WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+        WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
         SQLite::Statement q(db,
                             "SELECT customer_id, month, last_purchase_at_us, "
                             "churned, censored FROM churn_labels "
@@ -867,9 +887,10 @@ absl::StatusOr<LabelTable> Store::GetLabels(int64_t run_id) {
 absl::StatusOr<std::vector<SegmentRecord>> Store::GetSegments(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("GetSegments(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<std::vector<SegmentRecord>> {
-                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
                    return store_internal::ReadSegments(db, run_id);
                  });
 }
@@ -878,9 +899,10 @@ absl::StatusOr<std::vector<CampaignRecord>> Store::GetCampaigns(
     int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("GetCampaigns(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<std::vector<CampaignRecord>> {
-                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
                    return store_internal::ReadCampaigns(db, run_id);
                  });
 }
@@ -895,12 +917,12 @@ absl::Status UnknownCampaign(int64_t run_id, const std::string& campaign) {
 absl::StatusOr<int64_t> Store::CountTargets(int64_t run_id,
                                             const std::string& campaign) {
   absl::MutexLock lock(&mu_);
-  SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("CountTargets(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<int64_t> {
-                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
-                   const int64_t n =
-                       store_internal::CountTargets(db, run_id, campaign);
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
+                   const int64_t n = store_internal::CountTargets(
+                       statements, run_id, campaign);
                    if (n < 0) return UnknownCampaign(run_id, campaign);
                    return n;
                  });
@@ -916,15 +938,17 @@ absl::StatusOr<TargetTable> Store::GetTargets(int64_t run_id,
   }
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("GetTargets(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<TargetTable> {
                    SQLite::Transaction tx(db);
-                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
-                   if (store_internal::CountTargets(db, run_id, campaign) < 0) {
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
+                   if (store_internal::CountTargets(statements, run_id,
+                                                    campaign) < 0) {
                      return UnknownCampaign(run_id, campaign);
                    }
-                   return store_internal::ReadTargets(db, run_id, campaign,
-                                                      offset, limit);
+                   return store_internal::ReadTargets(statements, run_id,
+                                                      campaign, offset, limit);
                  });
 }
 
@@ -932,20 +956,23 @@ absl::StatusOr<CustomerRecord> Store::GetCustomer(int64_t run_id,
                                                   int64_t customer_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("GetCustomer(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<CustomerRecord> {
                    SQLite::Transaction tx(db);
-                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
-                   return store_internal::ReadCustomer(db, run_id, customer_id);
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
+                   return store_internal::ReadCustomer(statements, run_id,
+                                                       customer_id);
                  });
 }
 
 absl::StatusOr<ModelReportRecord> Store::GetModelReport(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("GetModelReport(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<ModelReportRecord> {
-                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
                    return store_internal::ReadModelReport(db, run_id);
                  });
 }
@@ -953,10 +980,11 @@ absl::StatusOr<ModelReportRecord> Store::GetModelReport(int64_t run_id) {
 absl::StatusOr<DiagnosisRecord> Store::GetDiagnosis(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
   return Guarded(absl::StrCat("GetDiagnosis(run ", run_id, ")"),
                  [&]() -> absl::StatusOr<DiagnosisRecord> {
                    SQLite::Transaction tx(db);
-                   WB_RETURN_IF_ERROR(CheckExists(db, run_id));
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
                    return store_internal::ReadDiagnosis(db, run_id);
                  });
 }

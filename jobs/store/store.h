@@ -43,6 +43,10 @@ namespace SQLite {
 class Database;
 }  // namespace SQLite
 
+namespace winback::store_internal {
+class StatementCache;
+}  // namespace winback::store_internal
+
 namespace winback {
 
 enum class RunState { kPending, kRunning, kSucceeded, kFailed, kCancelled };
@@ -237,6 +241,10 @@ class Store {
   // The connection. Statements run only inside the exception guard in
   // store.cc, with mu_ held.
   const std::unique_ptr<SQLite::Database> db_ ABSL_PT_GUARDED_BY(mu_);
+  // Prepared statements of the frequent reads, reused across calls. Declared
+  // after db_: they must be finalized before the connection closes.
+  const std::unique_ptr<store_internal::StatementCache> statements_
+      ABSL_PT_GUARDED_BY(mu_);
 };
 
 }  // namespace winback

@@ -600,6 +600,72 @@ TEST_F(StoreTest, RetentionKeepsTheNewestPublishedRunsAndCascades) {
             12);
 }
 
+TEST_F(StoreTest, ReusedStatementsLeaveNoSnapshotOpenBetweenCalls) {
+  auto writer = OpenStore({.keep_runs = 1});
+  ASSERT_NE(writer, nullptr);
+  auto reader = OpenStore();
+  ASSERT_NE(reader, nullptr);
+  const auto publish = [&]() {
+    absl::StatusOr<RunRecord> run =
+        writer->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+    EXPECT_TRUE(run.ok()) << run.status();
+    std::vector<CustomerRecord> customers(2);
+    customers[0].customer_id = 7;
+    customers[1].customer_id = 8;
+    std::vector<CampaignRecord> campaigns(1);
+    campaigns[0].config.name = campaigns[0].summary.name = "c";
+    campaigns[0].summary.assigned = 2;
+    TargetTable targets;
+    for (int64_t id : {7, 8}) {
+      targets.customer_id.push_back(id);
+      targets.campaign.push_back("c");
+      targets.segment.push_back("Loyal");
+      targets.churn_score.push_back(0.5);
+      targets.revenue_at_risk.push_back(1);
+      targets.holdout.push_back(0);
+      targets.reasons.push_back("");
+      targets.promo_code.push_back("");
+    }
+    RunOutputs out;
+    out.customers = &customers;
+    out.campaigns = &campaigns;
+    out.targets = &targets;
+    EXPECT_OK_STATUS(writer->PublishRun(run->run_id, out, kT0));
+    return run->run_id;
+  };
+  const int64_t run1 = publish();
+  // The reads the service repeats on every request, twice (the second time
+  // on reused statements). Several stop in the middle of a result (one row
+  // of many), which holds a read snapshot until the statement is reset.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(reader->LatestPublishedRun());
+    ASSERT_OK(reader->GetRun(run1));
+    ASSERT_OK(reader->GetCustomer(run1, 7));
+    ASSERT_OK(reader->CountTargets(run1, "c"));
+    absl::StatusOr<TargetTable> page = reader->GetTargets(run1, "c", 0, 1);
+    ASSERT_OK(page);
+    EXPECT_EQ(page->customer_id, std::vector<int64_t>{7});
+  }
+  // A publish deletes run 1 (keep_runs 1); a checkpoint then completes (no
+  // reader pins the WAL), and the reader sees the new state at once.
+  const int64_t run2 = publish();
+  auto raw = Raw();
+  SQLite::Statement checkpoint(*raw, "PRAGMA wal_checkpoint(TRUNCATE)");
+  ASSERT_TRUE(checkpoint.executeStep());
+  EXPECT_EQ(checkpoint.getColumn(0).getInt(), 0) << "checkpoint was blocked";
+  absl::StatusOr<std::optional<RunRecord>> latest =
+      reader->LatestPublishedRun();
+  ASSERT_OK(latest);
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->run_id, run2);
+  EXPECT_EQ(reader->GetRun(run1).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(reader->GetCustomer(run1, 7).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(reader->CountTargets(run1, "c").status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_OK(reader->GetCustomer(run2, 8));
+}
+
 TEST_F(StoreTest, ListRunsPagesNewestFirst) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
