@@ -53,6 +53,9 @@ const std::filesystem::path& DataDir() {
 struct DaemonConfig {
   std::string schedule = "enabled: false";
   int stage_delay_ms = 0;
+  // PEM files: when set the daemon serves TLS and the test's channel trusts
+  // `tls_root` (the certificate itself, for a self-signed one).
+  std::string tls_cert, tls_key, tls_root;
 };
 
 // One winbackd process on its own database directory.
@@ -76,8 +79,12 @@ class Daemon {
                   "\nservice:\n  listen: 127.0.0.1:0\n  metrics_listen: "
                   "127.0.0.1:0\n  api_keys_file: keys.txt\n"
                   "  api_keys_env: WINBACK_TEST_KEYS\n  default_page_size: "
-                  "100\n  max_page_size: 500\nschedule:\n  " +
-                  config.schedule + "\n");
+                  "100\n  max_page_size: 500\n" +
+                  (config.tls_cert.empty()
+                       ? std::string()
+                       : "  tls_cert_file: " + config.tls_cert +
+                             "\n  tls_key_file: " + config.tls_key + "\n") +
+                  "schedule:\n  " + config.schedule + "\n");
     const std::filesystem::path ports = dir_ / "ports";
     std::filesystem::remove(ports);
     pid_ = ::fork();
@@ -104,8 +111,15 @@ class Daemon {
     std::string line;
     std::getline(in, line);
     port_ = std::stoi(line.substr(line.find('=') + 1));
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        grpc::InsecureChannelCredentials();
+    if (!config.tls_root.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = testing::ReadFile(config.tls_root);
+      credentials = grpc::SslCredentials(ssl);
+    }
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
-                                   grpc::InsecureChannelCredentials());
+                                   credentials);
     jobs_ = v1::JobService::NewStub(channel_);
     campaigns_ = v1::CampaignService::NewStub(channel_);
   }
@@ -527,6 +541,59 @@ TEST(ServiceE2E, SchedulerFiresOnAShortSchedule) {
   }
   EXPECT_TRUE(fired) << d.Log();
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
+}
+
+// A self-signed certificate for 127.0.0.1 from the openssl command line.
+bool MakeCertificate(const std::filesystem::path& dir, const std::string& name) {
+  std::string out;
+  const int rc = RunCommand(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name +
+          " -addext subjectAltName=IP:127.0.0.1 -keyout " +
+          (dir / (name + ".key")).string() + " -out " +
+          (dir / (name + ".pem")).string(),
+      &out);
+  EXPECT_EQ(rc, 0) << out;
+  return rc == 0;
+}
+
+TEST(ServiceE2E, ServesTlsFromConfigAndRefusesPlaintextAndUntrustedClients) {
+  TempDir dir("svc-tls");
+  std::string version;
+  if (RunCommand("openssl version", &version) != 0) {
+    GTEST_SKIP() << "openssl command not installed (tools/install-deps.sh installs it)";
+  }
+  ASSERT_TRUE(MakeCertificate(dir.path(), "winbackd"));
+  ASSERT_TRUE(MakeCertificate(dir.path(), "someone-else"));
+  DaemonConfig config;
+  config.tls_cert = (dir.path() / "winbackd.pem").string();
+  config.tls_key = (dir.path() / "winbackd.key").string();
+  config.tls_root = config.tls_cert;
+  Daemon d(dir.path() / "daemon");
+  d.Start(config);
+
+  v1::ListRunsRequest req;
+  v1::ListRunsResponse resp;
+  const grpc::Status ok = d.jobs().ListRuns(Ctx(kOperatorKey).get(), req, &resp);
+  EXPECT_TRUE(ok.ok()) << ok.error_message() << d.Log();
+  EXPECT_EQ(HealthStatus(d.channel()), 1);
+  // Keys are still checked over TLS.
+  EXPECT_EQ(d.jobs().ListRuns(Ctx("wrong-key").get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  const std::string target = "127.0.0.1:" + std::to_string(d.port());
+  auto plaintext = v1::JobService::NewStub(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(plaintext->ListRuns(Ctx(kOperatorKey, 5).get(), req, &resp)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  grpc::SslCredentialsOptions other;
+  other.pem_root_certs = testing::ReadFile(dir.path() / "someone-else.pem");
+  auto untrusted = v1::JobService::NewStub(
+      grpc::CreateChannel(target, grpc::SslCredentials(other)));
+  EXPECT_EQ(untrusted->ListRuns(Ctx(kOperatorKey, 5).get(), req, &resp)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(d.Stop(SIGTERM), 0);
 }
 
 TEST(ServiceE2E, RejectsABadScheduleAtStartUpNamingTheKey) {

@@ -13,8 +13,9 @@ PACKAGES=(
   python3 python3-grpcio python3-grpc-tools python3-yaml
 )
 if [[ "${1:-}" == "--with-test-tools" ]]; then
-  # The differential baselines and deploy-file checkers used by the tests.
-  PACKAGES+=(python3-pandas python3-sklearn python3-imblearn systemd)
+  # The differential baselines, deploy-file checkers and the TLS test's
+  # certificate maker (openssl) used by the tests.
+  PACKAGES+=(python3-pandas python3-sklearn python3-imblearn systemd openssl)
 fi
 
 missing=()
