@@ -150,6 +150,24 @@ CampaignServiceImpl::ReadTargets(int64_t run_id, const std::string& campaign,
   return list;
 }
 
+absl::StatusOr<int> CampaignServiceImpl::WarmRun(int64_t run_id) {
+  if (cache_.max_bytes() == 0) return 0;
+  absl::StatusOr<std::vector<CampaignRecord>> campaigns;
+  {
+    StorePool::Lease store = stores_->Acquire();
+    campaigns = store->GetCampaigns(run_id);
+  }
+  if (!campaigns.ok()) return campaigns.status();
+  int cached = 0;
+  for (const CampaignRecord& c : *campaigns) {
+    absl::StatusOr<std::shared_ptr<const TargetList>> list =
+        CachedList(run_id, c.summary.name);
+    if (!list.ok()) return list.status();
+    cached += *list != nullptr ? 1 : 0;
+  }
+  return cached;
+}
+
 grpc::Status CampaignServiceImpl::ListSegments(
     grpc::ServerContext* context, const v1::ListSegmentsRequest* request,
     v1::ListSegmentsResponse* response) {

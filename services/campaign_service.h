@@ -50,6 +50,12 @@ class CampaignServiceImpl final : public v1::CampaignService::Service {
   // constructor registers ServeListTargets and ServeStreamTargets in their
   // place (see there).
 
+  // Loads every list of `run_id` into the cache (when it is on), so that
+  // the first page after a publish is as quick as the rest. Returns the
+  // number of lists now cached; errors are returned, nothing is served
+  // differently because of them.
+  absl::StatusOr<int> WarmRun(int64_t run_id);
+
   const TargetListCache& cache() const { return cache_; }
 
  private:

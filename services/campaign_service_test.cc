@@ -328,6 +328,32 @@ TEST_F(CampaignServiceTest, ConcurrentFirstRequestsLoadTheListOnce) {
   EXPECT_EQ(service_->cache().stats().hits, kClients - 1);
 }
 
+TEST_F(CampaignServiceTest, WarmRunLoadsEveryListSoTheFirstPageIsAHit) {
+  const int64_t run = Publish();
+  Start(64 << 20);
+  const absl::StatusOr<int> warmed = service_->WarmRun(run);
+  ASSERT_TRUE(warmed.ok()) << warmed.status();
+  EXPECT_EQ(*warmed, 2);  // "big" and "small"
+  EXPECT_EQ(service_->cache().stats().misses, 2);
+  EXPECT_EQ(service_->cache().stats().lists, 2u);
+  v1::ListTargetsResponse resp;
+  ASSERT_TRUE(Page(run, "small", 0, 100, &resp).ok());
+  ExpectTargets(resp.targets(), Expected(run, "small", 0, 100));
+  EXPECT_EQ(service_->cache().stats().misses, 2);
+  EXPECT_EQ(service_->cache().stats().hits, 1);
+  EXPECT_EQ(service_->WarmRun(run + 1).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(CampaignServiceTest, WarmRunDoesNothingWithTheCacheOff) {
+  const int64_t run = Publish();
+  Start(0);
+  const absl::StatusOr<int> warmed = service_->WarmRun(run);
+  ASSERT_TRUE(warmed.ok()) << warmed.status();
+  EXPECT_EQ(*warmed, 0);
+  EXPECT_EQ(service_->cache().stats().misses, 0);
+}
+
 TEST_F(CampaignServiceTest, ErrorCodes) {
   const int64_t run = Publish();
   Start(64 << 20);

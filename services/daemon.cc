@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -152,8 +153,25 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   Metrics metrics;
   RunManagerOptions run_options;
   run_options.stage_delay = options.stage_delay;
-  run_options.on_event = [&metrics](const RunEvent& e) {
+  // Set once the campaign service exists; runs.Shutdown() joins the
+  // pipeline thread before the service goes away.
+  std::atomic<CampaignServiceImpl*> warm_target{nullptr};
+  run_options.on_event = [&metrics, &warm_target](const RunEvent& e) {
     metrics.OnRunEvent(e);
+    if (e.terminal && e.state == RunState::kSucceeded) {
+      // Load the new lists now, on the pipeline thread, rather than on the
+      // first marketing tool's first page.
+      if (CampaignServiceImpl* service = warm_target.load()) {
+        const absl::StatusOr<int> lists = service->WarmRun(e.run_id);
+        if (lists.ok()) {
+          spdlog::info("event=target_lists_warmed run_id={} lists={}",
+                       e.run_id, *lists);
+        } else {
+          spdlog::warn("event=target_lists_warm_failed run_id={} error=\"{}\"",
+                       e.run_id, std::string(lists.status().message()));
+        }
+      }
+    }
     if (!e.terminal) {
       spdlog::info("event=stage run_id={} stage={} index={}/{} done={} rows={} "
                    "seconds={:.3f}",
@@ -175,6 +193,7 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   };
   CampaignServiceImpl campaign_service(pool.get(), &keys, &tokens,
                                        campaign_options);
+  warm_target.store(&campaign_service);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -494,6 +494,13 @@ TEST(ServiceE2E, WatchStreamsStagesInOrderAndASecondStartIsAborted) {
   const std::vector<v1::RunEvent> again = Watch(d, run.run_id());
   ASSERT_FALSE(again.empty());
   EXPECT_EQ(again.back().state(), v1::RUN_STATE_SUCCEEDED);
+  // After the publish the daemon loads the new lists for the first readers,
+  // on the pipeline thread, which a graceful stop waits for.
+  EXPECT_EQ(d.Stop(SIGTERM), 0);
+  EXPECT_NE(d.Log().find("event=target_lists_warmed run_id=" +
+                         std::to_string(run.run_id()) + " lists=3"),
+            std::string::npos)
+      << d.Log();
 }
 
 TEST(ServiceE2E, CancelRunStopsTheRunAndPublishesNothing) {
