@@ -58,6 +58,12 @@ struct DaemonConfig {
   std::string tls_cert, tls_key, tls_root;
 };
 
+DaemonConfig WithStageDelay(int ms) {
+  DaemonConfig c;
+  c.stage_delay_ms = ms;
+  return c;
+}
+
 // One winbackd process on its own database directory.
 class Daemon {
  public:
@@ -466,7 +472,7 @@ TEST(ServiceE2E, ErrorCodes) {
 TEST(ServiceE2E, WatchStreamsStagesInOrderAndASecondStartIsAborted) {
   TempDir dir("svc-watch");
   Daemon d(dir.path());
-  d.Start({.stage_delay_ms = 100});
+  d.Start(WithStageDelay(100));
   const v1::Run run = StartRun(d, "watch-1");
   grpc::Status second;
   StartRun(d, "", &second);
@@ -506,7 +512,7 @@ TEST(ServiceE2E, WatchStreamsStagesInOrderAndASecondStartIsAborted) {
 TEST(ServiceE2E, CancelRunStopsTheRunAndPublishesNothing) {
   TempDir dir("svc-cancel");
   Daemon d(dir.path());
-  d.Start({.stage_delay_ms = 300});
+  d.Start(WithStageDelay(300));
   const v1::Run run = StartRun(d);
   std::vector<v1::RunEvent> events;
   std::thread watcher([&] { events = Watch(d, run.run_id()); });
@@ -533,8 +539,11 @@ TEST(ServiceE2E, CancelRunStopsTheRunAndPublishesNothing) {
 TEST(ServiceE2E, SchedulerFiresOnAShortSchedule) {
   TempDir dir("svc-schedule");
   Daemon d(dir.path());
-  d.Start({.schedule = "enabled: true\n  cron: \"*/2 * * * * *\"\n"
-                       "  time_zone: Europe/Berlin\n  catch_up: false"});
+  DaemonConfig config;
+  config.schedule =
+      "enabled: true\n  cron: \"*/2 * * * * *\"\n"
+      "  time_zone: Europe/Berlin\n  catch_up: false";
+  d.Start(config);
   bool fired = false;
   for (int i = 0; i < 60 && !fired; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -629,7 +638,7 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   TempDir dir("svc-kill");
   {
     Daemon d(dir.path());
-    d.Start({.stage_delay_ms = 40});
+    d.Start(WithStageDelay(40));
     const v1::Run first = StartRun(d);
     ASSERT_EQ(WaitForRun(d, first.run_id()), v1::RUN_STATE_SUCCEEDED);
     d.Stop(SIGTERM);
@@ -637,7 +646,7 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   int64_t killed_run = 0;
   {
     Daemon d(dir.path());
-    d.Start({.stage_delay_ms = 2000});
+    d.Start(WithStageDelay(2000));
     killed_run = StartRun(d).run_id();
     EXPECT_EQ(d.Stop(SIGKILL), -1);
   }
@@ -660,7 +669,7 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   // SIGTERM during a run: the run is cancelled, the daemon exits 0.
   d.Stop(SIGTERM);
   Daemon slow(dir.path());
-  slow.Start({.stage_delay_ms = 300});
+  slow.Start(WithStageDelay(300));
   const v1::Run running = StartRun(slow);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(slow.Stop(SIGTERM), 0) << slow.Log();
