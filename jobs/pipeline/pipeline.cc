@@ -152,13 +152,14 @@ class Runner {
       o.gap = config_.session_gap;
       o.as_of = as_of_;
       o.threads = config_.data.ingest_threads;
-      WB_ASSIGN_OR_RETURN(sessions, Sessionize(data.clicks, data.bookings,
+      // The raw click events are not needed past this point: Sessionize
+      // frees them as it goes, before the later stages allocate.
+      WB_ASSIGN_OR_RETURN(sessions, Sessionize(std::move(data.clicks),
+                                               data.bookings,
                                                data.session_ids.size(), o,
                                                &result->sessions));
       return static_cast<int64_t>(sessions.size());
     }, result));
-    // The raw click events are not needed past this point; give back their
-    // memory before the later stages allocate theirs.
     data.clicks = ClickTable();
     if (!request.export_dir.empty()) {
       WB_RETURN_IF_ERROR(ExportSessionsPerCustomer(

@@ -1,6 +1,7 @@
 #include "jobs/sessionize/sessionize.h"
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -98,11 +99,16 @@ absl::Status SessionizeOptions::Validate() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SessionTable> Sessionize(const ClickTable& clicks,
-                                        const BookingTable& bookings,
-                                        size_t session_id_count,
-                                        const SessionizeOptions& options,
-                                        SessionizeStats* stats) {
+namespace {
+
+// `consumed`, when set, is `clicks` itself, whose columns other than
+// event_id are freed once the events are scattered.
+absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
+                                            ClickTable* consumed,
+                                            const BookingTable& bookings,
+                                            size_t session_id_count,
+                                            const SessionizeOptions& options,
+                                            SessionizeStats* stats) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   if (clicks.size() > std::numeric_limits<uint32_t>::max()) {
     return absl::ResourceExhaustedError("more than 2^32 click events");
@@ -167,12 +173,12 @@ absl::StatusOr<SessionTable> Sessionize(const ClickTable& clicks,
   // the columns in file order, so the order within a session_id is stable)
   // and then sessionizes that chunk: no locks, no shared writes.
   std::vector<Event> events(used);
-  std::vector<SessionTable> parts(threads);
-  auto work = [&](int t) {
+  const size_t rows = clicks.size();
+  auto scatter = [&](int t) {
     const uint32_t first = bounds[t], last = bounds[t + 1];
     std::vector<uint32_t> cursor(offsets.begin() + first,
                                  offsets.begin() + last);
-    for (size_t i = 0; i < clicks.size(); ++i) {
+    for (size_t i = 0; i < rows; ++i) {
       const uint32_t s = clicks.session[i];
       if (s < first || s >= last || clicks.event_time[i] > options.as_of) {
         continue;
@@ -182,13 +188,26 @@ absl::StatusOr<SessionTable> Sessionize(const ClickTable& clicks,
                                      clicks.event_type[i],
                                      clicks.traffic_source[i]};
     }
-    SessionizeRange(clicks, offsets, events, customer_of, options.gap, first,
-                    last, &parts[t]);
   };
-  std::vector<std::thread> workers;
-  for (int t = 1; t < threads; ++t) workers.emplace_back(work, t);
-  work(0);
-  for (std::thread& w : workers) w.join();
+  std::vector<SessionTable> parts(threads);
+  auto sessionize = [&](int t) {
+    SessionizeRange(clicks, offsets, events, customer_of, options.gap,
+                    bounds[t], bounds[t + 1], &parts[t]);
+  };
+  for (const auto& phase : {std::function<void(int)>(scatter),
+                            std::function<void(int)>(sessionize)}) {
+    std::vector<std::thread> workers;
+    for (int t = 1; t < threads; ++t) workers.emplace_back(phase, t);
+    phase(0);
+    for (std::thread& w : workers) w.join();
+    if (consumed != nullptr && consumed->session.size() == rows) {
+      // Scattered: only event_id (for event_time ties) is read from here on.
+      std::vector<uint32_t>().swap(consumed->session);
+      std::vector<Micros>().swap(consumed->event_time);
+      std::vector<EventType>().swap(consumed->event_type);
+      std::vector<TrafficSource>().swap(consumed->traffic_source);
+    }
+  }
   SessionTable out = std::move(parts[0]);
   for (int t = 1; t < threads; ++t) AppendTable(&out, &parts[t]);
 
@@ -197,6 +216,28 @@ absl::StatusOr<SessionTable> Sessionize(const ClickTable& clicks,
   }
   stats->sessions = static_cast<int64_t>(out.size());
   for (int64_t c : out.customer_id) stats->sessions_linked += c != kNoCustomer;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<SessionTable> Sessionize(const ClickTable& clicks,
+                                        const BookingTable& bookings,
+                                        size_t session_id_count,
+                                        const SessionizeOptions& options,
+                                        SessionizeStats* stats) {
+  return SessionizeImpl(clicks, nullptr, bookings, session_id_count, options,
+                        stats);
+}
+
+absl::StatusOr<SessionTable> Sessionize(ClickTable&& clicks,
+                                        const BookingTable& bookings,
+                                        size_t session_id_count,
+                                        const SessionizeOptions& options,
+                                        SessionizeStats* stats) {
+  absl::StatusOr<SessionTable> out = SessionizeImpl(
+      clicks, &clicks, bookings, session_id_count, options, stats);
+  clicks = ClickTable();
   return out;
 }
 

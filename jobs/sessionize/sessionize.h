@@ -44,6 +44,15 @@ absl::StatusOr<SessionTable> Sessionize(const ClickTable& clicks,
                                         const SessionizeOptions& options,
                                         SessionizeStats* stats = nullptr);
 
+// The same, consuming `clicks` (left empty): all columns but event_id are
+// freed as soon as the events are gathered per session id, which lowers the
+// peak memory of a run by ~14 bytes per event.
+absl::StatusOr<SessionTable> Sessionize(ClickTable&& clicks,
+                                        const BookingTable& bookings,
+                                        size_t session_id_count,
+                                        const SessionizeOptions& options,
+                                        SessionizeStats* stats = nullptr);
+
 }  // namespace winback
 
 #endif  // WINBACK_JOBS_SESSIONIZE_SESSIONIZE_H_

@@ -157,6 +157,39 @@ TEST(Sessionize, ResultDoesNotDependOnThreadCount) {
   EXPECT_EQ(a.event_count, b.event_count);
 }
 
+TEST(Sessionize, ConsumingTheClicksGivesTheSameSessionsAndFreesThem) {
+  Export x;
+  for (uint32_t sid = 0; sid < 40; ++sid) {
+    for (int e = 0; e < 15; ++e) {
+      // Irregular gaps and some event_time ties (broken by event_id).
+      x.Click(sid, kT0 + ((e * 29 + sid * 7) % 61) * kMin,
+              e % 3 == 0 ? EventType::kAddToCart : EventType::kClick,
+              /*id=*/0, e % 2 == 0 ? TrafficSource::kWeb : TrafficSource::kMobile);
+    }
+    if (sid % 4 == 0) x.Booking(sid, 100 + sid, kT0);
+  }
+  for (int threads : {1, 2}) {
+    SessionizeOptions o;
+    o.threads = threads;
+    const SessionTable kept = x.Run(o);
+    ClickTable copy = x.clicks;
+    auto consumed =
+        Sessionize(std::move(copy), x.bookings, x.pool_size, o, nullptr);
+    ASSERT_TRUE(consumed.ok()) << consumed.status();
+    EXPECT_EQ(copy.size(), 0u);
+    EXPECT_TRUE(copy.event_id.empty());
+    EXPECT_EQ(consumed->session, kept.session);
+    EXPECT_EQ(consumed->piece, kept.piece);
+    EXPECT_EQ(consumed->customer_id, kept.customer_id);
+    EXPECT_EQ(consumed->start, kept.start);
+    EXPECT_EQ(consumed->end, kept.end);
+    EXPECT_EQ(consumed->event_count, kept.event_count);
+    EXPECT_EQ(consumed->type_counts, kept.type_counts);
+    EXPECT_EQ(consumed->traffic_source, kept.traffic_source);
+    EXPECT_EQ(consumed->last_event, kept.last_event);
+  }
+}
+
 TEST(Sessionize, RejectsBadOptions) {
   Export x;
   x.Click(0, kT0);
