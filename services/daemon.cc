@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,21 @@
 
 namespace winback {
 namespace {
+
+// Loads a published run's target lists into the service's cache and logs
+// the outcome; `trigger` says why (publish, startup).
+void WarmLists(CampaignServiceImpl* service, int64_t run_id,
+               const char* trigger) {
+  const absl::StatusOr<int> lists = service->WarmRun(run_id);
+  if (lists.ok()) {
+    spdlog::info("event=target_lists_warmed run_id={} lists={} trigger={}",
+                 run_id, *lists, trigger);
+  } else {
+    spdlog::warn(
+        "event=target_lists_warm_failed run_id={} trigger={} error=\"{}\"",
+        run_id, trigger, std::string(lists.status().message()));
+  }
+}
 
 // Counts and times every RPC (health and reflection included) by method and
 // final code.
@@ -162,14 +178,7 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
       // Load the new lists now, on the pipeline thread, rather than on the
       // first marketing tool's first page.
       if (CampaignServiceImpl* service = warm_target.load()) {
-        const absl::StatusOr<int> lists = service->WarmRun(e.run_id);
-        if (lists.ok()) {
-          spdlog::info("event=target_lists_warmed run_id={} lists={}",
-                       e.run_id, *lists);
-        } else {
-          spdlog::warn("event=target_lists_warm_failed run_id={} error=\"{}\"",
-                       e.run_id, std::string(lists.status().message()));
-        }
+        WarmLists(service, e.run_id, "publish");
       }
     }
     if (!e.terminal) {
@@ -252,6 +261,19 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
       cron.has_value() ? config.schedule.cron : "off",
       config.schedule.time_zone);
 
+  // The latest published run's lists, loaded in the background so that the
+  // first pages after a (re)start come from memory as well.
+  std::thread warm_latest([&pool, &campaign_service] {
+    absl::StatusOr<std::optional<RunRecord>> latest;
+    {
+      StorePool::Lease store = pool->Acquire();
+      latest = store->LatestPublishedRun();
+    }
+    if (latest.ok() && latest->has_value()) {
+      WarmLists(&campaign_service, (*latest)->run_id, "startup");
+    }
+  });
+
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   spdlog::info("event=shutdown_begin signal={}", signal_number);
@@ -268,6 +290,7 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   spdlog::info("event=shutdown_rpcs_done");
   runs.Shutdown();
   server->Wait();
+  warm_latest.join();
   spdlog::info("event=shutdown_done");
   return absl::OkStatus();
 }

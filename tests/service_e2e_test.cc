@@ -665,6 +665,15 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
       d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &lcr).ok());
   EXPECT_EQ(lcr.run_id(), killed_run - 1);
   EXPECT_GT(lcr.campaigns_size(), 0);
+  // At start-up the daemon loads the lists of the latest published run. The
+  // warm-up runs in the background, so poll the log for it (bounded wait).
+  const std::string warmed = "event=target_lists_warmed run_id=" +
+                             std::to_string(killed_run - 1) +
+                             " lists=3 trigger=startup";
+  for (int i = 0; i < 400 && d.Log().find(warmed) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_NE(d.Log().find(warmed), std::string::npos) << d.Log();
 
   // SIGTERM during a run: the run is cancelled, the daemon exits 0.
   d.Stop(SIGTERM);
