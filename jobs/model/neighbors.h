@@ -23,11 +23,12 @@ struct NeighborTable {
 // among `reference` (row indices of `points`) closest in Euclidean distance,
 // never the query row itself. Ties are broken by position in `reference`.
 //
-// Distances are computed in single precision as |r|^2 - 2 q.r over blocks of
-// queries x references with Eigen matrix products (cost ~ 2 * |queries| *
-// |reference| * dim flops), so inputs should be on a standardised scale.
-// The scan is vectorised, with an AVX2/FMA variant chosen at run time (the
-// rounding of the two differs, so exact ties can order differently).
+// Distances are computed in single precision as |r|^2 - 2 q.r, one pass over
+// the reference rows per block of 64 queries with the top-k test fused in
+// (cost ~ 2 * |queries| * |reference| * dim flops), so inputs should be on a
+// standardised scale. The scan is vectorised, with an AVX2/FMA variant chosen
+// at run time (the rounding of the two differs, so near-ties can order
+// differently between machines).
 // Query blocks run on up to `threads` threads (0 = hardware concurrency); the
 // result does not depend on the thread count.
 NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
