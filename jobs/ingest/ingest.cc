@@ -598,7 +598,8 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
 absl::Status ParseClicks(std::string_view text, std::string_view file_name,
                          const IngestOptions& options, StringPool* session_ids,
                          ClickTable* out, FileReport* report,
-                         const ReleaseFn& release) {
+                         const ReleaseFn& release,
+                         const std::function<absl::Status()>& before_pool) {
   WB_RETURN_IF_ERROR(options.Validate());
   BeginReport(file_name, report);
   WB_RETURN_IF_ERROR(ConsumeHeader(file_name, kClickHeader, &text));
@@ -630,6 +631,7 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
     line_offset += c.lines;
   }
   WB_RETURN_IF_ERROR(FinishReport(log, options, report));
+  if (before_pool) WB_RETURN_IF_ERROR(before_pool());
 
   // Renumber chunk-local session ids in chunk order, which keeps the shared
   // ids in order of first appearance in the file.
@@ -666,29 +668,49 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
     }
     return file;
   };
-  {
-    WB_ASSIGN_OR_RETURN(MappedFile f, open("customer.csv"));
-    WB_RETURN_IF_ERROR(ParseCustomers(f.data(), "customer.csv", options,
-                                      &data.customers, &data.report.files[0]));
-  }
-  {
-    WB_ASSIGN_OR_RETURN(MappedFile f, open("product.csv"));
-    WB_RETURN_IF_ERROR(ParseProducts(f.data(), "product.csv", options,
-                                     &data.products, &data.report.files[1]));
-  }
-  {
-    WB_ASSIGN_OR_RETURN(MappedFile f, open("transactions.csv"));
-    WB_RETURN_IF_ERROR(ParseBookings(f.data(), "transactions.csv", options,
-                                     &data.session_ids, &data.bookings,
-                                     &data.report.files[2]));
-  }
-  {
+  // The three small files are parsed on a thread of their own while the
+  // click chunks are parsed, and they are done before the clicks touch the
+  // shared session-id pool, so ids are numbered exactly as if the files
+  // were read one after another (bookings' session ids first). Errors keep
+  // that order too: the first file's error wins.
+  absl::Status small_files;
+  std::thread small([&] {
+    small_files = [&]() -> absl::Status {
+      {
+        WB_ASSIGN_OR_RETURN(MappedFile f, open("customer.csv"));
+        WB_RETURN_IF_ERROR(ParseCustomers(f.data(), "customer.csv", options,
+                                          &data.customers,
+                                          &data.report.files[0]));
+      }
+      {
+        WB_ASSIGN_OR_RETURN(MappedFile f, open("product.csv"));
+        WB_RETURN_IF_ERROR(ParseProducts(f.data(), "product.csv", options,
+                                         &data.products,
+                                         &data.report.files[1]));
+      }
+      WB_ASSIGN_OR_RETURN(MappedFile f, open("transactions.csv"));
+      return ParseBookings(f.data(), "transactions.csv", options,
+                           &data.session_ids, &data.bookings,
+                           &data.report.files[2]);
+    }();
+  });
+  bool joined = false;
+  auto join_small = [&]() -> absl::Status {
+    if (!joined) {
+      small.join();
+      joined = true;
+    }
+    return small_files;
+  };
+  const absl::Status clicks = [&]() -> absl::Status {
     WB_ASSIGN_OR_RETURN(MappedFile f, open("click_stream.csv"));
     const ReleaseFn release = [&f](std::string_view done) { f.Release(done); };
-    WB_RETURN_IF_ERROR(ParseClicks(f.data(), "click_stream.csv", options,
-                                   &data.session_ids, &data.clicks,
-                                   &data.report.files[3], release));
-  }
+    return ParseClicks(f.data(), "click_stream.csv", options,
+                       &data.session_ids, &data.clicks, &data.report.files[3],
+                       release, join_small);
+  }();
+  WB_RETURN_IF_ERROR(join_small());
+  WB_RETURN_IF_ERROR(clicks);
   return data;
 }
 

@@ -116,10 +116,14 @@ using ReleaseFn = std::function<void(std::string_view done)>;
 // any valid literal; else bad_metadata. The result does not depend on the
 // number of threads. `release`, when set, is called from the parser threads
 // with parsed pieces of `text` (disjoint, each at most once).
-absl::Status ParseClicks(std::string_view text, std::string_view file_name,
-                         const IngestOptions& options, StringPool* session_ids,
-                         ClickTable* out, FileReport* report,
-                         const ReleaseFn& release = nullptr);
+// `before_pool`, when set, is called once the rows are parsed and before
+// `session_ids` is first touched (an error from it is returned as is): it
+// lets the caller fill the pool from another file meanwhile.
+absl::Status ParseClicks(
+    std::string_view text, std::string_view file_name,
+    const IngestOptions& options, StringPool* session_ids, ClickTable* out,
+    FileReport* report, const ReleaseFn& release = nullptr,
+    const std::function<absl::Status()>& before_pool = nullptr);
 
 }  // namespace winback
 

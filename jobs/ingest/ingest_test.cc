@@ -693,6 +693,42 @@ TEST_F(IngestDirectoryTest, ReadsAllFourFiles) {
   EXPECT_EQ(data->report.files[3].rows_read, 2);
 }
 
+TEST_F(IngestDirectoryTest, BookingSessionIdsAreNumberedBeforeClickOnes) {
+  // The small files are parsed alongside the clicks; the pool must still
+  // number the bookings' session ids first, in file order, whatever the
+  // timing (many bookings make a late finish likely).
+  std::vector<std::string> bookings;
+  for (int i = 0; i < 3000; ++i) {
+    bookings.push_back(Booking(kT0Text, "1", U(100 + i), kOneItem, "OVO",
+                               "Success", "0", "", "0", "3000"));
+  }
+  Write("transactions.csv", BookingText(bookings));
+  Write("click_stream.csv",
+        ClickText({Click(U(7), "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                   Click(U(100), "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+                   Click(U(3099), "HOMEPAGE", kT0Text, U(3), "WEB", "")}));
+  for (int threads : {1, 2, 4}) {
+    IngestOptions o;
+    o.threads = threads;
+    absl::StatusOr<Dataset> data = IngestDirectory(dir_.string(), o);
+    ASSERT_TRUE(data.ok()) << data.status();
+    ASSERT_EQ(data->session_ids.size(), 3001u);
+    EXPECT_EQ(data->session_ids.Get(0), U(100));
+    EXPECT_EQ(data->session_ids.Get(2999), U(3099));
+    EXPECT_EQ(data->session_ids.Get(3000), U(7));
+    EXPECT_THAT(data->clicks.session, ElementsAre(3000u, 0u, 2999u));
+  }
+}
+
+TEST_F(IngestDirectoryTest, TheFirstFilesErrorWinsOverALaterOne) {
+  Write("transactions.csv", "not,a,header\n");
+  std::filesystem::remove(dir_ / "click_stream.csv");
+  absl::StatusOr<Dataset> data =
+      IngestDirectory(dir_.string(), IngestOptions());
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(data.status().message(), HasSubstr("transactions.csv:1:"));
+}
+
 TEST_F(IngestDirectoryTest, MissingFileIsNotFoundNamingIt) {
   std::filesystem::remove(dir_ / "click_stream.csv");
   absl::StatusOr<Dataset> data =
