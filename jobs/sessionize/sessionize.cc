@@ -1,7 +1,6 @@
 #include "jobs/sessionize/sessionize.h"
 
 #include <algorithm>
-#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -194,20 +193,21 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
     SessionizeRange(clicks, offsets, events, customer_of, options.gap,
                     bounds[t], bounds[t + 1], &parts[t]);
   };
-  for (const auto& phase : {std::function<void(int)>(scatter),
-                            std::function<void(int)>(sessionize)}) {
+  auto on_every_thread = [threads](const auto& fn) {
     std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t) workers.emplace_back(phase, t);
-    phase(0);
+    for (int t = 1; t < threads; ++t) workers.emplace_back(fn, t);
+    fn(0);
     for (std::thread& w : workers) w.join();
-    if (consumed != nullptr && consumed->session.size() == rows) {
-      // Scattered: only event_id (for event_time ties) is read from here on.
-      std::vector<uint32_t>().swap(consumed->session);
-      std::vector<Micros>().swap(consumed->event_time);
-      std::vector<EventType>().swap(consumed->event_type);
-      std::vector<TrafficSource>().swap(consumed->traffic_source);
-    }
+  };
+  on_every_thread(scatter);
+  if (consumed != nullptr) {
+    // Scattered: only event_id (for event_time ties) is read from here on.
+    std::vector<uint32_t>().swap(consumed->session);
+    std::vector<Micros>().swap(consumed->event_time);
+    std::vector<EventType>().swap(consumed->event_type);
+    std::vector<TrafficSource>().swap(consumed->traffic_source);
   }
+  on_every_thread(sessionize);
   SessionTable out = std::move(parts[0]);
   for (int t = 1; t < threads; ++t) AppendTable(&out, &parts[t]);
 
