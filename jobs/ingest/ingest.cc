@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "jobs/common/parallel.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/ingest/csv.h"
 #include "jobs/ingest/literal.h"
@@ -612,17 +613,11 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   auto Rows = [](std::string_view piece) {
     return piece.size() / kMinClickRowBytes + 1;
   };
-  {
-    std::vector<std::thread> workers;
-    for (size_t i = 1; i < pieces.size(); ++i) {
-      workers.emplace_back([&, i] {
-        ParseClickChunk(pieces[i], Rows(pieces[i]), release, &chunks[i]);
-      });
-    }
+  ParallelFor(pieces.size(), static_cast<int>(pieces.size()), [&](size_t i) {
     // The first chunk reserves room for the whole file: see JoinColumn.
-    ParseClickChunk(pieces[0], Rows(text), release, &chunks[0]);
-    for (std::thread& t : workers) t.join();
-  }
+    ParseClickChunk(pieces[i], Rows(i == 0 ? text : pieces[i]), release,
+                    &chunks[i]);
+  });
 
   RowLog log;
   int64_t line_offset = 1;  // the header

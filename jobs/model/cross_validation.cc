@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/model/metrics.h"
-#include "jobs/model/parallel.h"
+#include "jobs/common/parallel.h"
 #include "jobs/model/random.h"
 
 namespace winback::model {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <limits>
 
-#include "jobs/model/parallel.h"
+#include "jobs/common/parallel.h"
 
 namespace winback::model {
 namespace {

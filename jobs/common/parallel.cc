@@ -1,11 +1,11 @@
-#include "jobs/model/parallel.h"
+#include "jobs/common/parallel.h"
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
 
-namespace winback::model {
+namespace winback {
 
 int ResolveThreads(int requested) {
   if (requested > 0) return requested;
@@ -31,4 +31,4 @@ void ParallelFor(size_t n, int threads, const std::function<void(size_t)>& fn) {
   for (auto& th : pool) th.join();
 }
 
-}  // namespace winback::model
+}  // namespace winback
