@@ -1,9 +1,10 @@
 #include "jobs/sessionize/sessionize.h"
 
 #include <algorithm>
-#include <thread>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "jobs/common/parallel.h"
 
 namespace winback {
 namespace {
@@ -19,70 +20,53 @@ struct Event {
 };
 static_assert(sizeof(Event) == 16);
 
-void AppendSession(uint32_t session, uint32_t piece, int64_t customer,
-                   const Event* begin, const Event* end, SessionTable* out) {
+// Writes the session made of the sorted events [begin, end) at `row`.
+void PutSession(size_t row, uint32_t session, uint32_t piece, int64_t customer,
+                const Event* begin, const Event* end, SessionTable* out) {
   std::array<uint32_t, kEventTypeCount> counts{};
   for (const Event* e = begin; e != end; ++e) {
     ++counts[static_cast<int>(e->type)];
   }
-  out->session.push_back(session);
-  out->piece.push_back(piece);
-  out->customer_id.push_back(customer);
-  out->start.push_back(begin->time);
-  out->end.push_back((end - 1)->time);
-  out->event_count.push_back(static_cast<uint32_t>(end - begin));
-  out->type_counts.push_back(counts);
-  out->traffic_source.push_back(begin->source);
-  out->last_event.push_back((end - 1)->type);
-  out->has_booking.push_back(
-      counts[static_cast<int>(EventType::kBooking)] > 0 ? 1 : 0);
+  out->session[row] = session;
+  out->piece[row] = piece;
+  out->customer_id[row] = customer;
+  out->start[row] = begin->time;
+  out->end[row] = (end - 1)->time;
+  out->event_count[row] = static_cast<uint32_t>(end - begin);
+  out->type_counts[row] = counts;
+  out->traffic_source[row] = begin->source;
+  out->last_event[row] = (end - 1)->type;
+  out->has_booking[row] =
+      counts[static_cast<int>(EventType::kBooking)] > 0 ? 1 : 0;
 }
 
-// Sessionizes the session ids [first, last), whose events (in file order)
-// are events[offsets[s] .. offsets[s + 1]); sorts each run in place.
-void SessionizeRange(const ClickTable& clicks,
-                     const std::vector<uint32_t>& offsets,
-                     std::vector<Event>& events,
-                     const std::vector<int64_t>& customer_of, Micros gap,
-                     uint32_t first, uint32_t last, SessionTable* out) {
-  const auto less = [&clicks](const Event& a, const Event& b) {
-    if (a.time != b.time) return a.time < b.time;
-    return clicks.event_id[a.row] < clicks.event_id[b.row];
-  };
-  for (uint32_t s = first; s < last; ++s) {
-    Event* const begin = events.data() + offsets[s];
-    Event* const end = events.data() + offsets[s + 1];
-    if (begin == end) continue;
-    std::sort(begin, end, less);
-    uint32_t piece = 1;
-    const Event* piece_begin = begin;
-    for (const Event* ev = begin + 1; ev < end; ++ev) {
-      if (ev->time - (ev - 1)->time > gap) {
-        AppendSession(s, piece++, customer_of[s], piece_begin, ev, out);
-        piece_begin = ev;
-      }
-    }
-    AppendSession(s, piece, customer_of[s], piece_begin, end, out);
+// Calls cut(ev) for every event of the sorted, non-empty [begin, end) that
+// starts a new piece, i.e. follows its predecessor by more than `gap`.
+template <typename Cut>
+void ForEachCut(const Event* begin, const Event* end, Micros gap, Cut cut) {
+  for (const Event* ev = begin + 1; ev < end; ++ev) {
+    if (ev->time - (ev - 1)->time > gap) cut(ev);
   }
 }
 
-template <typename T>
-void AppendColumn(std::vector<T>* dst, std::vector<T>* src) {
-  dst->insert(dst->end(), src->begin(), src->end());
-  std::vector<T>().swap(*src);
-}
-
-void AppendTable(SessionTable* dst, SessionTable* src) {
-  AppendColumn(&dst->session, &src->session);
-  AppendColumn(&dst->piece, &src->piece);
-  AppendColumn(&dst->customer_id, &src->customer_id);
-  AppendColumn(&dst->start, &src->start);
-  AppendColumn(&dst->end, &src->end);
-  AppendColumn(&dst->event_count, &src->event_count);
-  AppendColumn(&dst->type_counts, &src->type_counts);
-  AppendColumn(&dst->traffic_source, &src->traffic_source);
-  AppendColumn(&dst->last_event, &src->last_event);
-  AppendColumn(&dst->has_booking, &src->has_booking);
+// Sizes every column of `out` to `rows`, the largest column on a thread of
+// its own: the first touch of fresh pages is most of the cost.
+void ResizeColumns(size_t rows, int threads, SessionTable* out) {
+  ParallelFor(2, threads, [&](size_t part) {
+    if (part == 0) {
+      out->type_counts.resize(rows);
+      return;
+    }
+    out->session.resize(rows);
+    out->piece.resize(rows);
+    out->customer_id.resize(rows);
+    out->start.resize(rows);
+    out->end.resize(rows);
+    out->event_count.resize(rows);
+    out->traffic_source.resize(rows);
+    out->last_event.resize(rows);
+    out->has_booking.resize(rows);
+  });
 }
 
 }  // namespace
@@ -168,12 +152,13 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
         bounds.back(), static_cast<uint32_t>(it - offsets.begin())));
   }
   bounds.push_back(static_cast<uint32_t>(session_id_count));
-  // Each worker scatters the events of its own session-id chunk (reading
-  // the columns in file order, so the order within a session_id is stable)
-  // and then sessionizes that chunk: no locks, no shared writes.
-  std::vector<Event> events(used);
+  // Each worker scatters the events of its own session-id chunk, reading
+  // the columns in file order so the order within a session_id is stable:
+  // no locks, no shared writes. The buffer is left uninitialised; the
+  // workers' writes are its first touch.
+  const std::unique_ptr<Event[]> events(new Event[used]);
   const size_t rows = clicks.size();
-  auto scatter = [&](int t) {
+  ParallelFor(threads, threads, [&](size_t t) {
     const uint32_t first = bounds[t], last = bounds[t + 1];
     std::vector<uint32_t> cursor(offsets.begin() + first,
                                  offsets.begin() + last);
@@ -187,19 +172,7 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
                                      clicks.event_type[i],
                                      clicks.traffic_source[i]};
     }
-  };
-  std::vector<SessionTable> parts(threads);
-  auto sessionize = [&](int t) {
-    SessionizeRange(clicks, offsets, events, customer_of, options.gap,
-                    bounds[t], bounds[t + 1], &parts[t]);
-  };
-  auto on_every_thread = [threads](const auto& fn) {
-    std::vector<std::thread> workers;
-    for (int t = 1; t < threads; ++t) workers.emplace_back(fn, t);
-    fn(0);
-    for (std::thread& w : workers) w.join();
-  };
-  on_every_thread(scatter);
+  });
   if (consumed != nullptr) {
     // Scattered: only event_id (for event_time ties) is read from here on.
     std::vector<uint32_t>().swap(consumed->session);
@@ -207,9 +180,44 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
     std::vector<EventType>().swap(consumed->event_type);
     std::vector<TrafficSource>().swap(consumed->traffic_source);
   }
-  on_every_thread(sessionize);
-  SessionTable out = std::move(parts[0]);
-  for (int t = 1; t < threads; ++t) AppendTable(&out, &parts[t]);
+  // Each worker sorts its chunk's runs and counts their pieces, so that the
+  // output is sized once and every worker writes its rows in place: no
+  // growing columns, no copy to join the chunks.
+  const auto less = [&clicks](const Event& a, const Event& b) {
+    if (a.time != b.time) return a.time < b.time;
+    return clicks.event_id[a.row] < clicks.event_id[b.row];
+  };
+  std::vector<size_t> first_row(threads + 1, 0);
+  ParallelFor(threads, threads, [&](size_t t) {
+    size_t pieces = 0;
+    for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
+      Event* const begin = events.get() + offsets[s];
+      Event* const end = events.get() + offsets[s + 1];
+      if (begin == end) continue;
+      std::sort(begin, end, less);
+      ++pieces;
+      ForEachCut(begin, end, options.gap, [&](const Event*) { ++pieces; });
+    }
+    first_row[t + 1] = pieces;
+  });
+  for (int t = 0; t < threads; ++t) first_row[t + 1] += first_row[t];
+  SessionTable out;
+  ResizeColumns(first_row[threads], threads, &out);
+  ParallelFor(threads, threads, [&](size_t t) {
+    size_t row = first_row[t];
+    for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
+      const Event* const begin = events.get() + offsets[s];
+      const Event* const end = events.get() + offsets[s + 1];
+      if (begin == end) continue;
+      uint32_t piece = 1;
+      const Event* piece_begin = begin;
+      ForEachCut(begin, end, options.gap, [&](const Event* cut) {
+        PutSession(row++, s, piece++, customer_of[s], piece_begin, cut, &out);
+        piece_begin = cut;
+      });
+      PutSession(row++, s, piece, customer_of[s], piece_begin, end, &out);
+    }
+  });
 
   for (size_t s = 0; s < session_id_count; ++s) {
     if (offsets[s + 1] > offsets[s]) ++stats->session_ids;
