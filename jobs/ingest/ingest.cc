@@ -13,20 +13,24 @@
 #include "absl/strings/str_cat.h"
 #include "jobs/common/parallel.h"
 #include "jobs/common/status_macros.h"
+#include "jobs/ingest/click_fast_path.h"
 #include "jobs/ingest/csv.h"
 #include "jobs/ingest/literal.h"
 #include "jobs/ingest/mapped_file.h"
 
 namespace winback {
 
+using ingest_internal::CanonicalClickMetadata;
 using ingest_internal::ConsumeHeader;
 using ingest_internal::FieldSplitter;
+using ingest_internal::kClickFields;
 using ingest_internal::LineReader;
 using ingest_internal::ParseDouble;
 using ingest_internal::ParseInt64;
 using ingest_internal::Reject;
 using ingest_internal::Repair;
 using ingest_internal::RowLog;
+using ingest_internal::SplitPlainClickRow;
 
 absl::Status IngestOptions::Validate() const {
   if (!(max_bad_row_share >= 0.0 && max_bad_row_share <= 1.0)) {
@@ -332,7 +336,6 @@ RowResult BookingRow(std::string_view line, FieldSplitter* splitter,
 
 // ------------------------------------------------------------------- clicks
 
-constexpr int kClickFields = 6;
 // A lower bound on the bytes of a valid click row: two UUIDs (72), the
 // shortest event name (5), timestamp (19), traffic source (3), five commas
 // and the line end.
@@ -356,6 +359,43 @@ bool ValidClickMetadata(EventType type, std::string_view text, Literal* lit) {
     default:
       return text.empty() || lit->TryParse(text);
   }
+}
+
+// A click row's values.
+struct ClickRow {
+  Uuid session;
+  bool lowercase = false;  // the session id is in canonical lowercase
+  EventType type = EventType::kHomepage;
+  Micros time = 0;
+  Uuid event_id;
+  TrafficSource source = TrafficSource::kMobile;
+};
+
+// Checks and converts the six fields of a click row. With `lit` the
+// metadata is checked by the Literal parser and the result is the row's
+// verdict; without it only canonical metadata passes, and a rejection just
+// means "not for the fast path".
+RowResult ClickFields(const std::string_view* f, Literal* lit, ClickRow* row) {
+  const std::optional<Uuid> session = FastUuid(f[0], &row->lowercase);
+  if (!session.has_value()) return Reject::kBadId;
+  const std::optional<EventType> type = ParseEventType(f[1]);
+  if (!type.has_value()) return Reject::kBadValue;
+  const std::optional<Micros> time = FastTimestamp(f[2]);
+  if (!time.has_value()) return Reject::kBadTimestamp;
+  const std::optional<Uuid> event_id = FastUuid(f[3]);
+  if (!event_id.has_value()) return Reject::kBadId;
+  const std::optional<TrafficSource> source = ParseTrafficSource(f[4]);
+  if (!source.has_value()) return Reject::kBadValue;
+  if (lit == nullptr ? !CanonicalClickMetadata(*type, f[5])
+                     : !ValidClickMetadata(*type, f[5], lit)) {
+    return Reject::kBadMetadata;
+  }
+  row->session = *session;
+  row->type = *type;
+  row->time = *time;
+  row->event_id = *event_id;
+  row->source = *source;
+  return std::nullopt;
 }
 
 // One thread's share of click_stream.csv. Session ids are interned into a
@@ -448,48 +488,30 @@ void ParseClickChunk(std::string_view text, size_t reserve_rows,
                                static_cast<size_t>(line.data() - released)));
       released = line.data();
     }
-    if (splitter.Split(line, f, kClickFields) != kClickFields) {
-      c->log.AddReject(Reject::kWrongFieldCount, line_no);
-      continue;
+    // Rows in the export's own shape are split and checked by the fast
+    // path; every other row, and any row it does not accept, by the general
+    // one, which alone decides rejections.
+    ClickRow row;
+    if (!SplitPlainClickRow(line, f) ||
+        ClickFields(f, nullptr, &row).has_value()) {
+      if (splitter.Split(line, f, kClickFields) != kClickFields) {
+        c->log.AddReject(Reject::kWrongFieldCount, line_no);
+        continue;
+      }
+      if (const RowResult r = ClickFields(f, &lit, &row); r.has_value()) {
+        c->log.AddReject(*r, line_no);
+        continue;
+      }
     }
-    bool lowercase = false;
-    const std::optional<Uuid> session = FastUuid(f[0], &lowercase);
-    if (!session.has_value()) {
-      c->log.AddReject(Reject::kBadId, line_no);
-      continue;
-    }
-    const std::optional<EventType> type = ParseEventType(f[1]);
-    if (!type.has_value()) {
-      c->log.AddReject(Reject::kBadValue, line_no);
-      continue;
-    }
-    const std::optional<Micros> time = FastTimestamp(f[2]);
-    if (!time.has_value()) {
-      c->log.AddReject(Reject::kBadTimestamp, line_no);
-      continue;
-    }
-    const std::optional<Uuid> event_id = FastUuid(f[3]);
-    if (!event_id.has_value()) {
-      c->log.AddReject(Reject::kBadId, line_no);
-      continue;
-    }
-    const std::optional<TrafficSource> source = ParseTrafficSource(f[4]);
-    if (!source.has_value()) {
-      c->log.AddReject(Reject::kBadValue, line_no);
-      continue;
-    }
-    if (!ValidClickMetadata(*type, f[5], &lit)) {
-      c->log.AddReject(Reject::kBadMetadata, line_no);
-      continue;
-    }
-    if (lowercase) c->session_of_uuid.prefetch(*session);
-    pending[pending_count++] = {*session, f[0], c->session.size(), lowercase};
+    if (row.lowercase) c->session_of_uuid.prefetch(row.session);
+    pending[pending_count++] = {row.session, f[0], c->session.size(),
+                                row.lowercase};
     c->session.push_back(0);  // set by resolve()
     if (pending_count == kBatch) resolve();
-    c->event_time.push_back(*time);
-    c->event_id.push_back(*event_id);
-    c->event_type.push_back(*type);
-    c->traffic_source.push_back(*source);
+    c->event_time.push_back(row.time);
+    c->event_id.push_back(row.event_id);
+    c->event_type.push_back(row.type);
+    c->traffic_source.push_back(row.source);
   }
   resolve();
   c->lines = line_no;

@@ -23,10 +23,36 @@ std::string_view EventTypeName(EventType t) {
 }
 
 std::optional<EventType> ParseEventType(std::string_view name) {
-  for (int i = 0; i < kEventTypeCount; ++i) {
-    if (kEventNames[i] == name) return static_cast<EventType>(i);
+  // The length (and for two lengths one letter) picks the only candidate;
+  // one comparison confirms it. This runs once per click event.
+  EventType candidate;
+  switch (name.size()) {
+    case 5:
+      candidate = EventType::kClick;
+      break;
+    case 6:
+      candidate = name[1] == 'E' ? EventType::kSearch : EventType::kScroll;
+      break;
+    case 7:
+      candidate = EventType::kBooking;
+      break;
+    case 8:
+      candidate = EventType::kHomepage;
+      break;
+    case 9:
+      candidate = EventType::kAddPromo;
+      break;
+    case 10:
+      candidate = EventType::kPromoPage;
+      break;
+    case 11:
+      candidate = name[0] == 'I' ? EventType::kItemDetail : EventType::kAddToCart;
+      break;
+    default:
+      return std::nullopt;
   }
-  return std::nullopt;
+  if (name != kEventNames[static_cast<int>(candidate)]) return std::nullopt;
+  return candidate;
 }
 
 std::string_view TrafficSourceName(TrafficSource s) {

@@ -1,5 +1,7 @@
 #include "jobs/tables/tables.h"
 
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace winback {
@@ -27,6 +29,19 @@ TEST(EventType, NamesRoundTrip) {
     EXPECT_EQ(ParseEventType(EventTypeName(t)), t);
   }
   EXPECT_FALSE(ParseEventType("booking").has_value());
+  // Every other text of the names' lengths, one letter changed, fails,
+  // as do prefixes, extensions and the empty text.
+  for (int i = 0; i < kEventTypeCount; ++i) {
+    const std::string name(EventTypeName(static_cast<EventType>(i)));
+    for (size_t at = 0; at < name.size(); ++at) {
+      std::string changed = name;
+      changed[at] = changed[at] == 'X' ? 'Y' : 'X';
+      EXPECT_FALSE(ParseEventType(changed).has_value()) << changed;
+    }
+    EXPECT_FALSE(ParseEventType(name.substr(0, name.size() - 1)).has_value());
+    EXPECT_FALSE(ParseEventType(name + "S").has_value());
+  }
+  EXPECT_FALSE(ParseEventType("").has_value());
 }
 
 }  // namespace

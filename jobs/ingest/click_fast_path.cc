@@ -1,0 +1,138 @@
+#include "jobs/ingest/click_fast_path.h"
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace winback::ingest_internal {
+namespace {
+
+// Stores the offsets of the first `want` commas of `line` in `at` and
+// returns how many it found (fewer when the line has fewer).
+int FindCommas(std::string_view line, int want, size_t* at) {
+  const char* const data = line.data();
+  const size_t size = line.size();
+  int found = 0;
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time: one compare and a bit mask of the commas.
+  const __m128i comma = _mm_set1_epi8(',');
+  for (; i + 16 <= size && found < want; i += 16) {
+    const __m128i block =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    uint32_t mask = static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(block, comma)));
+    while (mask != 0 && found < want) {
+      at[found++] = i + static_cast<size_t>(__builtin_ctz(mask));
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; i < size && found < want; ++i) {
+    if (data[i] == ',') at[found++] = i;
+  }
+  return found;
+}
+
+// A cursor that matches the fixed parts of a canonical literal.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view text)
+      : p_(text.data()), end_(text.data() + text.size()) {}
+
+  bool Text(std::string_view s) {
+    if (static_cast<size_t>(end_ - p_) < s.size() ||
+        std::memcmp(p_, s.data(), s.size()) != 0) {
+      return false;
+    }
+    p_ += s.size();
+    return true;
+  }
+
+  // -?(0|[1-9][0-9]{0,17}): always an int64, as the Literal parser reads it.
+  bool Int() {
+    if (p_ != end_ && *p_ == '-') ++p_;
+    const char* const digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    const ptrdiff_t n = p_ - digits;
+    return n >= 1 && n <= 18 && (n == 1 || *digits != '0');
+  }
+
+  // '...' holding none of ' \ " or a line break: a string the Literal
+  // parser takes as is, and one FieldSplitter had nothing to unescape in.
+  bool String() {
+    if (p_ == end_ || *p_ != '\'') return false;
+    for (++p_; p_ != end_; ++p_) {
+      const char c = *p_;
+      if (c == '\'') {
+        ++p_;
+        return true;
+      }
+      if (c == '\\' || c == '"' || c == '\n' || c == '\r') return false;
+    }
+    return false;
+  }
+
+  bool AtEnd() const { return p_ == end_; }
+
+ private:
+  const char* p_;
+  const char* const end_;
+};
+
+}  // namespace
+
+bool SplitPlainClickRow(std::string_view line, std::string_view* fields) {
+  size_t comma[kClickFields - 1];
+  if (FindCommas(line, kClickFields - 1, comma) != kClickFields - 1) {
+    return false;
+  }
+  size_t begin = 0;
+  for (int f = 0; f < kClickFields - 1; ++f) {
+    // FieldSplitter unquotes a field that starts with a quote; these stay
+    // with it.
+    if (comma[f] > begin && line[begin] == '"') return false;
+    fields[f] = line.substr(begin, comma[f] - begin);
+    begin = comma[f] + 1;
+  }
+  const std::string_view rest = line.substr(begin);
+  if (rest.empty()) {
+    fields[kClickFields - 1] = rest;
+    return true;
+  }
+  // One quoted field to the end of the line. A quote inside (a doubled one,
+  // or one that closes early) is caught by CanonicalClickMetadata.
+  if (rest.size() < 2 || rest.front() != '"' || rest.back() != '"') {
+    return false;
+  }
+  fields[kClickFields - 1] = rest.substr(1, rest.size() - 2);
+  return true;
+}
+
+bool CanonicalClickMetadata(EventType type, std::string_view text) {
+  Cursor c(text);
+  switch (type) {
+    case EventType::kAddToCart:
+      return c.Text("{'product_id': ") && c.Int() &&
+             c.Text(", 'quantity': ") && c.Int() &&
+             c.Text(", 'item_price': ") && c.Int() && c.Text("}") &&
+             c.AtEnd();
+    case EventType::kBooking:
+      return c.Text("{'payment_status': ") && c.String() && c.Text("}") &&
+             c.AtEnd();
+    case EventType::kSearch:
+      return c.Text("{'search_keywords': ") && c.String() && c.Text("}") &&
+             c.AtEnd();
+    case EventType::kAddPromo:
+      return c.Text("{'promo_code': ") && c.String() &&
+             c.Text(", 'promo_amount': ") && c.Int() && c.Text("}") &&
+             c.AtEnd();
+    default:
+      return text.empty();
+  }
+}
+
+}  // namespace winback::ingest_internal

@@ -1,0 +1,226 @@
+#include "jobs/ingest/click_fast_path.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "jobs/ingest/csv.h"
+#include "jobs/ingest/literal.h"
+
+namespace winback::ingest_internal {
+namespace {
+
+// The general rule for click metadata (product.md / data.md), written out
+// here with the Literal parser rather than taken from ingest.cc: the keys a
+// type needs, with the right value types; other types take an empty text or
+// any literal.
+bool GeneralValid(EventType type, std::string_view text) {
+  Literal lit;
+  switch (type) {
+    case EventType::kAddToCart:
+      return lit.TryParse(text) && lit.FindInt(0, "product_id") &&
+             lit.FindInt(0, "quantity") && lit.FindInt(0, "item_price");
+    case EventType::kBooking:
+      return lit.TryParse(text) && lit.FindString(0, "payment_status");
+    case EventType::kSearch:
+      return lit.TryParse(text) && lit.FindString(0, "search_keywords");
+    case EventType::kAddPromo:
+      return lit.TryParse(text) && lit.FindString(0, "promo_code") &&
+             lit.FindInt(0, "promo_amount");
+    default:
+      return text.empty() || lit.TryParse(text);
+  }
+}
+
+struct Sample {
+  EventType type;
+  std::string text;
+};
+
+// Metadata as the generator (and data.md's examples) print it.
+const std::vector<Sample>& Canonical() {
+  static const std::vector<Sample> kSamples = {
+      {EventType::kAddToCart,
+       "{'product_id': 56641, 'quantity': 2, 'item_price': 200805}"},
+      {EventType::kAddToCart, "{'product_id': 0, 'quantity': -1, "
+                              "'item_price': 999999999999999999}"},
+      {EventType::kBooking, "{'payment_status': 'Success'}"},
+      {EventType::kBooking, "{'payment_status': ''}"},
+      {EventType::kSearch, "{'search_keywords': 'Celana Jeans'}"},
+      {EventType::kSearch, "{'search_keywords': 'Kaos \xc3\xa9 {x}: 1, 2'}"},
+      {EventType::kAddPromo,
+       "{'promo_code': 'WEEKENDSERU', 'promo_amount': 28471}"},
+      {EventType::kHomepage, ""},
+      {EventType::kItemDetail, ""},
+      {EventType::kClick, ""},
+      {EventType::kScroll, ""},
+      {EventType::kPromoPage, ""},
+  };
+  return kSamples;
+}
+
+TEST(CanonicalClickMetadata, AcceptsTheExportsOwnShape) {
+  for (const Sample& s : Canonical()) {
+    EXPECT_TRUE(CanonicalClickMetadata(s.type, s.text)) << s.text;
+    EXPECT_TRUE(GeneralValid(s.type, s.text)) << s.text;
+  }
+}
+
+TEST(CanonicalClickMetadata, LeavesEverythingElseToTheGeneralParser) {
+  // Valid, but not in the export's exact shape: the fast path says no and
+  // the general parser decides.
+  const std::vector<Sample> valid_elsewhere = {
+      {EventType::kAddToCart,
+       "{\"product_id\": 1, \"quantity\": 2, \"item_price\": 3}"},
+      {EventType::kAddToCart, "{'quantity': 2, 'product_id': 1, "
+                              "'item_price': 3}"},
+      {EventType::kAddToCart, "{'product_id':1, 'quantity': 2, "
+                              "'item_price': 3}"},
+      {EventType::kAddToCart, "{'product_id': 1234567890123456789, "
+                              "'quantity': 2, 'item_price': 3}"},
+      {EventType::kSearch, "{'search_keywords': 'Men\\'s'}"},
+      {EventType::kSearch, "{'search_keywords': \"Men's\"}"},
+      {EventType::kSearch, "{'search_keywords': 'a', 'extra': None}"},
+      {EventType::kHomepage, "{}"},
+  };
+  for (const Sample& s : valid_elsewhere) {
+    EXPECT_FALSE(CanonicalClickMetadata(s.type, s.text)) << s.text;
+    EXPECT_TRUE(GeneralValid(s.type, s.text)) << s.text;
+  }
+  const std::vector<Sample> invalid = {
+      {EventType::kAddToCart,
+       "{'product_id': 01, 'quantity': 2, 'item_price': 3}"},
+      {EventType::kAddToCart,
+       "{'product_id': 1, 'quantity': 2, 'item_price': 3} "},
+      {EventType::kAddToCart, "{'product_id': 1, 'quantity': 2}"},
+      {EventType::kAddToCart,
+       "{'product_id': 1.5, 'quantity': 2, 'item_price': 3}"},
+      {EventType::kBooking, "{'payment_status': 'Success}"},
+      {EventType::kSearch, "{'search_keywords': 'a\"b'}"},
+      {EventType::kAddPromo, "{'promo_code': 'X', 'promo_amount': -}"},
+  };
+  for (const Sample& s : invalid) {
+    EXPECT_FALSE(CanonicalClickMetadata(s.type, s.text)) << s.text;
+  }
+}
+
+// Random edits of canonical texts, biased to the characters that matter.
+std::string Mutate(std::string s, std::mt19937_64& rng) {
+  static constexpr std::string_view kAlphabet = "'\"\\,:{} -01239a_\n\r";
+  const int edits = 1 + static_cast<int>(rng() % 3);
+  for (int e = 0; e < edits; ++e) {
+    const size_t at = s.empty() ? 0 : rng() % (s.size() + 1);
+    const char c = kAlphabet[rng() % kAlphabet.size()];
+    switch (rng() % 4) {
+      case 0:
+        if (at < s.size()) s.erase(at, 1);
+        break;
+      case 1:
+        s.insert(at, 1, c);
+        break;
+      case 2:
+        if (at < s.size()) s[at] = c;
+        break;
+      default:
+        if (at < s.size()) s.insert(at, s.substr(at, 1 + rng() % 8));
+        break;
+    }
+  }
+  return s;
+}
+
+TEST(CanonicalClickMetadata, NeverAcceptsWhatTheGeneralParserRejects) {
+  std::mt19937_64 rng(20261124);
+  int accepted = 0, rejected_by_general = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const Sample& base = Canonical()[rng() % Canonical().size()];
+    const std::string text = Mutate(base.text, rng);
+    for (int t = 0; t < kEventTypeCount; ++t) {
+      const EventType type = static_cast<EventType>(t);
+      const bool general = GeneralValid(type, text);
+      rejected_by_general += !general;
+      if (CanonicalClickMetadata(type, text)) {
+        ++accepted;
+        ASSERT_TRUE(general) << "type " << EventTypeName(type) << ": " << text;
+      }
+    }
+  }
+  // The edits hit both sides of the line, so the check above means
+  // something.
+  EXPECT_GT(accepted, 1000);
+  EXPECT_GT(rejected_by_general, 100000);
+}
+
+std::vector<std::string> GeneralFields(std::string_view line) {
+  FieldSplitter splitter;
+  std::string_view f[16];
+  const int n = splitter.Split(line, f, 16);
+  if (n < 0) return {"<malformed>"};
+  return std::vector<std::string>(f, f + n);
+}
+
+std::vector<std::string> FastFields(std::string_view line) {
+  std::string_view f[kClickFields];
+  if (!SplitPlainClickRow(line, f)) return {};
+  return std::vector<std::string>(f, f + kClickFields);
+}
+
+TEST(SplitPlainClickRow, SplitsTheExportsRowsAsFieldSplitterDoes) {
+  const std::vector<std::string> lines = {
+      "3b9076c8-d642-483c-af8c-a733e6f6e977,PROMO_PAGE,"
+      "2021-11-02T12:22:05.000557Z,5b7c25fe-c9ba-4e97-9e6a-7d807f0afa10,"
+      "MOBILE,",
+      "a,SEARCH,t,e,WEB,\"{'search_keywords': 'Celana, Jeans'}\"",
+      "a,BOOKING,t,e,WEB,\"\"",
+      ",,,,,",
+  };
+  for (const std::string& line : lines) {
+    const std::vector<std::string> fast = FastFields(line);
+    ASSERT_EQ(fast.size(), static_cast<size_t>(kClickFields)) << line;
+    EXPECT_EQ(fast, GeneralFields(line)) << line;
+  }
+  // Left to FieldSplitter: quoted leading fields, an unquoted or unclosed
+  // last field, too few fields, text after the closing quote.
+  for (std::string_view line :
+       {"\"a\",B,t,e,WEB,", "a,B,t,e,\"WEB\",", "a,B,t,e,WEB,x",
+        "a,B,t,e,WEB,\"x", "a,B,t,e", "a,B,t,e,WEB,\"x\",y",
+        "a,B,t,e,WEB,\"x\"y"}) {
+    EXPECT_TRUE(FastFields(line).empty()) << line;
+  }
+}
+
+TEST(SplitPlainClickRow, AgreesWithFieldSplitterOnRandomRows) {
+  const std::string prefix =
+      "3b9076c8-d642-483c-af8c-a733e6f6e977,ADD_TO_CART,"
+      "2021-11-02T12:22:05.000557Z,5b7c25fe-c9ba-4e97-9e6a-7d807f0afa10,"
+      "MOBILE,";
+  const std::string bases[] = {
+      prefix +
+          "\"{'product_id': 56641, 'quantity': 2, 'item_price': 200805}\"",
+      prefix + "\"{'search_keywords': 'Celana Jeans'}\""};
+  std::mt19937_64 rng(7);
+  int split = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const std::string line = Mutate(bases[i % 2], rng);
+    std::string_view f[kClickFields];
+    if (!SplitPlainClickRow(line, f)) continue;
+    ++split;
+    // A quote left in the last field means FieldSplitter would have read
+    // the field differently; CanonicalClickMetadata turns such rows away.
+    if (f[kClickFields - 1].find('"') != std::string_view::npos) {
+      for (int t = 0; t < kEventTypeCount; ++t) {
+        ASSERT_FALSE(CanonicalClickMetadata(static_cast<EventType>(t),
+                                            f[kClickFields - 1]))
+            << line;
+      }
+      continue;
+    }
+    ASSERT_EQ(FastFields(line), GeneralFields(line)) << line;
+  }
+  EXPECT_GT(split, 50000);
+}
+
+}  // namespace
+}  // namespace winback::ingest_internal
