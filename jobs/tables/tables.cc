@@ -72,9 +72,9 @@ std::optional<Uuid> ParseUuid(std::string_view s) {
   }
   Uuid u;
   int nibbles = 0;
-  for (char c : s) {
-    if (c == '-') continue;
-    const int v = HexValue(c);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) continue;  // the dashes
+    const int v = HexValue(s[i]);
     if (v < 0) return std::nullopt;
     uint64_t& word = nibbles < 16 ? u.hi : u.lo;
     word = (word << 4) | static_cast<uint64_t>(v);

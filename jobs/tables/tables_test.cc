@@ -21,6 +21,8 @@ TEST(Uuid, RejectsMalformed) {
   EXPECT_FALSE(ParseUuid("").has_value());
   EXPECT_FALSE(ParseUuid("0a1b2c3d-4e5f-6789-abcd-ef012345678g").has_value());
   EXPECT_FALSE(ParseUuid("0a1b2c3d4e5f-6789-abcd-ef0123456789-").has_value());
+  // A dash only where the form has one.
+  EXPECT_FALSE(ParseUuid("0a1b2c3d-4e5f-6-89-abcd-ef0123456789").has_value());
 }
 
 TEST(EventType, NamesRoundTrip) {
