@@ -135,4 +135,64 @@ bool CanonicalClickMetadata(EventType type, std::string_view text) {
   }
 }
 
+std::optional<Uuid> FastUuid(std::string_view s, bool* lowercase) {
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' ||
+      s[23] != '-') {
+    return std::nullopt;
+  }
+  // The 32 hex digits without the dashes.
+  alignas(16) char hex[32];
+  std::memcpy(hex, s.data(), 8);
+  std::memcpy(hex + 8, s.data() + 9, 4);
+  std::memcpy(hex + 12, s.data() + 14, 4);
+  std::memcpy(hex + 16, s.data() + 19, 4);
+  std::memcpy(hex + 20, s.data() + 24, 12);
+#if defined(__SSE2__)
+  // Sixteen digits per vector. A digit's value is its low nibble, plus 9
+  // for a letter (a-f and A-F have nibbles 1-6); pairs of values are packed
+  // into bytes through 16-bit lanes.
+  uint8_t bytes[16];
+  bool upper = false;
+  for (int half = 0; half < 2; ++half) {
+    const __m128i v =
+        _mm_load_si128(reinterpret_cast<const __m128i*>(hex + 16 * half));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    const __m128i letter =
+        _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
+                      _mm_cmplt_epi8(folded, _mm_set1_epi8('f' + 1)));
+    if (_mm_movemask_epi8(_mm_or_si128(digit, letter)) != 0xFFFF) {
+      return std::nullopt;
+    }
+    // A letter without the 0x20 bit is uppercase.
+    upper |= _mm_movemask_epi8(_mm_andnot_si128(
+                 _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8(0x20)),
+                                _mm_set1_epi8(0x20)),
+                 letter)) != 0;
+    const __m128i value =
+        _mm_add_epi8(_mm_and_si128(v, _mm_set1_epi8(0x0F)),
+                     _mm_and_si128(letter, _mm_set1_epi8(9)));
+    // Lane = first digit | second digit << 8; byte = first << 4 | second.
+    const __m128i packed = _mm_and_si128(
+        _mm_or_si128(_mm_slli_epi16(value, 4), _mm_srli_epi16(value, 8)),
+        _mm_set1_epi16(0x00FF));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(bytes + 8 * half),
+                     _mm_packus_epi16(packed, packed));
+  }
+  uint64_t hi, lo;
+  std::memcpy(&hi, bytes, 8);
+  std::memcpy(&lo, bytes + 8, 8);
+  if (lowercase != nullptr) *lowercase = !upper;
+  return Uuid{__builtin_bswap64(hi), __builtin_bswap64(lo)};
+#else
+  const std::optional<Uuid> u = ParseUuid(s);
+  if (u.has_value() && lowercase != nullptr) {
+    *lowercase = std::string_view(hex, 32).find_first_of("ABCDEF") ==
+                 std::string_view::npos;
+  }
+  return u;
+#endif
+}
+
 }  // namespace winback::ingest_internal

@@ -222,5 +222,36 @@ TEST(SplitPlainClickRow, AgreesWithFieldSplitterOnRandomRows) {
   EXPECT_GT(split, 50000);
 }
 
+TEST(FastUuid, GivesParseUuidsAnswerForEveryText) {
+  std::mt19937_64 rng(36);
+  static constexpr std::string_view kHex = "0123456789abcdefABCDEF";
+  int valid = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string text(36, '-');
+    for (int at = 0; at < 36; ++at) {
+      if (at == 8 || at == 13 || at == 18 || at == 23) continue;
+      // Mostly lowercase, sometimes an uppercase letter.
+      text[at] = kHex[rng() % (i % 4 == 0 ? kHex.size() : 16)];
+    }
+    if (i % 2 == 1) {
+      // A byte anywhere, from every range the vector compares split.
+      text[rng() % 36] = static_cast<char>(rng() % 256);
+    }
+    if (i % 97 == 0) text.resize(rng() % 40, '0');
+    bool lowercase = false;
+    const std::optional<Uuid> fast = FastUuid(text, &lowercase);
+    const std::optional<Uuid> general = ParseUuid(text);
+    ASSERT_EQ(fast.has_value(), general.has_value()) << text;
+    if (!fast.has_value()) continue;
+    ++valid;
+    ASSERT_EQ(*fast, *general) << text;
+    ASSERT_EQ(lowercase, text.find_first_of("ABCDEF") == std::string::npos)
+        << text;
+    ASSERT_EQ(FormatUuid(*fast) == text, lowercase) << text;
+  }
+  EXPECT_GT(valid, 50000);
+  EXPECT_LT(valid, 150000);
+}
+
 }  // namespace
 }  // namespace winback::ingest_internal

@@ -22,6 +22,7 @@ namespace winback {
 
 using ingest_internal::CanonicalClickMetadata;
 using ingest_internal::ConsumeHeader;
+using ingest_internal::FastUuid;
 using ingest_internal::FieldSplitter;
 using ingest_internal::kClickFields;
 using ingest_internal::LineReader;
@@ -83,47 +84,6 @@ std::optional<Micros> FastTimestamp(std::string_view s) {
            us;
   }
   return ParseTimestamp(s);
-}
-
-// Parses the canonical 8-4-4-4-12 UUID form like ParseUuid, with a table.
-// `*lowercase` (when given) tells whether the text is the canonical
-// lowercase form, in which case equal UUIDs mean equal texts.
-std::optional<Uuid> FastUuid(std::string_view s, bool* lowercase = nullptr) {
-  // Digit value, plus 16 for the uppercase letters; -1 for non-hex.
-  struct HexTable {
-    int8_t v[256];
-    constexpr HexTable() : v() {
-      for (int i = 0; i < 256; ++i) v[i] = -1;
-      for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<int8_t>(i);
-      for (int i = 0; i < 6; ++i) {
-        v['a' + i] = static_cast<int8_t>(10 + i);
-        v['A' + i] = static_cast<int8_t>(16 + 10 + i);
-      }
-    }
-  };
-  static constexpr HexTable kHex;
-  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' ||
-      s[23] != '-') {
-    return std::nullopt;
-  }
-  static constexpr int kPos[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
-                                   12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
-                                   26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
-  Uuid u;
-  int seen = 0;
-  for (int i = 0; i < 16; ++i) {
-    const int v = kHex.v[static_cast<unsigned char>(s[kPos[i]])];
-    seen |= v;
-    u.hi = (u.hi << 4) | static_cast<uint64_t>(v & 0xF);
-  }
-  for (int i = 16; i < 32; ++i) {
-    const int v = kHex.v[static_cast<unsigned char>(s[kPos[i]])];
-    seen |= v;
-    u.lo = (u.lo << 4) | static_cast<uint64_t>(v & 0xF);
-  }
-  if (seen < 0) return std::nullopt;
-  if (lowercase != nullptr) *lowercase = (seen & 0x10) == 0;
-  return u;
 }
 
 // UUIDs in the export are random, so mixing the two halves is enough.
