@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "jobs/common/parallel.h"
 
 namespace winback {
 namespace {
@@ -47,7 +48,8 @@ absl::Status FeatureOptions::Validate() const {
 
 CustomerHistory BuildHistory(const CustomerTable& customers,
                              const BookingTable& bookings,
-                             const SessionTable& sessions, Micros as_of) {
+                             const SessionTable& sessions, Micros as_of,
+                             int threads) {
   CustomerHistory h;
   const size_t n = customers.size();
 
@@ -79,9 +81,19 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
       h.purchase_promo[k] = bookings.promo_code[i] != 0 ? 1 : 0;
     }
   }
-  for (size_t r = 0; r < n; ++r) {
+  // Each customer's purchases, then sessions, are sorted on their own:
+  // customers are split into blocks that the threads take in turn.
+  const size_t blocks = std::min<size_t>(n, 64);
+  auto for_each_customer = [&](const auto& fn) {
+    ParallelFor(blocks, threads, [&](size_t block) {
+      for (size_t r = n * block / blocks; r < n * (block + 1) / blocks; ++r) {
+        fn(r);
+      }
+    });
+  };
+  for_each_customer([&](size_t r) {
     const uint32_t b = h.purchase_begin[r], e = h.purchase_begin[r + 1];
-    if (e - b < 2) continue;
+    if (e - b < 2) return;
     std::vector<uint32_t> idx(e - b);
     std::iota(idx.begin(), idx.end(), b);
     std::sort(idx.begin(), idx.end(), [&](uint32_t x, uint32_t y) {
@@ -98,7 +110,7 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
     std::copy(t.begin(), t.end(), h.purchase_time.begin() + b);
     std::copy(a.begin(), a.end(), h.purchase_amount.begin() + b);
     std::copy(p.begin(), p.end(), h.purchase_promo.begin() + b);
-  }
+  });
   h.purchase_month.resize(purchases);
   for (size_t k = 0; k < purchases; ++k) {
     h.purchase_month[k] = MonthOf(h.purchase_time[k]);
@@ -119,48 +131,76 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
 
   // Sessions: SessionTable is ordered by (session id, piece); bucket by row.
   // Pieces of one session id share its customer: look it up once per id.
+  // The threads first find the rows of their own ranges of sessions, then
+  // each copies the sessions of its own range of customers.
+  const size_t sessions_n = sessions.size();
+  const int parts = std::max(1, std::min(threads, 64));
+  std::vector<int32_t> row_of_session(sessions_n);
+  std::vector<std::vector<uint32_t>> part_count(parts);
+  std::vector<int64_t> part_orphans(parts, 0);
+  ParallelFor(parts, parts, [&](size_t part) {
+    std::vector<uint32_t>& counts = part_count[part];
+    counts.assign(n, 0);
+    int64_t cached_customer = kNoCustomer;
+    int32_t cached_row = -1;
+    for (size_t i = sessions_n * part / parts;
+         i < sessions_n * (part + 1) / parts; ++i) {
+      row_of_session[i] = -1;
+      if (sessions.customer_id[i] == kNoCustomer || sessions.start[i] > as_of) {
+        continue;
+      }
+      const uint32_t id = sessions.session[i];
+      if (id >= pool || linked_at[id] == kUnlinked) continue;
+      if (sessions.customer_id[i] != cached_customer) {
+        auto it = customers.row_of.find(sessions.customer_id[i]);
+        cached_customer = sessions.customer_id[i];
+        cached_row = it == customers.row_of.end()
+                         ? -1
+                         : static_cast<int32_t>(it->second);
+      }
+      if (cached_row < 0) {
+        ++part_orphans[part];
+        continue;
+      }
+      row_of_session[i] = cached_row;
+      ++counts[cached_row];
+    }
+  });
   std::fill(count.begin(), count.end(), 0);
-  std::vector<int64_t> row_of_session(sessions.size(), -1);
-  std::vector<Micros> link_of_session(sessions.size(), 0);
-  int64_t cached_customer = kNoCustomer;
-  int64_t cached_row = -1;
-  for (size_t i = 0; i < sessions.size(); ++i) {
-    if (sessions.customer_id[i] == kNoCustomer || sessions.start[i] > as_of) continue;
-    const uint32_t id = sessions.session[i];
-    if (id >= pool || linked_at[id] == kUnlinked) continue;
-    if (sessions.customer_id[i] != cached_customer) {
-      auto it = customers.row_of.find(sessions.customer_id[i]);
-      cached_customer = sessions.customer_id[i];
-      cached_row = it == customers.row_of.end() ? -1 : it->second;
-    }
-    if (cached_row < 0) {
-      ++h.orphan_sessions;
-      continue;
-    }
-    row_of_session[i] = cached_row;
-    link_of_session[i] = linked_at[id];
-    ++count[cached_row];
+  for (int part = 0; part < parts; ++part) {
+    for (size_t r = 0; r < n; ++r) count[r] += part_count[part][r];
+    h.orphan_sessions += part_orphans[part];
   }
+  part_count.clear();
   h.session_begin = Offsets(count);
   const size_t m = h.session_begin[n];
-  h.session_start.resize(m);
-  h.session_minutes_x1000.resize(m);
-  h.session_linked_at.resize(m);
-  h.session_last_event.resize(m);
-  h.linked_sorted.resize(m);
-  {
-    std::vector<uint32_t> cursor(h.session_begin.begin(), h.session_begin.end() - 1);
-    for (size_t i = 0; i < sessions.size(); ++i) {
-      if (row_of_session[i] < 0) continue;
-      const uint32_t k = cursor[row_of_session[i]]++;
+  ParallelFor(2, threads, [&](size_t half) {
+    if (half == 0) {
+      h.session_start.resize(m);
+      h.session_minutes_x1000.resize(m);
+      h.session_last_event.resize(m);
+    } else {
+      h.session_linked_at.resize(m);
+      h.linked_sorted.resize(m);
+    }
+  });
+  ParallelFor(parts, parts, [&](size_t part) {
+    const int32_t first = static_cast<int32_t>(n * part / parts);
+    const int32_t last = static_cast<int32_t>(n * (part + 1) / parts);
+    std::vector<uint32_t> cursor(h.session_begin.begin() + first,
+                                 h.session_begin.begin() + last);
+    for (size_t i = 0; i < sessions_n; ++i) {
+      const int32_t row = row_of_session[i];
+      if (row < first || row >= last) continue;
+      const uint32_t k = cursor[row - first]++;
       h.session_start[k] = sessions.start[i];
       h.session_minutes_x1000[k] =
           (sessions.end[i] - sessions.start[i]) * 1000 / kMicrosPerMinute;
-      h.session_linked_at[k] = link_of_session[i];
+      h.session_linked_at[k] = linked_at[sessions.session[i]];
       h.session_last_event[k] = sessions.last_event[i];
     }
-  }
-  for (size_t r = 0; r < n; ++r) {
+  });
+  for_each_customer([&](size_t r) {
     const uint32_t b = h.session_begin[r], e = h.session_begin[r + 1];
     std::vector<uint32_t> idx(e - b);
     std::iota(idx.begin(), idx.end(), b);
@@ -181,7 +221,7 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
     std::copy(last.begin(), last.end(), h.session_last_event.begin() + b);
     std::sort(link.begin(), link.end());
     std::copy(link.begin(), link.end(), h.linked_sorted.begin() + b);
-  }
+  });
   return h;
 }
 

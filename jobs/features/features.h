@@ -79,10 +79,11 @@ struct CustomerHistory {
 };
 
 // Gathers each customer's history from the run's tables. Purchases and links
-// after `as_of` are left out.
+// after `as_of` are left out. The result does not depend on `threads`.
 CustomerHistory BuildHistory(const CustomerTable& customers,
                              const BookingTable& bookings,
-                             const SessionTable& sessions, Micros as_of);
+                             const SessionTable& sessions, Micros as_of,
+                             int threads = 1);
 
 // One requested feature row: customer (CustomerTable row) as of `tau`.
 struct FeatureRequest {

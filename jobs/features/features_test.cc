@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+
 namespace winback {
 namespace {
 
@@ -11,8 +15,8 @@ const Micros kT0 = *ParseTimestamp("2022-01-01T00:00:00Z");
 // Two customers (ids 10 and 20) and hand-built bookings and sessions.
 class World {
  public:
-  World() {
-    for (int64_t id : {10, 20}) {
+  explicit World(std::vector<int64_t> ids = {10, 20}) {
+    for (int64_t id : ids) {
       const uint32_t row = static_cast<uint32_t>(customers.size());
       customers.customer_id.push_back(id);
       customers.gender.push_back(id == 10 ? Gender::kFemale : Gender::kMale);
@@ -145,6 +149,59 @@ TEST(Features, OrphanPurchasesAreCounted) {
   w.Book(1, 999, kT0, 1);
   const CustomerHistory h = BuildHistory(w.customers, w.bookings, w.sessions, INT64_MAX);
   EXPECT_EQ(h.orphan_purchases, 1);
+}
+
+TEST(BuildHistory, SortsEachCustomersHistoryTheSameOnAnyThreadCount) {
+  std::vector<int64_t> ids;
+  for (int64_t id = 1; id <= 300; ++id) ids.push_back(id * 7);
+  World w(ids);
+  std::mt19937_64 rng(5);
+  std::map<int64_t, std::vector<Micros>> bought, visited;
+  for (uint32_t sid = 0; sid < 6000; ++sid) {
+    const int64_t customer = ids[rng() % ids.size()];
+    const Micros t = kT0 + static_cast<Micros>(rng() % (400 * kDay));
+    const bool success = rng() % 10 != 0;
+    w.Book(sid, customer, t, 100 + static_cast<int64_t>(rng() % 900), success);
+    if (success) bought[customer].push_back(t);
+    // Sessions come before their booking, in session id order as
+    // sessionize leaves them, not in time order.
+    for (int piece = 0; piece < 3; ++piece) {
+      const Micros start = t - static_cast<Micros>(rng() % (30 * kDay));
+      w.Session(sid, customer, start, 5, EventType::kSearch);
+      visited[customer].push_back(start);
+    }
+  }
+  const CustomerHistory one =
+      BuildHistory(w.customers, w.bookings, w.sessions, INT64_MAX, 1);
+  for (size_t r = 0; r < ids.size(); ++r) {
+    std::vector<Micros> want = bought[ids[r]];
+    std::sort(want.begin(), want.end());
+    const std::vector<Micros> got(
+        one.purchase_time.begin() + one.purchase_begin[r],
+        one.purchase_time.begin() + one.purchase_begin[r + 1]);
+    EXPECT_EQ(got, want) << "customer " << ids[r];
+    want = visited[ids[r]];
+    std::sort(want.begin(), want.end());
+    const std::vector<Micros> starts(
+        one.session_start.begin() + one.session_begin[r],
+        one.session_start.begin() + one.session_begin[r + 1]);
+    EXPECT_EQ(starts, want) << "customer " << ids[r];
+  }
+  for (int threads : {2, 3, 8}) {
+    const CustomerHistory many =
+        BuildHistory(w.customers, w.bookings, w.sessions, INT64_MAX, threads);
+    EXPECT_EQ(many.purchase_begin, one.purchase_begin) << threads;
+    EXPECT_EQ(many.purchase_time, one.purchase_time) << threads;
+    EXPECT_EQ(many.purchase_amount, one.purchase_amount) << threads;
+    EXPECT_EQ(many.purchase_promo, one.purchase_promo) << threads;
+    EXPECT_EQ(many.purchase_month, one.purchase_month) << threads;
+    EXPECT_EQ(many.session_begin, one.session_begin) << threads;
+    EXPECT_EQ(many.session_start, one.session_start) << threads;
+    EXPECT_EQ(many.session_minutes_x1000, one.session_minutes_x1000) << threads;
+    EXPECT_EQ(many.session_linked_at, one.session_linked_at) << threads;
+    EXPECT_EQ(many.session_last_event, one.session_last_event) << threads;
+    EXPECT_EQ(many.linked_sorted, one.linked_sorted) << threads;
+  }
 }
 
 }  // namespace

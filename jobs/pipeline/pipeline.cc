@@ -178,7 +178,8 @@ class Runner {
 
     CustomerHistory history;
     WB_RETURN_IF_ERROR(Stage("features", [&]() -> absl::StatusOr<int64_t> {
-      history = BuildHistory(data.customers, data.bookings, sessions, as_of_);
+      history = BuildHistory(data.customers, data.bookings, sessions, as_of_,
+                             config_.data.ingest_threads);
       result->counts.emplace_back("orphan_purchases", history.orphan_purchases);
       return static_cast<int64_t>(history.purchase_time.size() +
                                   history.session_start.size());
