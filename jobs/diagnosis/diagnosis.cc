@@ -4,7 +4,7 @@
 #include <optional>
 #include <tuple>
 
-#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -62,9 +62,25 @@ absl::StatusOr<Diagnosis> Diagnose(
   if (absl::Status s = CheckColumns(bookings, sessions, labels); !s.ok()) {
     return s;
   }
-  auto segment = [&](int64_t customer) -> std::string {
-    auto it = segment_of.find(customer);
-    return it != segment_of.end() ? it->second : std::string(kNoSegment);
+  // Segments by index into their names in sorted order, so the per-row
+  // tallies below are array slots and come out ordered by name.
+  std::vector<std::string> names = {std::string(kNoSegment)};
+  for (const auto& [customer, name] : segment_of) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  auto index_of_name = [&names](std::string_view name) {
+    return static_cast<uint32_t>(
+        std::lower_bound(names.begin(), names.end(), name) - names.begin());
+  };
+  absl::flat_hash_map<int64_t, uint32_t> segment_index_of;
+  segment_index_of.reserve(segment_of.size());
+  for (const auto& [customer, name] : segment_of) {
+    segment_index_of[customer] = index_of_name(name);
+  }
+  const uint32_t no_segment = index_of_name(kNoSegment);
+  auto segment = [&](int64_t customer) {
+    auto it = segment_index_of.find(customer);
+    return it != segment_index_of.end() ? it->second : no_segment;
   };
 
   Diagnosis d;
@@ -100,7 +116,7 @@ absl::StatusOr<Diagnosis> Diagnose(
     int64_t amount;
   };
   std::vector<Purchase> purchases;
-  absl::btree_map<std::string, PromoRow> promo;
+  std::vector<PromoRow> promo(names.size());
   for (size_t i = 0; i < bookings.size(); ++i) {
     if (bookings.created_at[i] > as_of) continue;
     const MonthIndex m = MonthOf(bookings.created_at[i]);
@@ -144,16 +160,17 @@ absl::StatusOr<Diagnosis> Diagnose(
     row.returning_revenue = row.revenue - row.new_revenue;
   }
 
-  absl::btree_map<std::pair<MonthIndex, std::string>, SegmentMonthRow> seg;
+  // [month slot][segment index]; a row is reported once a label lands in it.
+  std::vector<SegmentMonthRow> seg(month_count * names.size());
   for (size_t i = 0; i < labels.size(); ++i) {
     const MonthIndex m = labels.month[i];
     if (m > last) continue;
     MonthlyRow& row = d.months[slot(m)];
-    std::string name = segment(labels.customer_id[i]);
-    SegmentMonthRow& s = seg[{m, name}];
+    const uint32_t name = segment(labels.customer_id[i]);
+    SegmentMonthRow& s = seg[slot(m) * names.size() + name];
     if (s.segment.empty()) {
       s.month = m;
-      s.segment = std::move(name);
+      s.segment = names[name];
     }
     if (labels.censored[i]) {
       ++row.censored;
@@ -167,7 +184,8 @@ absl::StatusOr<Diagnosis> Diagnose(
   }
   for (MonthlyRow& row : d.months)
     row.churn_rate = Rate(row.churned, row.labeled);
-  for (auto& [key, s] : seg) {
+  for (SegmentMonthRow& s : seg) {
+    if (s.segment.empty()) continue;
     s.churn_rate = Rate(s.churned, s.labeled);
     d.segment_months.push_back(std::move(s));
   }
@@ -188,8 +206,10 @@ absl::StatusOr<Diagnosis> Diagnose(
     f.booking += has(EventType::kBooking);
   }
 
-  for (auto& [name, p] : promo) {
-    p.segment = name;
+  for (size_t name = 0; name < names.size(); ++name) {
+    PromoRow& p = promo[name];
+    if (p.orders == 0) continue;  // no purchase in this segment
+    p.segment = names[name];
     p.promo_share = Rate(p.promo_orders, p.orders);
     d.promo_by_segment.push_back(std::move(p));
   }
