@@ -20,7 +20,7 @@ absl::Status CheckColumns(const BookingTable& b, const SessionTable& s,
     return absl::InvalidArgumentError("booking table columns differ in length");
   }
   const size_t ns = s.size();
-  if (s.start.size() != ns || s.type_counts.size() != ns) {
+  if (s.start.size() != ns || s.event_types.size() != ns) {
     return absl::InvalidArgumentError("session table columns differ in length");
   }
   const size_t nl = l.size();
@@ -193,10 +193,7 @@ absl::StatusOr<Diagnosis> Diagnose(
   for (size_t i = 0; i < sessions.size(); ++i) {
     if (sessions.start[i] > as_of) continue;
     FunnelRow& f = d.funnel[slot(MonthOf(sessions.start[i]))];
-    const auto& counts = sessions.type_counts[i];
-    auto has = [&](EventType t) -> int64_t {
-      return counts[static_cast<size_t>(t)] > 0 ? 1 : 0;
-    };
+    auto has = [&](EventType t) -> int64_t { return sessions.Has(i, t); };
     ++f.sessions;
     f.homepage += has(EventType::kHomepage);
     f.search += has(EventType::kSearch);

@@ -34,18 +34,17 @@ struct Tables {
     return *this;
   }
   Tables& Session(const char* start_iso, std::vector<EventType> events) {
-    std::array<uint32_t, kEventTypeCount> counts{};
-    for (EventType e : events) ++counts[static_cast<size_t>(e)];
+    uint16_t types = 0;
+    for (EventType e : events) types |= 1u << static_cast<int>(e);
     sessions.session.push_back(static_cast<uint32_t>(sessions.size()));
     sessions.piece.push_back(1);
     sessions.customer_id.push_back(kNoCustomer);
     sessions.start.push_back(At(start_iso));
     sessions.end.push_back(At(start_iso) + 20 * kMicrosPerMinute);
     sessions.event_count.push_back(static_cast<uint32_t>(events.size()));
-    sessions.type_counts.push_back(counts);
+    sessions.event_types.push_back(types);
     sessions.traffic_source.push_back(TrafficSource::kMobile);
     sessions.last_event.push_back(events.back());
-    sessions.has_booking.push_back(counts[5] > 0);
     return *this;
   }
   Tables& Label(int64_t customer, const char* month, bool churned,
@@ -253,7 +252,7 @@ TEST(Diagnose, RejectsRaggedColumns) {
                   .message(),
               HasSubstr("booking table"));
   t = Example();
-  t.sessions.type_counts.pop_back();
+  t.sessions.event_types.pop_back();
   EXPECT_FALSE(
       Diagnose(t.bookings, t.sessions, t.labels, t.segment_of, 0).ok());
   t = Example();

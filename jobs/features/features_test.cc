@@ -46,10 +46,10 @@ class World {
     sessions.start.push_back(start);
     sessions.end.push_back(start + minutes * kMicrosPerMinute);
     sessions.event_count.push_back(2);
-    sessions.type_counts.push_back({});
+    sessions.event_types.push_back(
+        static_cast<uint16_t>(1u << static_cast<int>(last)));
     sessions.traffic_source.push_back(TrafficSource::kMobile);
     sessions.last_event.push_back(last);
-    sessions.has_booking.push_back(last == EventType::kBooking);
   }
   FeatureTable Run(std::vector<FeatureRequest> req, Micros as_of = INT64_MAX) {
     const CustomerHistory h = BuildHistory(customers, bookings, sessions, as_of);

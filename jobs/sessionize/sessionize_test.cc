@@ -75,10 +75,10 @@ TEST(Sessionize, OrdersOutOfOrderRowsByTime) {
   EXPECT_EQ(s.start[0], kT0);
   EXPECT_EQ(s.end[0], kT0 + 10 * kMin);
   EXPECT_EQ(s.last_event[0], EventType::kSearch);
-  EXPECT_EQ(s.has_booking[0], 0);
+  EXPECT_FALSE(s.Has(0, EventType::kBooking));
   EXPECT_EQ(s.start[1], kT0 + 60 * kMin);
   EXPECT_EQ(s.last_event[1], EventType::kBooking);
-  EXPECT_EQ(s.has_booking[1], 1);
+  EXPECT_TRUE(s.Has(1, EventType::kBooking));
 }
 
 TEST(Sessionize, TiesInEventTimeFallBackToEventId) {
@@ -110,7 +110,7 @@ TEST(Sessionize, LinksCustomerThroughBookingAndLeavesOthersUnlinked) {
   EXPECT_EQ(st.sessions_linked, 2);
 }
 
-TEST(Sessionize, CountsEventTypesAndKeepsFirstTrafficSource) {
+TEST(Sessionize, RecordsEventTypesAndKeepsFirstTrafficSource) {
   Export x;
   x.Click(3, kT0 + 1, EventType::kAddToCart, 0, TrafficSource::kMobile);
   x.Click(3, kT0, EventType::kHomepage, 0, TrafficSource::kWeb);
@@ -118,8 +118,11 @@ TEST(Sessionize, CountsEventTypesAndKeepsFirstTrafficSource) {
   const SessionTable s = x.Run();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s.session[0], 3u);
-  EXPECT_EQ(s.type_counts[0][static_cast<int>(EventType::kAddToCart)], 2u);
-  EXPECT_EQ(s.type_counts[0][static_cast<int>(EventType::kHomepage)], 1u);
+  EXPECT_EQ(s.event_count[0], 3u);
+  EXPECT_EQ(s.event_types[0], (1u << static_cast<int>(EventType::kAddToCart)) |
+                                  (1u << static_cast<int>(EventType::kHomepage)));
+  EXPECT_TRUE(s.Has(0, EventType::kAddToCart));
+  EXPECT_FALSE(s.Has(0, EventType::kSearch));
   EXPECT_EQ(s.traffic_source[0], TrafficSource::kWeb);
   EXPECT_EQ(s.last_event[0], EventType::kAddToCart);
 }
@@ -155,6 +158,9 @@ TEST(Sessionize, ResultDoesNotDependOnThreadCount) {
   EXPECT_EQ(a.start, b.start);
   EXPECT_EQ(a.end, b.end);
   EXPECT_EQ(a.event_count, b.event_count);
+  EXPECT_EQ(a.event_types, b.event_types);
+  EXPECT_EQ(a.customer_id, b.customer_id);
+  EXPECT_EQ(a.last_event, b.last_event);
 }
 
 TEST(Sessionize, ConsumingTheClicksGivesTheSameSessionsAndFreesThem) {
@@ -184,7 +190,7 @@ TEST(Sessionize, ConsumingTheClicksGivesTheSameSessionsAndFreesThem) {
     EXPECT_EQ(consumed->start, kept.start);
     EXPECT_EQ(consumed->end, kept.end);
     EXPECT_EQ(consumed->event_count, kept.event_count);
-    EXPECT_EQ(consumed->type_counts, kept.type_counts);
+    EXPECT_EQ(consumed->event_types, kept.event_types);
     EXPECT_EQ(consumed->traffic_source, kept.traffic_source);
     EXPECT_EQ(consumed->last_event, kept.last_event);
   }

@@ -24,7 +24,7 @@
 namespace winback {
 
 // click_stream.csv event_name values. The numeric values are stable: they
-// index SessionTable::type_counts and are stored in the database.
+// are the bits of SessionTable::event_types and are stored in the database.
 enum class EventType : uint8_t {
   kHomepage = 0,
   kSearch = 1,
@@ -175,12 +175,15 @@ struct SessionTable {
   std::vector<Micros> start;
   std::vector<Micros> end;             // duration is end - start
   std::vector<uint32_t> event_count;
-  std::vector<std::array<uint32_t, kEventTypeCount>> type_counts;
+  // Bit t is set when the session has an event of type t (EventType value).
+  std::vector<uint16_t> event_types;
   std::vector<TrafficSource> traffic_source;  // of the first event
   std::vector<EventType> last_event;
-  std::vector<uint8_t> has_booking;    // 1 when any event is BOOKING
 
   size_t size() const { return session.size(); }
+  bool Has(size_t row, EventType type) const {
+    return (event_types[row] >> static_cast<int>(type)) & 1;
+  }
 };
 
 // Churn labels, one row per (customer, month with a purchase), ordered by
