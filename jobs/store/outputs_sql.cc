@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "jobs/store/batch_insert.h"
 #include "jobs/store/statement_cache.h"
 
 namespace winback::store_internal {
@@ -41,43 +42,44 @@ absl::StatusOr<std::vector<std::string>> StringArray(const std::string& text) {
 
 void WriteCustomers(SQLite::Database& db, int64_t run_id,
                     const std::vector<CustomerRecord>& customers) {
-  std::string placeholders;
-  for (int i = 0; i < kFeatureCount; ++i) placeholders += "?, ";
-  SQLite::Statement feature(
-      db, absl::StrCat("INSERT INTO customer_features (run_id, customer_id, ",
-                       FeatureColumns(),
-                       ", r_score, f_score, m_score, segment, churn_status, "
-                       "last_purchase_at_us) VALUES (?, ?, ",
-                       placeholders, "?, ?, ?, ?, ?, ?)"));
-  SQLite::Statement score(db,
-                          "INSERT INTO scores (run_id, customer_id, "
-                          "churn_score, reasons) VALUES (?, ?, ?, ?)");
+  size_t scored = 0;
+  for (const CustomerRecord& c : customers) scored += c.churn_score.has_value();
+  BatchInsert feature(
+      db,
+      absl::StrCat("INSERT INTO customer_features (run_id, customer_id, ",
+                   FeatureColumns(),
+                   ", r_score, f_score, m_score, segment, churn_status, "
+                   "last_purchase_at_us)"),
+      2 + kFeatureCount + 6, customers.size(), 32);
+  BatchInsert score(db,
+                    "INSERT INTO scores (run_id, customer_id, churn_score, "
+                    "reasons)",
+                    4, scored);
   for (const CustomerRecord& c : customers) {
-    int k = 1;
-    feature.bind(k++, run_id);
-    feature.bind(k++, c.customer_id);
-    for (double v : c.features) feature.bind(k++, v);
-    feature.bind(k++, c.r_score);
-    feature.bind(k++, c.f_score);
-    feature.bind(k++, c.m_score);
-    feature.bind(k++, c.segment);
-    feature.bind(k++, std::string(ChurnStatusName(c.status)));
+    auto [q, k] = feature.Row();
+    q.bind(k++, run_id);
+    q.bind(k++, c.customer_id);
+    for (double v : c.features) q.bind(k++, v);
+    q.bind(k++, c.r_score);
+    q.bind(k++, c.f_score);
+    q.bind(k++, c.m_score);
+    q.bindNoCopy(k++, c.segment);
+    q.bind(k++, std::string(ChurnStatusName(c.status)));
     if (c.last_purchase_at.has_value()) {
-      feature.bind(k++, *c.last_purchase_at);
+      q.bind(k++, *c.last_purchase_at);
     } else {
-      feature.bind(k++);
+      q.bind(k++);
     }
-    feature.exec();
-    feature.reset();
     if (c.churn_score.has_value()) {
-      score.bind(1, run_id);
-      score.bind(2, c.customer_id);
-      score.bind(3, *c.churn_score);
-      score.bind(4, c.reasons);
-      score.exec();
-      score.reset();
+      auto [s, j] = score.Row();
+      s.bind(j, run_id);
+      s.bind(j + 1, c.customer_id);
+      s.bind(j + 2, *c.churn_score);
+      s.bindNoCopy(j + 3, c.reasons);
     }
   }
+  feature.Finish();
+  score.Finish();
 }
 
 void WriteSegments(SQLite::Database& db, int64_t run_id,
@@ -142,27 +144,27 @@ void WriteCampaigns(SQLite::Database& db, int64_t run_id,
 
 void WriteTargets(SQLite::Database& db, int64_t run_id,
                   const TargetTable& t) {
-  SQLite::Statement q(db,
-                      "INSERT INTO targets (run_id, campaign, position, "
-                      "customer_id, segment, churn_score, revenue_at_risk, "
-                      "target_group, reasons, promo_code) VALUES (?, ?, ?, ?, "
-                      "?, ?, ?, ?, ?, ?)");
+  BatchInsert ins(db,
+                  "INSERT INTO targets (run_id, campaign, position, "
+                  "customer_id, segment, churn_score, revenue_at_risk, "
+                  "target_group, reasons, promo_code)",
+                  10, t.size());
   int64_t position = 0;
   for (size_t i = 0; i < t.size(); ++i) {
     if (i > 0 && t.campaign[i] != t.campaign[i - 1]) position = 0;
-    q.bind(1, run_id);
-    q.bind(2, t.campaign[i]);
-    q.bind(3, position++);
-    q.bind(4, t.customer_id[i]);
-    q.bind(5, t.segment[i]);
-    q.bind(6, t.churn_score[i]);
-    q.bind(7, t.revenue_at_risk[i]);
-    q.bind(8, t.holdout[i] ? "holdout" : "treatment");
-    q.bind(9, t.reasons[i]);
-    q.bind(10, t.promo_code[i]);
-    q.exec();
-    q.reset();
+    auto [q, k] = ins.Row();
+    q.bind(k, run_id);
+    q.bindNoCopy(k + 1, t.campaign[i]);
+    q.bind(k + 2, position++);
+    q.bind(k + 3, t.customer_id[i]);
+    q.bindNoCopy(k + 4, t.segment[i]);
+    q.bind(k + 5, t.churn_score[i]);
+    q.bind(k + 6, t.revenue_at_risk[i]);
+    q.bind(k + 7, t.holdout[i] ? "holdout" : "treatment");
+    q.bindNoCopy(k + 8, t.reasons[i]);
+    q.bindNoCopy(k + 9, t.promo_code[i]);
   }
+  ins.Finish();
 }
 
 void WriteModelReport(SQLite::Database& db, int64_t run_id,

@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "jobs/common/status_macros.h"
+#include "jobs/store/batch_insert.h"
 #include "jobs/store/outputs_sql.h"
 #include "jobs/store/schema.h"
 #include "jobs/store/statement_cache.h"
@@ -364,20 +365,21 @@ void WriteLabels(SQLite::Database& db, int64_t run_id,
   for (MonthIndex m : labels.month) {
     if (!month_text.contains(m)) month_text.emplace(m, FormatMonth(m));
   }
-  SQLite::Statement ins(db,
-                        "INSERT INTO churn_labels (run_id, customer_id, "
-                        "month, last_purchase_at_us, churned, censored) "
-                        "VALUES (?, ?, ?, ?, ?, ?)");
-  ins.bind(1, run_id);
+  store_internal::BatchInsert ins(db,
+                                  "INSERT INTO churn_labels (run_id, "
+                                  "customer_id, month, last_purchase_at_us, "
+                                  "churned, censored)",
+                                  6, labels.size());
   for (size_t i = 0; i < labels.size(); ++i) {
-    ins.bind(2, labels.customer_id[i]);
-    ins.bindNoCopy(3, month_text.find(labels.month[i])->second);
-    ins.bind(4, labels.last_purchase_at[i]);
-    ins.bind(5, static_cast<int>(labels.churned[i]));
-    ins.bind(6, static_cast<int>(labels.censored[i]));
-    ins.exec();
-    ins.reset();
+    auto [q, k] = ins.Row();
+    q.bind(k, run_id);
+    q.bind(k + 1, labels.customer_id[i]);
+    q.bindNoCopy(k + 2, month_text.find(labels.month[i])->second);
+    q.bind(k + 3, labels.last_purchase_at[i]);
+    q.bind(k + 4, static_cast<int>(labels.churned[i]));
+    q.bind(k + 5, static_cast<int>(labels.censored[i]));
   }
+  ins.Finish();
 }
 
 // Keeps the newest `keep_runs` published runs; deletes every finished run
