@@ -83,6 +83,17 @@ class Cursor {
   const char* const end_;
 };
 
+#if defined(__SSE2__)
+// 0xFF in bytes [first, last] of a vector, 0 elsewhere.
+__m128i ByteMask(int first, int last) {
+  const __m128i index =
+      _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  return _mm_and_si128(
+      _mm_cmpgt_epi8(index, _mm_set1_epi8(static_cast<char>(first - 1))),
+      _mm_cmplt_epi8(index, _mm_set1_epi8(static_cast<char>(last + 1))));
+}
+#endif
+
 }  // namespace
 
 bool SplitPlainClickRow(std::string_view line, std::string_view* fields) {
@@ -140,24 +151,33 @@ std::optional<Uuid> FastUuid(std::string_view s, bool* lowercase) {
       s[23] != '-') {
     return std::nullopt;
   }
-  // The 32 hex digits without the dashes.
-  alignas(16) char hex[32];
-  std::memcpy(hex, s.data(), 8);
-  std::memcpy(hex + 8, s.data() + 9, 4);
-  std::memcpy(hex + 12, s.data() + 14, 4);
-  std::memcpy(hex + 16, s.data() + 19, 4);
-  std::memcpy(hex + 20, s.data() + 24, 12);
 #if defined(__SSE2__)
-  // Sixteen digits per vector. A digit's value is its low nibble, plus 9
-  // for a letter (a-f and A-F have nibbles 1-6); pairs of values are packed
-  // into bytes through 16-bit lanes.
+  // The 32 digits without the dashes, as two vectors put together from
+  // overlapping loads of the text (copying the digits together first would
+  // make the loads wait on the copies' stores).
+  auto load = [&s](size_t at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+  };
+  const __m128i head = load(0);
+  const __m128i digits[2] = {
+      // Digits 0-15: text 0-7, 9-12 and 14-17.
+      _mm_or_si128(
+          _mm_or_si128(_mm_and_si128(head, ByteMask(0, 7)),
+                       _mm_and_si128(_mm_srli_si128(head, 1), ByteMask(8, 11))),
+          _mm_and_si128(load(2), ByteMask(12, 15))),
+      // Digits 16-31: text 19-22 and 24-35.
+      _mm_or_si128(_mm_and_si128(load(19), ByteMask(0, 3)),
+                   _mm_and_si128(load(20), ByteMask(4, 15)))};
+  // A digit's value is its low nibble, plus 9 for a letter (a-f and A-F
+  // have nibbles 1-6); pairs of values are packed into bytes through 16-bit
+  // lanes.
   uint8_t bytes[16];
   bool upper = false;
   for (int half = 0; half < 2; ++half) {
-    const __m128i v =
-        _mm_load_si128(reinterpret_cast<const __m128i*>(hex + 16 * half));
-    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                        _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const __m128i v = digits[half];
+    const __m128i digit =
+        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                      _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
     const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
     const __m128i letter =
         _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
@@ -188,8 +208,7 @@ std::optional<Uuid> FastUuid(std::string_view s, bool* lowercase) {
 #else
   const std::optional<Uuid> u = ParseUuid(s);
   if (u.has_value() && lowercase != nullptr) {
-    *lowercase = std::string_view(hex, 32).find_first_of("ABCDEF") ==
-                 std::string_view::npos;
+    *lowercase = s.find_first_of("ABCDEF") == std::string_view::npos;
   }
   return u;
 #endif
