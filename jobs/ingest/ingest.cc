@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -610,23 +611,51 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   WB_RETURN_IF_ERROR(FinishReport(log, options, report));
   if (before_pool) WB_RETURN_IF_ERROR(before_pool());
 
-  // Renumber chunk-local session ids in chunk order, which keeps the shared
-  // ids in order of first appearance in the file.
-  for (ClickChunk& c : chunks) {
-    std::vector<uint32_t> global(c.distinct_sessions());
-    for (uint32_t i = 0; i < global.size(); ++i) {
-      global[i] = session_ids->Intern(c.SessionText(i));
+  // Renumber chunk-local session ids into the shared pool, keeping the
+  // shared ids in order of first appearance in the file. Most ids are in
+  // the pool already (bookings name them): those are looked up on all
+  // threads at once. The rest are then added one by one in chunk order,
+  // which numbers them exactly as one pass over the chunks would.
+  constexpr uint32_t kNotYet = std::numeric_limits<uint32_t>::max();
+  std::vector<std::vector<uint32_t>> global(chunks.size());
+  ParallelFor(chunks.size(), options.threads, [&](size_t k) {
+    const ClickChunk& c = chunks[k];
+    global[k].resize(c.distinct_sessions());
+    for (uint32_t i = 0; i < global[k].size(); ++i) {
+      const int64_t id = session_ids->Find(c.SessionText(i));
+      global[k][i] = id < 0 ? kNotYet : static_cast<uint32_t>(id);
     }
+  });
+  for (size_t k = 0; k < chunks.size(); ++k) {
+    for (uint32_t i = 0; i < global[k].size(); ++i) {
+      if (global[k][i] == kNotYet) {
+        global[k][i] = session_ids->Intern(chunks[k].SessionText(i));
+      }
+    }
+  }
+  ParallelFor(chunks.size(), options.threads, [&](size_t k) {
+    ClickChunk& c = chunks[k];
     c.session_of_uuid = {};
     c.session_of_text = {};
     std::string().swap(c.session_text);
-    for (uint32_t& s : c.session) s = global[s];
-  }
-  JoinColumn(&chunks, &ClickChunk::session, &out->session);
-  JoinColumn(&chunks, &ClickChunk::event_time, &out->event_time);
-  JoinColumn(&chunks, &ClickChunk::event_id, &out->event_id);
-  JoinColumn(&chunks, &ClickChunk::event_type, &out->event_type);
-  JoinColumn(&chunks, &ClickChunk::traffic_source, &out->traffic_source);
+    for (uint32_t& s : c.session) s = global[k][s];
+  });
+  // The columns are joined side by side; each is its own set of vectors.
+  ParallelFor(5, options.threads, [&](size_t column) {
+    switch (column) {
+      case 0:
+        return JoinColumn(&chunks, &ClickChunk::session, &out->session);
+      case 1:
+        return JoinColumn(&chunks, &ClickChunk::event_time, &out->event_time);
+      case 2:
+        return JoinColumn(&chunks, &ClickChunk::event_id, &out->event_id);
+      case 3:
+        return JoinColumn(&chunks, &ClickChunk::event_type, &out->event_type);
+      default:
+        return JoinColumn(&chunks, &ClickChunk::traffic_source,
+                          &out->traffic_source);
+    }
+  });
   return absl::OkStatus();
 }
 

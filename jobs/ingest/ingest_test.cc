@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -625,6 +626,52 @@ TEST(SessionIds, AreSharedBetweenBookingsAndClicks) {
   EXPECT_THAT(c.session, ElementsAre(1u, 0u, 1u, 0u));
   EXPECT_EQ(sessions.size(), 2u);
   EXPECT_EQ(sessions.Get(1), U(8));
+}
+
+TEST(SessionIds, FollowFirstAppearanceOnAnyThreadCount) {
+  // Bookings name sessions 0-9; clicks use sessions 0-29 in a scrambled
+  // order, so every chunk holds sessions already pooled, sessions new to
+  // the file and sessions an earlier chunk pooled first.
+  std::vector<std::string> booking_rows;
+  for (uint32_t s = 0; s < 10; ++s) {
+    booking_rows.push_back(Booking(kT0Text, "1", U(500 + s), kOneItem, "OVO",
+                                   "Success", "0", "", "0", "3000"));
+  }
+  std::vector<std::string> click_rows;
+  std::vector<uint32_t> session_of_row;
+  for (uint32_t i = 0; i < 90; ++i) {
+    const uint32_t s = (i * 7 + i / 30) % 30;
+    click_rows.push_back(
+        Click(U(500 + s), "HOMEPAGE", kT0Text, U(1000 + i), "WEB", ""));
+    session_of_row.push_back(s);
+  }
+  // The expected ids: bookings' sessions first, then clicks' new ones, by
+  // first appearance.
+  std::map<uint32_t, uint32_t> want_id;
+  for (uint32_t s = 0; s < 10; ++s) want_id[s] = s;
+  std::vector<uint32_t> want;
+  for (uint32_t s : session_of_row) {
+    want_id.emplace(s, static_cast<uint32_t>(want_id.size()));
+    want.push_back(want_id[s]);
+  }
+  for (int threads : {1, 2, 3, 5}) {
+    SCOPED_TRACE(threads);
+    StringPool sessions;
+    BookingTable b;
+    ClickTable c;
+    FileReport report;
+    ASSERT_TRUE(ParseBookings(BookingText(booking_rows), "transactions.csv",
+                              IngestOptions(), &sessions, &b, &report)
+                    .ok());
+    IngestOptions o;
+    o.threads = threads;
+    ASSERT_TRUE(ParseClicks(ClickText(click_rows), "click_stream.csv", o,
+                            &sessions, &c, &report)
+                    .ok());
+    EXPECT_EQ(c.session, want);
+    ASSERT_EQ(sessions.size(), 30u);
+    for (const auto& [s, id] : want_id) EXPECT_EQ(sessions.Get(id), U(500 + s));
+  }
 }
 
 TEST(SessionIds, AreInternedAsWrittenIncludingCase) {
