@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "jobs/common/parallel.h"
 #include "jobs/common/status_macros.h"
-#include "jobs/ingest/click_fast_path.h"
+#include "jobs/ingest/fast_path.h"
 #include "jobs/ingest/csv.h"
 #include "jobs/ingest/literal.h"
 #include "jobs/ingest/mapped_file.h"
@@ -22,11 +22,13 @@
 namespace winback {
 
 using ingest_internal::CanonicalClickMetadata;
+using ingest_internal::CanonicalProductLines;
 using ingest_internal::ConsumeHeader;
 using ingest_internal::FastUuid;
 using ingest_internal::FieldSplitter;
 using ingest_internal::kClickFields;
 using ingest_internal::LineReader;
+using ingest_internal::ProductLine;
 using ingest_internal::ParseDouble;
 using ingest_internal::ParseInt64;
 using ingest_internal::Reject;
@@ -210,30 +212,29 @@ RowResult ProductRow(std::string_view line, FieldSplitter* splitter,
 
 constexpr int kBookingFields = 14;
 
-struct BookingLine {
-  int64_t product_id;
-  int32_t quantity;
-  int64_t item_price;
-};
-
 // Checks a product_metadata literal and stores its lines in `lines`.
 bool ParseProductLines(std::string_view text, Literal* lit,
-                       std::vector<BookingLine>* lines) {
-  lines->clear();
-  if (!lit->TryParse(text) || lit->kind(lit->root()) != Literal::Kind::kList) {
-    return false;
-  }
-  Literal::NodeId item = lit->FirstChild(lit->root());
-  for (uint32_t i = 0; i < lit->size(lit->root());
-       ++i, item = lit->Next(item)) {
-    const std::optional<int64_t> product = lit->FindInt(item, "product_id");
-    const std::optional<int64_t> quantity = lit->FindInt(item, "quantity");
-    const std::optional<int64_t> price = lit->FindInt(item, "item_price");
-    if (!product || !quantity || !price || *quantity < 1 ||
-        *quantity > INT32_MAX || *price < 0) {
+                       std::vector<ProductLine>* lines) {
+  if (!CanonicalProductLines(text, lines)) {
+    lines->clear();
+    if (!lit->TryParse(text) ||
+        lit->kind(lit->root()) != Literal::Kind::kList) {
       return false;
     }
-    lines->push_back({*product, static_cast<int32_t>(*quantity), *price});
+    Literal::NodeId item = lit->FirstChild(lit->root());
+    for (uint32_t i = 0; i < lit->size(lit->root());
+         ++i, item = lit->Next(item)) {
+      const std::optional<int64_t> product = lit->FindInt(item, "product_id");
+      const std::optional<int64_t> quantity = lit->FindInt(item, "quantity");
+      const std::optional<int64_t> price = lit->FindInt(item, "item_price");
+      if (!product || !quantity || !price) return false;
+      lines->push_back({*product, *quantity, *price});
+    }
+  }
+  for (const ProductLine& l : *lines) {
+    if (l.quantity < 1 || l.quantity > INT32_MAX || l.item_price < 0) {
+      return false;
+    }
   }
   return true;
 }
@@ -243,7 +244,7 @@ bool ParseMoney(std::string_view s, int64_t* out) {
 }
 
 RowResult BookingRow(std::string_view line, FieldSplitter* splitter,
-                     Literal* lit, std::vector<BookingLine>* lines,
+                     Literal* lit, std::vector<ProductLine>* lines,
                      StringPool* session_ids, BookingTable* out) {
   std::string_view f[kBookingFields];
   if (splitter->Split(line, f, kBookingFields) != kBookingFields) {
@@ -286,9 +287,9 @@ RowResult BookingRow(std::string_view line, FieldSplitter* splitter,
   out->promo_code.push_back(out->promo_codes.Intern(f[8]));
   out->shipment_fee.push_back(shipment_fee);
   out->total_amount.push_back(total_amount);
-  for (const BookingLine& l : *lines) {
+  for (const ProductLine& l : *lines) {
     out->line_product_id.push_back(l.product_id);
-    out->line_quantity.push_back(l.quantity);
+    out->line_quantity.push_back(static_cast<int32_t>(l.quantity));
     out->line_item_price.push_back(l.item_price);
   }
   out->line_begin.push_back(static_cast<uint32_t>(out->line_product_id.size()));
@@ -565,7 +566,7 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
   RowLog log;
   FieldSplitter splitter;
   Literal lit;
-  std::vector<BookingLine> lines_buf;
+  std::vector<ProductLine> lines_buf;
   LineReader lines(text);
   std::string_view line;
   int64_t line_no = 1;

@@ -1,16 +1,19 @@
-// Fast paths for the export's own shapes: click_stream.csv rows and UUIDs.
+// Fast paths for the export's own shapes: click_stream.csv rows, booking
+// product lines and UUIDs.
 //
-// SplitPlainClickRow and CanonicalClickMetadata only ever say "yes,
-// certainly": a row they accept gets exactly the fields and the verdict the
-// general path (FieldSplitter and the Literal parser) would give it, and
-// anything they do not recognise is left to the general path. FastUuid
-// gives ParseUuid's answer for every text. So they change speed, never
-// results.
-#ifndef WINBACK_JOBS_INGEST_CLICK_FAST_PATH_H_
-#define WINBACK_JOBS_INGEST_CLICK_FAST_PATH_H_
+// SplitPlainClickRow, CanonicalClickMetadata and CanonicalProductLines only
+// ever say "yes, certainly": what they accept gets exactly the fields, values
+// and verdict the general path (FieldSplitter and the Literal parser) would
+// give it, and anything they do not recognise is left to the general path.
+// FastUuid gives ParseUuid's answer for every text. So they change speed,
+// never results.
+#ifndef WINBACK_JOBS_INGEST_FAST_PATH_H_
+#define WINBACK_JOBS_INGEST_FAST_PATH_H_
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "jobs/tables/tables.h"
 
@@ -34,6 +37,21 @@ bool SplitPlainClickRow(std::string_view line, std::string_view* fields);
 // "ask the Literal parser", not "invalid".
 bool CanonicalClickMetadata(EventType type, std::string_view text);
 
+// One item of a booking's product_metadata.
+struct ProductLine {
+  int64_t product_id;
+  int64_t quantity;
+  int64_t item_price;
+  friend bool operator==(const ProductLine&, const ProductLine&) = default;
+};
+
+// True when `text` is a product_metadata list exactly as the export prints
+// it (`[{'product_id': 51441, 'quantity': 1, 'item_price': 439417}, ...]`,
+// or `[]`), with its items in `*lines`; the values are not range-checked.
+// False means "ask the Literal parser", not "invalid".
+bool CanonicalProductLines(std::string_view text,
+                           std::vector<ProductLine>* lines);
+
 // ParseUuid, for the hot loops: the canonical 8-4-4-4-12 form in either
 // case. `*lowercase` (when given) tells whether the text is the canonical
 // lowercase form, in which case equal UUIDs mean equal texts.
@@ -41,4 +59,4 @@ std::optional<Uuid> FastUuid(std::string_view text, bool* lowercase = nullptr);
 
 }  // namespace winback::ingest_internal
 
-#endif  // WINBACK_JOBS_INGEST_CLICK_FAST_PATH_H_
+#endif  // WINBACK_JOBS_INGEST_FAST_PATH_H_

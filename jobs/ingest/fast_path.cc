@@ -1,4 +1,4 @@
-#include "jobs/ingest/click_fast_path.h"
+#include "jobs/ingest/fast_path.h"
 
 #include <cstdint>
 #include <cstring>
@@ -53,12 +53,20 @@ class Cursor {
   }
 
   // -?(0|[1-9][0-9]{0,17}): always an int64, as the Literal parser reads it.
-  bool Int() {
-    if (p_ != end_ && *p_ == '-') ++p_;
+  bool Int(int64_t* value = nullptr) {
+    const bool negative = p_ != end_ && *p_ == '-';
+    if (negative) ++p_;
     const char* const digits = p_;
-    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    uint64_t v = 0;  // wraps past 19 digits, which are turned away anyway
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+      v = v * 10 + static_cast<uint64_t>(*p_++ - '0');
+    }
     const ptrdiff_t n = p_ - digits;
-    return n >= 1 && n <= 18 && (n == 1 || *digits != '0');
+    if (n < 1 || n > 18 || (n > 1 && *digits == '0')) return false;
+    if (value != nullptr) {
+      *value = negative ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+    }
+    return true;
   }
 
   // '...' holding none of ' \ " or a line break: a string the Literal
@@ -143,6 +151,26 @@ bool CanonicalClickMetadata(EventType type, std::string_view text) {
              c.AtEnd();
     default:
       return text.empty();
+  }
+}
+
+bool CanonicalProductLines(std::string_view text,
+                           std::vector<ProductLine>* lines) {
+  lines->clear();
+  Cursor c(text);
+  if (!c.Text("[")) return false;
+  if (c.Text("]")) return c.AtEnd();
+  while (true) {
+    ProductLine line;
+    if (!(c.Text("{'product_id': ") && c.Int(&line.product_id) &&
+          c.Text(", 'quantity': ") && c.Int(&line.quantity) &&
+          c.Text(", 'item_price': ") && c.Int(&line.item_price) &&
+          c.Text("}"))) {
+      return false;
+    }
+    lines->push_back(line);
+    if (c.Text("]")) return c.AtEnd();
+    if (!c.Text(", ")) return false;
   }
 }
 

@@ -1,4 +1,4 @@
-#include "jobs/ingest/click_fast_path.h"
+#include "jobs/ingest/fast_path.h"
 
 #include <gtest/gtest.h>
 
@@ -220,6 +220,65 @@ TEST(SplitPlainClickRow, AgreesWithFieldSplitterOnRandomRows) {
     ASSERT_EQ(FastFields(line), GeneralFields(line)) << line;
   }
   EXPECT_GT(split, 50000);
+}
+
+// The general reading of product_metadata, with the Literal parser: a list
+// of dicts holding the three ints (no range checks here).
+std::optional<std::vector<ProductLine>> GeneralProductLines(
+    std::string_view text) {
+  Literal lit;
+  if (!lit.TryParse(text) || lit.kind(lit.root()) != Literal::Kind::kList) {
+    return std::nullopt;
+  }
+  std::vector<ProductLine> lines;
+  Literal::NodeId item = lit.FirstChild(lit.root());
+  for (uint32_t i = 0; i < lit.size(lit.root()); ++i, item = lit.Next(item)) {
+    const auto product = lit.FindInt(item, "product_id");
+    const auto quantity = lit.FindInt(item, "quantity");
+    const auto price = lit.FindInt(item, "item_price");
+    if (!product || !quantity || !price) return std::nullopt;
+    lines.push_back({*product, *quantity, *price});
+  }
+  return lines;
+}
+
+TEST(CanonicalProductLines, ReadsTheExportsListsAsTheLiteralParserDoes) {
+  std::vector<ProductLine> lines;
+  ASSERT_TRUE(CanonicalProductLines(
+      "[{'product_id': 27475, 'quantity': 1, 'item_price': 26788}, "
+      "{'product_id': 49883, 'quantity': 6, 'item_price': 62872}]",
+      &lines));
+  EXPECT_EQ(lines, (std::vector<ProductLine>{{27475, 1, 26788},
+                                             {49883, 6, 62872}}));
+  ASSERT_TRUE(CanonicalProductLines("[]", &lines));
+  EXPECT_TRUE(lines.empty());
+  // Valid, but left to the general parser.
+  for (std::string_view text :
+       {"[{'quantity': 1, 'product_id': 2, 'item_price': 3}]",
+        "[{'product_id': 2, 'quantity': 1, 'item_price': 3},]",
+        "[{\"product_id\": 2, \"quantity\": 1, \"item_price\": 3}]",
+        "[ ]"}) {
+    EXPECT_FALSE(CanonicalProductLines(text, &lines)) << text;
+    EXPECT_TRUE(GeneralProductLines(text).has_value()) << text;
+  }
+}
+
+TEST(CanonicalProductLines, NeverDisagreesWithTheLiteralParser) {
+  const std::string base =
+      "[{'product_id': 27475, 'quantity': 1, 'item_price': 26788}, "
+      "{'product_id': 49883, 'quantity': -6, 'item_price': 0}]";
+  std::mt19937_64 rng(11);
+  int accepted = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const std::string text = Mutate(base, rng);
+    std::vector<ProductLine> lines;
+    if (!CanonicalProductLines(text, &lines)) continue;
+    ++accepted;
+    const auto general = GeneralProductLines(text);
+    ASSERT_TRUE(general.has_value()) << text;
+    ASSERT_EQ(lines, *general) << text;
+  }
+  EXPECT_GT(accepted, 1000);
 }
 
 TEST(FastUuid, GivesParseUuidsAnswerForEveryText) {
