@@ -2,33 +2,16 @@
 
 #include <filesystem>
 
-#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "services/test_gate.h"
 
 namespace winback {
 namespace {
 
 // A pipeline of three stages that records the run like RunPipeline does and
 // can be held at a stage until the test releases it.
-// Opens once; Notify may be called any number of times.
-class Gate {
- public:
-  void Notify() {
-    absl::MutexLock lock(&mu_);
-    open_ = true;
-  }
-  void WaitForNotification() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&open_));
-  }
-
- private:
-  absl::Mutex mu_;
-  bool open_ = false;
-};
-
 struct FakePipeline {
-  Gate release;
+  TestGate release;
   bool fail = false;
 
   PipelineFn Fn() {
@@ -46,7 +29,7 @@ struct FakePipeline {
           break;
         }
         progress({run->run_id, stages[i], i, 3, false, 0, 0});
-        if (i == 1) release.WaitForNotification();
+        if (i == 1) release.Wait();
         if (fail && i == 1) status = absl::InternalError("boom");
         if (status.ok()) progress({run->run_id, stages[i], i, 3, true, 10, 0.5});
       }
@@ -82,7 +65,7 @@ class RunManagerTest : public ::testing::Test {
                                             RunManagerOptions(), fake_.Fn());
   }
   void TearDown() override {
-    fake_.release.Notify();
+    fake_.release.Open();
     manager_.reset();
   }
 
@@ -111,7 +94,7 @@ TEST_F(RunManagerTest, RefusesASecondRunWhileOneIsInProgress) {
   ASSERT_TRUE(id.ok()) << id.status();
   auto second = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted);
-  fake_.release.Notify();
+  fake_.release.Open();
   const std::vector<RunEvent> events = Drain(*id);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().state, RunState::kSucceeded);
@@ -128,7 +111,7 @@ TEST_F(RunManagerTest, SameRequestIdReturnsTheExistingRun) {
   auto again = manager_->StartRun(RunTrigger::kManual, "req-1", std::nullopt);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *id);
-  fake_.release.Notify();
+  fake_.release.Open();
   Drain(*id);
   again = manager_->StartRun(RunTrigger::kManual, "req-1", std::nullopt);
   ASSERT_TRUE(again.ok());
@@ -141,7 +124,7 @@ TEST_F(RunManagerTest, LateWatcherGetsEarlierStagesThenLiveEventsThenTheEnd) {
   std::vector<RunEvent> first;
   std::thread watcher([&] { first = Drain(*id); });
   absl::SleepFor(absl::Milliseconds(50));
-  fake_.release.Notify();
+  fake_.release.Open();
   const std::vector<RunEvent> late = Drain(*id);
   watcher.join();
   ASSERT_EQ(late.size(), 7u);  // 3 x (start, done) + terminal
@@ -159,7 +142,7 @@ TEST_F(RunManagerTest, CancelEndsTheRunCancelledAndUnpublished) {
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(manager_->Cancel(*id + 100).code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(manager_->Cancel(*id).ok());
-  fake_.release.Notify();
+  fake_.release.Open();
   const std::vector<RunEvent> events = Drain(*id);
   EXPECT_EQ(events.back().state, RunState::kCancelled);
   auto reader = Store::Open(path_, StoreOptions());
@@ -173,7 +156,7 @@ TEST_F(RunManagerTest, AFailedRunEndsFailed) {
   fake_.fail = true;
   auto id = manager_->StartRun(RunTrigger::kSchedule, "", std::nullopt);
   ASSERT_TRUE(id.ok());
-  fake_.release.Notify();
+  fake_.release.Open();
   EXPECT_EQ(Drain(*id).back().state, RunState::kFailed);
 }
 
@@ -182,7 +165,7 @@ TEST_F(RunManagerTest, ShutdownCancelsAndRefusesNewRuns) {
   ASSERT_TRUE(id.ok());
   std::thread stopper([&] { manager_->Shutdown(); });
   absl::SleepFor(absl::Milliseconds(20));
-  fake_.release.Notify();
+  fake_.release.Open();
   stopper.join();
   EXPECT_EQ(Drain(*id).back().state, RunState::kCancelled);
   EXPECT_EQ(manager_->StartRun(RunTrigger::kManual, "", std::nullopt)

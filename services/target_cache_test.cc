@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "services/test_gate.h"
 
 namespace winback {
 namespace {
@@ -200,30 +201,13 @@ TEST(TargetListCache, EraseDropsTheList) {
   EXPECT_EQ(loads, 3);
 }
 
-// Opens once; Notify may be called any number of times.
-class Gate {
- public:
-  void Notify() {
-    absl::MutexLock lock(&mu_);
-    open_ = true;
-  }
-  void Wait() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&open_));
-  }
-
- private:
-  absl::Mutex mu_;
-  bool open_ = false;
-};
-
 TEST(TargetListCache, ConcurrentFirstRequestsLoadOnce) {
   TargetListCache cache(1 << 20);
   std::atomic<int> loads{0};
-  Gate loading, release;
+  TestGate loading, release;
   const auto load = [&]() -> ListOr {
     ++loads;
-    loading.Notify();
+    loading.Open();
     release.Wait();
     return MakeList(10, 10);
   };
@@ -238,7 +222,7 @@ TEST(TargetListCache, ConcurrentFirstRequestsLoadOnce) {
   // Every other call is waiting for that load (polled, not timed: the
   // condition holds eventually however slow the machine).
   while (cache.stats().waiting < kCallers - 1) std::this_thread::yield();
-  release.Notify();
+  release.Open();
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(loads.load(), 1);
   for (const ListOr& r : results) {
@@ -254,10 +238,10 @@ TEST(TargetListCache, ConcurrentFirstRequestsLoadOnce) {
 TEST(TargetListCache, WaitersShareALoadError) {
   TargetListCache cache(1 << 20);
   std::atomic<int> loads{0};
-  Gate loading, release;
+  TestGate loading, release;
   const auto load = [&]() -> ListOr {
     ++loads;
-    loading.Notify();
+    loading.Open();
     release.Wait();
     return absl::NotFoundError("run 5 not found");
   };
@@ -267,7 +251,7 @@ TEST(TargetListCache, WaitersShareALoadError) {
   loading.Wait();
   std::thread b([&] { second = cache.Get(5, "a", load); });
   while (cache.stats().waiting < 1) std::this_thread::yield();
-  release.Notify();
+  release.Open();
   a.join();
   b.join();
   EXPECT_EQ(loads.load(), 1);
