@@ -647,8 +647,17 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
         WriteRejects(db, run_id, outputs.rejects);
         if (outputs.labels != nullptr) WriteLabels(db, run_id, *outputs.labels);
         WriteOutputsV2(db, run_id, outputs);
-        // The publish stage's own timing, up to the commit, joins the run's
-        // stage history in the same transaction.
+        SQLite::Statement done(db,
+                               "UPDATE runs SET state = 'succeeded', "
+                               "published = 1, finished_at_us = ?, error = '', "
+                               "current_stage = 'publish' WHERE run_id = ?");
+        done.bind(1, now);
+        done.bind(2, run_id);
+        done.exec();
+        ApplyRetention(db, options_.keep_runs);
+        // The publish stage's own timing, up to the commit (so with the
+        // retention's deletes), joins the run's stage history in the same
+        // transaction.
         SQLite::Statement stage(
             db,
             "INSERT INTO run_stages (run_id, stage, seq, seconds, rows) "
@@ -662,14 +671,6 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
                           .count());
         stage.bind(3, OutputRows(outputs));
         stage.exec();
-        SQLite::Statement done(db,
-                               "UPDATE runs SET state = 'succeeded', "
-                               "published = 1, finished_at_us = ?, error = '', "
-                               "current_stage = 'publish' WHERE run_id = ?");
-        done.bind(1, now);
-        done.bind(2, run_id);
-        done.exec();
-        ApplyRetention(db, options_.keep_runs);
         tx.commit();
         return absl::OkStatus();
       });
