@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "jobs/store/store.h"
 
@@ -256,6 +258,48 @@ TEST_F(OutputsTest, UnpublishedRunLeavesNoOutputRows) {
     EXPECT_EQ(q.getColumn(1).getInt64(), first) << table;
   }
   EXPECT_EQ(store_->GetModelReport(run->run_id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(OutputsTest, RetentionDeletesAnExpiredRunFromEveryTableWithARunId) {
+  store_.reset();
+  auto store = Store::Open(path_, StoreOptions{.keep_runs = 1});
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = *std::move(store);
+  const int64_t first = Publish();
+  const int64_t second = Publish();  // keeps only itself: deletes `first`
+
+  SQLite::Database db(path_, SQLite::OPEN_READONLY);
+  // Every table with a run_id column, found from the columns themselves.
+  std::vector<std::string> tables;
+  SQLite::Statement q(db,
+                      "SELECT m.name FROM sqlite_master AS m, "
+                      "pragma_table_info(m.name) AS c "
+                      "WHERE m.type = 'table' AND c.name = 'run_id' "
+                      "AND m.name <> 'runs'");
+  while (q.executeStep()) tables.push_back(q.getColumn(0).getString());
+  EXPECT_GE(tables.size(), 15u);  // schema 2 has 15
+  for (const std::string& table : tables) {
+    SQLite::Statement count(
+        db, "SELECT COUNT(*) FROM " + table + " WHERE run_id = ?");
+    count.bind(1, first);
+    ASSERT_TRUE(count.executeStep());
+    EXPECT_EQ(count.getColumn(0).getInt64(), 0) << table;
+  }
+  for (const char* table :
+       {"run_stages", "customer_features", "scores", "segments", "campaigns",
+        "targets", "model_reports", "diagnosis_months", "diagnosis_funnel",
+        "diagnosis_segment_months", "diagnosis_promo", "diagnosis_summaries"}) {
+    SQLite::Statement count(
+        db, std::string("SELECT COUNT(*) FROM ") + table + " WHERE run_id = ?");
+    count.bind(1, second);
+    ASSERT_TRUE(count.executeStep());
+    EXPECT_GT(count.getColumn(0).getInt64(), 0) << table;
+  }
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM runs").getInt64(), 1);
+  // No row is left pointing at a run that is gone.
+  SQLite::Statement orphans(db, "PRAGMA foreign_key_check");
+  EXPECT_FALSE(orphans.executeStep())
+      << orphans.getColumn(0).getString() << " has an orphan row";
 }
 
 TEST(Reasons, DecodeRejectsMalformedText) {
