@@ -37,7 +37,7 @@ int LatestSchemaVersion();
 
 // Tables that hold a run's published outputs (each has a run_id column that
 // references runs). A run that ends unpublished has its rows in these
-// deleted.
+// deleted; retention deletes them too (then run_stages and runs).
 std::span<const std::string_view> RunOutputTables();
 
 }  // namespace winback

@@ -384,8 +384,6 @@ void WriteLabels(SQLite::Database& db, int64_t run_id,
   ins.Finish();
 }
 
-// Keeps the newest `keep_runs` published runs; deletes every finished run
-// older than the oldest of them. Child rows go by ON DELETE CASCADE.
 void WriteOutputsV2(SQLite::Database& db, int64_t run_id,
                     const RunOutputs& outputs) {
   using namespace store_internal;
@@ -438,8 +436,7 @@ class ForeignKeysOff {
 };
 
 // Deletes every finished run older than the newest `keep_runs` published
-// runs, with its rows in every table that references runs (read from the
-// schema, so a table added by a later migration is covered too).
+// runs, with its rows: its outputs (DeleteOutputs) and its stage history.
 //
 // Call it with foreign keys off (ForeignKeysOff): it does the cascade itself.
 // With enforcement on, SQLite deletes from a table that has a foreign key in
@@ -458,26 +455,13 @@ void ApplyRetention(SQLite::Database& db, int keep_runs) {
   expired.bind(1, oldest_kept.getColumn(0).getInt64());
   std::vector<int64_t> run_ids;
   while (expired.executeStep()) run_ids.push_back(expired.getColumn(0));
-  if (run_ids.empty()) return;
-
-  SQLite::Statement children(
-      db,
-      "SELECT m.name, f.\"from\" FROM sqlite_master AS m, "
-      "pragma_foreign_key_list(m.name) AS f "
-      "WHERE m.type = 'table' AND f.\"table\" = 'runs' ORDER BY m.name");
-  std::vector<std::string> deletes;
-  while (children.executeStep()) {
-    deletes.push_back(absl::StrCat(
-        "DELETE FROM \"", children.getColumn(0).getString(), "\" WHERE \"",
-        children.getColumn(1).getString(), "\" = ?"));
-  }
-  deletes.push_back("DELETE FROM runs WHERE run_id = ?");  // last: the parent
-  for (const std::string& sql : deletes) {
-    SQLite::Statement del(db, sql);
-    for (int64_t run_id : run_ids) {
+  for (int64_t run_id : run_ids) {
+    DeleteOutputs(db, run_id);
+    for (const char* sql : {"DELETE FROM run_stages WHERE run_id = ?",
+                            "DELETE FROM runs WHERE run_id = ?"}) {
+      SQLite::Statement del(db, sql);
       del.bind(1, run_id);
       del.exec();
-      del.reset();
     }
   }
 }
