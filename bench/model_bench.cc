@@ -4,10 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <vector>
 #include <random>
 
 #include "jobs/model/cross_validation.h"
 #include "jobs/model/logistic_regression.h"
+#include "jobs/model/neighbors.h"
 #include "jobs/model/resample.h"
 #include "jobs/model/standardizer.h"
 
@@ -48,6 +51,32 @@ int main(int argc, char** argv) {
   auto fit = FitLogistic(z, y, Eigen::VectorXd(), lo);
   std::printf("fit: %.3f s (%d iterations, gradient %.2e)\n", Seconds(t0),
               fit->iterations, fit->gradient_norm);
+
+  // The Borderline-SMOTE shape: the positive rows against a reference of up
+  // to 20,000 rows, 10 neighbours, one thread; median of 5.
+  {
+    std::vector<int32_t> queries, reference;
+    for (int i = 0; i < n; ++i) {
+      if (y(i) == 1) queries.push_back(i);
+      if (i < 20000) reference.push_back(i);
+    }
+    std::vector<double> times;
+    size_t checksum = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+      t0 = std::chrono::steady_clock::now();
+      const NeighborTable nn = KNearestNeighbors(z, queries, reference, 10, 1);
+      times.push_back(Seconds(t0));
+      checksum = 0;
+      for (int32_t v : nn.index) checksum = checksum * 31 + v;
+    }
+    std::sort(times.begin(), times.end());
+    std::printf("knn %zu x %zu, k 10, 1 thread: %.3f s median (%.3f-%.3f), "
+                "%.1f GFLOP/s; checksum %zx\n",
+                queries.size(), reference.size(), times[2], times[0],
+                times[4],
+                2e-9 * queries.size() * reference.size() * d / times[2],
+                checksum);
+  }
 
   for (Imbalance m : {Imbalance::kSmote, Imbalance::kBorderlineSmote}) {
     for (int64_t cap : {int64_t{0}, int64_t{20000}}) {
