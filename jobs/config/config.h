@@ -20,7 +20,7 @@ namespace winback {
 struct DataConfig {
   std::string dir;                  // required: the export directory
   double max_bad_row_share = 0.01;  // per file; above it the run fails
-  int ingest_threads = 2;  // click_stream.csv, sessionize, feature histories
+  int ingest_threads = 2;  // click_stream.csv, sessionize, histories, diagnose
 };
 
 struct StoreConfig {

@@ -1,12 +1,14 @@
 #include "jobs/diagnosis/diagnosis.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "jobs/common/parallel.h"
 
 namespace winback {
 namespace {
@@ -53,31 +55,98 @@ std::string Percent(double fraction) {
   return absl::StrFormat("%+.1f%%", 100 * fraction);
 }
 
+// Monthly revenue, orders, failed payments, buyers (new and returning),
+// successful payments in the funnel, and promo use by segment, from the
+// bookings created up to as_of. `segment` maps a customer id to its index in
+// `promo`.
+template <typename SegmentOf>
+void TallyBookings(const BookingTable& bookings, Micros as_of, MonthIndex first,
+                   const SegmentOf& segment, Diagnosis* d,
+                   std::vector<PromoRow>* promo) {
+  auto slot = [&](MonthIndex m) { return static_cast<size_t>(m - first); };
+  // Successful bookings as (customer, month, ...), sorted so that each
+  // customer's first month comes first.
+  struct Purchase {
+    int64_t customer;
+    MonthIndex month;
+    bool has_promo;
+    int64_t amount;
+    int64_t promo_amount;
+  };
+  std::vector<Purchase> purchases;
+  for (size_t i = 0; i < bookings.size(); ++i) {
+    if (bookings.created_at[i] > as_of) continue;
+    const MonthIndex m = MonthOf(bookings.created_at[i]);
+    MonthlyRow& row = d->months[slot(m)];
+    if (!bookings.success[i]) {
+      ++row.failed_payments;
+      continue;
+    }
+    const bool has_promo = bookings.promo_code[i] != 0;
+    row.revenue += bookings.total_amount[i];
+    ++row.orders;
+    row.promo_orders += has_promo;
+    row.promo_amount += bookings.promo_amount[i];
+    ++d->funnel[slot(m)].successful_payment;
+    purchases.push_back({bookings.customer_id[i], m, has_promo,
+                         bookings.total_amount[i], bookings.promo_amount[i]});
+  }
+  std::sort(purchases.begin(), purchases.end(),
+            [](const Purchase& a, const Purchase& b) {
+              return std::tie(a.customer, a.month) <
+                     std::tie(b.customer, b.month);
+            });
+  MonthIndex first_month = 0;
+  PromoRow* customer_promo = nullptr;  // the current customer's segment row
+  for (size_t i = 0; i < purchases.size(); ++i) {
+    const Purchase& p = purchases[i];
+    const bool new_customer = i == 0 || purchases[i - 1].customer != p.customer;
+    if (new_customer) {
+      first_month = p.month;
+      customer_promo = &(*promo)[segment(p.customer)];
+    }
+    MonthlyRow& row = d->months[slot(p.month)];
+    const bool is_new = p.month == first_month;
+    if (new_customer || purchases[i - 1].month != p.month) {
+      ++row.buyers;
+      row.new_buyers += is_new;
+    }
+    if (is_new) row.new_revenue += p.amount;
+    ++customer_promo->orders;
+    customer_promo->promo_orders += p.has_promo;
+    customer_promo->promo_amount += p.promo_amount;
+  }
+  for (MonthlyRow& row : d->months) {
+    row.returning_buyers = row.buyers - row.new_buyers;
+    row.returning_revenue = row.revenue - row.new_revenue;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<Diagnosis> Diagnose(
     const BookingTable& bookings, const SessionTable& sessions,
     const LabelTable& labels,
-    const absl::flat_hash_map<int64_t, std::string>& segment_of, Micros as_of) {
+    const absl::flat_hash_map<int64_t, std::string>& segment_of, Micros as_of,
+    int threads) {
   if (absl::Status s = CheckColumns(bookings, sessions, labels); !s.ok()) {
     return s;
   }
   // Segments by index into their names in sorted order, so the per-row
   // tallies below are array slots and come out ordered by name.
-  std::vector<std::string> names = {std::string(kNoSegment)};
-  for (const auto& [customer, name] : segment_of) names.push_back(name);
+  absl::flat_hash_map<std::string_view, uint32_t> index_of_name = {
+      {kNoSegment, 0}};
+  for (const auto& [customer, name] : segment_of) index_of_name[name] = 0;
+  std::vector<std::string> names;
+  for (const auto& [name, index] : index_of_name) names.emplace_back(name);
   std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  auto index_of_name = [&names](std::string_view name) {
-    return static_cast<uint32_t>(
-        std::lower_bound(names.begin(), names.end(), name) - names.begin());
-  };
+  for (uint32_t i = 0; i < names.size(); ++i) index_of_name[names[i]] = i;
   absl::flat_hash_map<int64_t, uint32_t> segment_index_of;
   segment_index_of.reserve(segment_of.size());
   for (const auto& [customer, name] : segment_of) {
-    segment_index_of[customer] = index_of_name(name);
+    segment_index_of[customer] = index_of_name[name];
   }
-  const uint32_t no_segment = index_of_name(kNoSegment);
+  const uint32_t no_segment = index_of_name[kNoSegment];
   auto segment = [&](int64_t customer) {
     auto it = segment_index_of.find(customer);
     return it != segment_index_of.end() ? it->second : no_segment;
@@ -86,16 +155,26 @@ absl::StatusOr<Diagnosis> Diagnose(
   Diagnosis d;
   d.as_of = as_of;
   const MonthIndex last = MonthOf(as_of);
+  // The first month with data. MonthOf does not decrease with time, so the
+  // earliest booking and session in range give it without a MonthOf per row.
+  constexpr Micros kNone = std::numeric_limits<Micros>::max();
+  Micros earliest = kNone;
+  size_t in_range = 0;
+  auto take_earliest = [&](const std::vector<Micros>& times) {
+    for (Micros t : times) {
+      const bool in = t <= as_of;
+      in_range += in;
+      earliest = std::min(earliest, in ? t : kNone);
+    }
+  };
+  take_earliest(bookings.created_at);
+  take_earliest(sessions.start);
   std::optional<MonthIndex> first;
-  auto see = [&](MonthIndex m) { first = first ? std::min(*first, m) : m; };
-  for (size_t i = 0; i < bookings.size(); ++i) {
-    if (bookings.created_at[i] <= as_of) see(MonthOf(bookings.created_at[i]));
-  }
-  for (size_t i = 0; i < sessions.size(); ++i) {
-    if (sessions.start[i] <= as_of) see(MonthOf(sessions.start[i]));
-  }
+  if (in_range > 0) first = MonthOf(earliest);
   for (size_t i = 0; i < labels.size(); ++i) {
-    if (labels.month[i] <= last) see(labels.month[i]);
+    if (labels.month[i] <= last) {
+      first = first ? std::min(*first, labels.month[i]) : labels.month[i];
+    }
   }
   if (!first) return d;
 
@@ -108,56 +187,46 @@ absl::StatusOr<Diagnosis> Diagnose(
   }
   auto slot = [&](MonthIndex m) { return static_cast<size_t>(m - *first); };
 
-  // Purchases: (customer, month, amount), sorted so that each customer's
-  // first month comes first.
-  struct Purchase {
-    int64_t customer;
-    MonthIndex month;
-    int64_t amount;
-  };
-  std::vector<Purchase> purchases;
+  // Task 0 tallies the bookings; the others count the funnel over ranges of
+  // sessions, each into its own rows, added up afterwards. Every figure is a
+  // count or an integer sum, so the result does not depend on `threads`.
+  const size_t session_parts =
+      static_cast<size_t>(std::max(1, ResolveThreads(threads) - 1));
+  std::vector<std::vector<FunnelRow>> session_funnel(
+      session_parts, std::vector<FunnelRow>(month_count));
   std::vector<PromoRow> promo(names.size());
-  for (size_t i = 0; i < bookings.size(); ++i) {
-    if (bookings.created_at[i] > as_of) continue;
-    const MonthIndex m = MonthOf(bookings.created_at[i]);
-    MonthlyRow& row = d.months[slot(m)];
-    if (!bookings.success[i]) {
-      ++row.failed_payments;
-      continue;
+  ParallelFor(1 + session_parts, threads, [&](size_t task) {
+    if (task == 0) {
+      TallyBookings(bookings, as_of, *first, segment, &d, &promo);
+      return;
     }
-    const bool has_promo = bookings.promo_code[i] != 0;
-    row.revenue += bookings.total_amount[i];
-    ++row.orders;
-    row.promo_orders += has_promo;
-    row.promo_amount += bookings.promo_amount[i];
-    ++d.funnel[slot(m)].successful_payment;
-    purchases.push_back({bookings.customer_id[i], m, bookings.total_amount[i]});
-    PromoRow& p = promo[segment(bookings.customer_id[i])];
-    ++p.orders;
-    p.promo_orders += has_promo;
-    p.promo_amount += bookings.promo_amount[i];
-  }
-  std::sort(purchases.begin(), purchases.end(),
-            [](const Purchase& a, const Purchase& b) {
-              return std::tie(a.customer, a.month) <
-                     std::tie(b.customer, b.month);
-            });
-  MonthIndex first_month = 0;
-  for (size_t i = 0; i < purchases.size(); ++i) {
-    const Purchase& p = purchases[i];
-    const bool new_customer = i == 0 || purchases[i - 1].customer != p.customer;
-    if (new_customer) first_month = p.month;
-    MonthlyRow& row = d.months[slot(p.month)];
-    const bool is_new = p.month == first_month;
-    if (new_customer || purchases[i - 1].month != p.month) {
-      ++row.buyers;
-      row.new_buyers += is_new;
+    const size_t part = task - 1, n = sessions.size();
+    std::vector<FunnelRow>& funnel = session_funnel[part];
+    for (size_t i = n * part / session_parts;
+         i < n * (part + 1) / session_parts; ++i) {
+      if (sessions.start[i] > as_of) continue;
+      FunnelRow& f = funnel[slot(MonthOf(sessions.start[i]))];
+      auto has = [&](EventType t) -> int64_t { return sessions.Has(i, t); };
+      ++f.sessions;
+      f.homepage += has(EventType::kHomepage);
+      f.search += has(EventType::kSearch);
+      f.item_detail += has(EventType::kItemDetail);
+      f.add_to_cart += has(EventType::kAddToCart);
+      f.add_promo += has(EventType::kAddPromo);
+      f.booking += has(EventType::kBooking);
     }
-    if (is_new) row.new_revenue += p.amount;
-  }
-  for (MonthlyRow& row : d.months) {
-    row.returning_buyers = row.buyers - row.new_buyers;
-    row.returning_revenue = row.revenue - row.new_revenue;
+  });
+  for (const std::vector<FunnelRow>& part : session_funnel) {
+    for (size_t k = 0; k < month_count; ++k) {
+      FunnelRow& f = d.funnel[k];
+      f.sessions += part[k].sessions;
+      f.homepage += part[k].homepage;
+      f.search += part[k].search;
+      f.item_detail += part[k].item_detail;
+      f.add_to_cart += part[k].add_to_cart;
+      f.add_promo += part[k].add_promo;
+      f.booking += part[k].booking;
+    }
   }
 
   // [month slot][segment index]; a row is reported once a label lands in it.
@@ -188,19 +257,6 @@ absl::StatusOr<Diagnosis> Diagnose(
     if (s.segment.empty()) continue;
     s.churn_rate = Rate(s.churned, s.labeled);
     d.segment_months.push_back(std::move(s));
-  }
-
-  for (size_t i = 0; i < sessions.size(); ++i) {
-    if (sessions.start[i] > as_of) continue;
-    FunnelRow& f = d.funnel[slot(MonthOf(sessions.start[i]))];
-    auto has = [&](EventType t) -> int64_t { return sessions.Has(i, t); };
-    ++f.sessions;
-    f.homepage += has(EventType::kHomepage);
-    f.search += has(EventType::kSearch);
-    f.item_detail += has(EventType::kItemDetail);
-    f.add_to_cart += has(EventType::kAddToCart);
-    f.add_promo += has(EventType::kAddPromo);
-    f.booking += has(EventType::kBooking);
   }
 
   for (size_t name = 0; name < names.size(); ++name) {

@@ -96,11 +96,13 @@ struct Diagnosis {
 // started after as_of, and labels of months after as_of's month, are ignored.
 // `segment_of` maps customer_id to its current segment name (kNoSegment when
 // missing). Fails with InvalidArgument when a table's columns differ in
-// length.
+// length. Runs on up to `threads` threads (0 = the hardware concurrency); the
+// result does not depend on the thread count.
 absl::StatusOr<Diagnosis> Diagnose(
     const BookingTable& bookings, const SessionTable& sessions,
     const LabelTable& labels,
-    const absl::flat_hash_map<int64_t, std::string>& segment_of, Micros as_of);
+    const absl::flat_hash_map<int64_t, std::string>& segment_of, Micros as_of,
+    int threads = 1);
 
 // A short human-readable report: one line per month for the last
 // `last_months` months (all when <= 0) with revenue, orders, buyers, new vs

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+
 namespace winback {
 namespace {
 
@@ -241,6 +244,108 @@ TEST(Diagnose, EmptyTablesGiveEmptyDiagnosis) {
   EXPECT_TRUE(d.months.empty());
   EXPECT_TRUE(d.funnel.empty());
   EXPECT_THAT(FormatDiagnosis(d), HasSubstr("no bookings"));
+}
+
+// Random tables with a thousand customers over two years: every figure is the
+// same on 1, 2, 3 and 8 threads, and the totals match counts taken directly
+// from the tables.
+TEST(Diagnose, ResultDoesNotDependOnThreads) {
+  std::mt19937_64 rng(17);
+  const Micros from = At("2021-01-01T00:00:00Z");
+  const Micros span = At("2023-01-01T00:00:00Z") - from;
+  const Micros as_of = At("2022-10-15T12:00:00Z");
+  auto time = [&] {
+    return from + static_cast<Micros>(rng() % static_cast<uint64_t>(span));
+  };
+  const std::vector<std::string> segment_names = {"Champions", "Lost", "New"};
+  Tables t;
+  int64_t sessions_in_range = 0, purchases_in_range = 0;
+  std::set<int64_t> buyers;
+  for (int i = 0; i < 6000; ++i) {
+    const int64_t customer = 1 + static_cast<int64_t>(rng() % 1000);
+    const Micros at = time();
+    const bool success = rng() % 10 != 0;
+    const bool promo = rng() % 3 == 0;
+    t.bookings.created_at.push_back(at);
+    t.bookings.customer_id.push_back(customer);
+    t.bookings.session.push_back(0);
+    t.bookings.payment_method.push_back(0);
+    t.bookings.success.push_back(success ? 1 : 0);
+    t.bookings.promo_amount.push_back(promo ? 5 : 0);
+    t.bookings.promo_code.push_back(promo ? 1 : 0);
+    t.bookings.shipment_fee.push_back(0);
+    t.bookings.total_amount.push_back(100 + static_cast<int64_t>(rng() % 900));
+    t.bookings.line_begin.push_back(t.bookings.line_begin.back());
+    if (at <= as_of && success) {
+      ++purchases_in_range;
+      buyers.insert(customer);
+    }
+  }
+  for (int i = 0; i < 20000; ++i) {
+    const Micros at = time();
+    const uint16_t types = static_cast<uint16_t>(rng() & 0x3ff);
+    t.sessions.session.push_back(static_cast<uint32_t>(i));
+    t.sessions.piece.push_back(1);
+    t.sessions.customer_id.push_back(kNoCustomer);
+    t.sessions.start.push_back(at);
+    t.sessions.end.push_back(at + kMicrosPerMinute);
+    t.sessions.event_count.push_back(1);
+    t.sessions.event_types.push_back(types);
+    t.sessions.traffic_source.push_back(TrafficSource::kMobile);
+    t.sessions.last_event.push_back(EventType::kHomepage);
+    sessions_in_range += at <= as_of;
+  }
+  for (int64_t customer = 1; customer <= 1000; ++customer) {
+    if (customer % 4 != 0) {
+      t.segment_of[customer] = segment_names[customer % 3];
+    }
+  }
+
+  const Diagnosis one = t.Run(as_of);
+  int64_t sessions = 0, orders = 0, promo_orders = 0, new_buyers = 0;
+  for (const FunnelRow& f : one.funnel) sessions += f.sessions;
+  for (const MonthlyRow& m : one.months) new_buyers += m.new_buyers;
+  for (const PromoRow& p : one.promo_by_segment) {
+    orders += p.orders;
+    promo_orders += p.promo_orders;
+  }
+  EXPECT_EQ(sessions, sessions_in_range);
+  EXPECT_EQ(orders, purchases_in_range);
+  EXPECT_EQ(new_buyers, static_cast<int64_t>(buyers.size()));
+  EXPECT_EQ(one.promo_by_segment.size(), 4u);  // three names and "(none)"
+  EXPECT_GT(promo_orders, 0);
+
+  for (int threads : {2, 3, 8}) {
+    auto many = Diagnose(t.bookings, t.sessions, t.labels, t.segment_of, as_of,
+                         threads);
+    ASSERT_TRUE(many.ok()) << many.status();
+    ASSERT_EQ(many->months.size(), one.months.size());
+    for (size_t k = 0; k < one.months.size(); ++k) {
+      const MonthlyRow &a = one.months[k], &b = many->months[k];
+      EXPECT_EQ(std::tie(a.month, a.revenue, a.orders, a.buyers, a.new_buyers,
+                         a.new_revenue, a.failed_payments, a.promo_orders,
+                         a.promo_amount),
+                std::tie(b.month, b.revenue, b.orders, b.buyers, b.new_buyers,
+                         b.new_revenue, b.failed_payments, b.promo_orders,
+                         b.promo_amount))
+          << "threads " << threads << " month slot " << k;
+      const FunnelRow &f = one.funnel[k], &g = many->funnel[k];
+      EXPECT_EQ(
+          std::tie(f.month, f.sessions, f.homepage, f.search, f.item_detail,
+                   f.add_to_cart, f.add_promo, f.booking, f.successful_payment),
+          std::tie(g.month, g.sessions, g.homepage, g.search, g.item_detail,
+                   g.add_to_cart, g.add_promo, g.booking, g.successful_payment))
+          << "threads " << threads << " month slot " << k;
+    }
+    ASSERT_EQ(many->promo_by_segment.size(), one.promo_by_segment.size());
+    for (size_t i = 0; i < one.promo_by_segment.size(); ++i) {
+      const PromoRow &a = one.promo_by_segment[i],
+                     &b = many->promo_by_segment[i];
+      EXPECT_EQ(std::tie(a.segment, a.orders, a.promo_orders, a.promo_amount),
+                std::tie(b.segment, b.orders, b.promo_orders, b.promo_amount))
+          << "threads " << threads;
+    }
+  }
 }
 
 TEST(Diagnose, RejectsRaggedColumns) {

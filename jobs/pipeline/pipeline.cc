@@ -299,7 +299,8 @@ class Runner {
         }
       }
       WB_ASSIGN_OR_RETURN(diagnosis.diagnosis,
-                          Diagnose(data.bookings, sessions, labels, segment_of, as_of_));
+                          Diagnose(data.bookings, sessions, labels, segment_of,
+                                   as_of_, config_.data.ingest_threads));
       diagnosis.summary = FormatDiagnosis(diagnosis.diagnosis);
       result->diagnosis = diagnosis.summary;
       return static_cast<int64_t>(diagnosis.diagnosis.months.size());
