@@ -242,4 +242,63 @@ std::optional<Uuid> FastUuid(std::string_view s, bool* lowercase) {
 #endif
 }
 
+std::optional<Micros> FastTimestamp(std::string_view s) {
+#if defined(__SSE2__)
+  if (s.size() != 27) return ParseTimestamp(s);
+  auto load = [&s](size_t at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+  };
+  // Text 0-15 ("YYYY-MM-DDTHH:MM") and 11-26 ("HH:MM:SS.ffffffZ"), and the
+  // separators each must hold (0 where a digit belongs).
+  const __m128i text[2] = {load(0), load(11)};
+  const __m128i separators[2] = {
+      _mm_setr_epi8(0, 0, 0, 0, '-', 0, 0, '-', 0, 0, 'T', 0, 0, ':', 0, 0),
+      _mm_setr_epi8(0, 0, ':', 0, 0, ':', 0, 0, '.', 0, 0, 0, 0, 0, 0, 'Z')};
+  uint8_t pair[2][16];
+  for (int half = 0; half < 2; ++half) {
+    const __m128i digit = _mm_sub_epi8(text[half], _mm_set1_epi8('0'));
+    const __m128i is_digit =
+        _mm_cmpeq_epi8(_mm_max_epu8(digit, _mm_set1_epi8(9)), _mm_set1_epi8(9));
+    const __m128i digit_slot =
+        _mm_cmpeq_epi8(separators[half], _mm_setzero_si128());
+    const __m128i ok = _mm_or_si128(
+        _mm_and_si128(digit_slot, is_digit),
+        _mm_andnot_si128(digit_slot,
+                         _mm_cmpeq_epi8(text[half], separators[half])));
+    if (_mm_movemask_epi8(ok) != 0xFFFF) return ParseTimestamp(s);
+    // Byte k: 10 * digit k + digit k+1, with the separators as 0. Every
+    // byte stays below 100, so the 16-bit shifts carry nothing across.
+    const __m128i value = _mm_and_si128(digit, digit_slot);
+    const __m128i tens =
+        _mm_add_epi8(_mm_slli_epi16(value, 3), _mm_slli_epi16(value, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(pair[half]),
+                     _mm_add_epi8(tens, _mm_srli_si128(value, 1)));
+  }
+  const int32_t y = pair[0][0] * 100 + pair[0][2];
+  const uint32_t mo = pair[0][5], day = pair[0][8];
+  const int64_t hh = pair[0][11], mi = pair[0][14], ss = pair[1][6];
+  const int64_t us = pair[1][9] * 10000 + pair[1][11] * 100 + pair[1][13];
+  static constexpr uint8_t kMonthDays[12] = {31, 28, 31, 30, 31, 30,
+                                             31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || day < 1 ||
+      static_cast<int>(day) > kMonthDays[mo - 1] + (mo == 2 && leap) ||
+      hh > 23 || mi > 59 || ss > 59) {
+    return ParseTimestamp(s);  // errors: the careful way, with its answer
+  }
+  // From 1970 to 2099 every fourth year is a leap year.
+  static constexpr uint16_t kDaysBefore[12] = {0,   31,  59,  90,  120, 151,
+                                               181, 212, 243, 273, 304, 334};
+  const int32_t days = y >= 1970 && y < 2100
+                           ? (y - 1970) * 365 + (y - 1969) / 4 +
+                                 kDaysBefore[mo - 1] + (mo > 2 && leap) +
+                                 static_cast<int32_t>(day) - 1
+                           : DaysFromCivil(y, mo, day);
+  return static_cast<Micros>(days) * kMicrosPerDay + hh * kMicrosPerHour +
+         mi * kMicrosPerMinute + ss * kMicrosPerSecond + us;
+#else
+  return ParseTimestamp(s);
+#endif
+}
+
 }  // namespace winback::ingest_internal

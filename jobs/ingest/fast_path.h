@@ -5,8 +5,8 @@
 // ever say "yes, certainly": what they accept gets exactly the fields, values
 // and verdict the general path (FieldSplitter and the Literal parser) would
 // give it, and anything they do not recognise is left to the general path.
-// FastUuid gives ParseUuid's answer for every text. So they change speed,
-// never results.
+// FastUuid and FastTimestamp give ParseUuid's and ParseTimestamp's answer for
+// every text. So they change speed, never results.
 #ifndef WINBACK_JOBS_INGEST_FAST_PATH_H_
 #define WINBACK_JOBS_INGEST_FAST_PATH_H_
 
@@ -56,6 +56,11 @@ bool CanonicalProductLines(std::string_view text,
 // case. `*lowercase` (when given) tells whether the text is the canonical
 // lowercase form, in which case equal UUIDs mean equal texts.
 std::optional<Uuid> FastUuid(std::string_view text, bool* lowercase = nullptr);
+
+// ParseTimestamp, for the hot loops: the export's own form
+// (YYYY-MM-DDTHH:MM:SS.ffffffZ) is read with vector compares; anything else,
+// and any date or time out of range, goes to ParseTimestamp.
+std::optional<Micros> FastTimestamp(std::string_view text);
 
 }  // namespace winback::ingest_internal
 

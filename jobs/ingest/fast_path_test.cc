@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "jobs/ingest/csv.h"
 #include "jobs/ingest/literal.h"
 
@@ -310,6 +312,44 @@ TEST(FastUuid, GivesParseUuidsAnswerForEveryText) {
   }
   EXPECT_GT(valid, 50000);
   EXPECT_LT(valid, 150000);
+}
+
+TEST(FastTimestamp, GivesParseTimestampsAnswerForEveryText) {
+  std::mt19937_64 rng(27);
+  int valid = 0, month_ends = 0;
+  for (int i = 0; i < 300000; ++i) {
+    // Years around the ends of the 1970-2099 shortcut, leap and not; days
+    // 28-31 often, in every month; hours, minutes and seconds up to 99.
+    static constexpr int kYears[] = {1969, 1970, 1971, 1972, 1999, 2000,
+                                     2021, 2022, 2024, 2096, 2099, 2100,
+                                     2104, 2400, 1600, 9999, 0};
+    const int year = i % 3 == 0 ? static_cast<int>(rng() % 10000)
+                                : kYears[rng() % std::size(kYears)];
+    const int month = static_cast<int>(rng() % 14);
+    const int day = i % 2 == 0 ? 28 + static_cast<int>(rng() % 4)
+                               : static_cast<int>(rng() % 33);
+    std::string text =
+        absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", year, month, day,
+                        static_cast<int>(rng() % (i % 5 == 0 ? 100 : 24)),
+                        static_cast<int>(rng() % (i % 7 == 0 ? 100 : 60)),
+                        static_cast<int>(rng() % (i % 11 == 0 ? 100 : 60)),
+                        static_cast<int>(rng() % 1000000));
+    if (i % 4 == 1) {
+      // A byte anywhere, from every range the vector compares split.
+      text[rng() % text.size()] = static_cast<char>(rng() % 256);
+    }
+    if (i % 89 == 0) text.resize(rng() % 30, '0');
+    if (i % 101 == 0 && !text.empty()) text.back() = ' ';
+    const std::optional<Micros> fast = FastTimestamp(text);
+    const std::optional<Micros> general = ParseTimestamp(text);
+    ASSERT_EQ(fast.has_value(), general.has_value()) << text;
+    if (!fast.has_value()) continue;
+    ++valid;
+    month_ends += day >= 29;
+    ASSERT_EQ(*fast, *general) << text;
+  }
+  EXPECT_GT(valid, 100000);
+  EXPECT_GT(month_ends, 30000);
 }
 
 }  // namespace

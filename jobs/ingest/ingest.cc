@@ -24,13 +24,14 @@ namespace winback {
 using ingest_internal::CanonicalClickMetadata;
 using ingest_internal::CanonicalProductLines;
 using ingest_internal::ConsumeHeader;
+using ingest_internal::FastTimestamp;
 using ingest_internal::FastUuid;
 using ingest_internal::FieldSplitter;
 using ingest_internal::kClickFields;
 using ingest_internal::LineReader;
-using ingest_internal::ProductLine;
 using ingest_internal::ParseDouble;
 using ingest_internal::ParseInt64;
+using ingest_internal::ProductLine;
 using ingest_internal::Reject;
 using ingest_internal::Repair;
 using ingest_internal::RowLog;
@@ -52,42 +53,6 @@ namespace {
 
 // A row's fields: the first problem found, or nothing.
 using RowResult = std::optional<Reject>;
-
-// Parses `s` as a timestamp. The export's own form
-// (YYYY-MM-DDTHH:MM:SS.ffffffZ) takes a fast path with the same result as
-// ParseTimestamp; anything else goes to ParseTimestamp.
-std::optional<Micros> FastTimestamp(std::string_view s) {
-  if (s.size() == 27 && s[4] == '-' && s[7] == '-' && s[10] == 'T' &&
-      s[13] == ':' && s[16] == ':' && s[19] == '.' && s[26] == 'Z') {
-    uint32_t d[20];
-    static constexpr int kPos[20] = {0,  1,  2,  3,  5,  6,  8,  9,  11, 12,
-                                     14, 15, 17, 18, 20, 21, 22, 23, 24, 25};
-    bool ok = true;
-    for (int i = 0; i < 20; ++i) {
-      d[i] =
-          static_cast<uint32_t>(static_cast<unsigned char>(s[kPos[i]]) - '0');
-      ok &= d[i] <= 9;
-    }
-    if (!ok) return std::nullopt;
-    const int32_t y =
-        static_cast<int32_t>(d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]);
-    const uint32_t mo = d[4] * 10 + d[5];
-    const uint32_t day = d[6] * 10 + d[7];
-    const int64_t hh = d[8] * 10 + d[9];
-    const int64_t mi = d[10] * 10 + d[11];
-    const int64_t ss = d[12] * 10 + d[13];
-    int64_t us = 0;
-    for (int i = 14; i < 20; ++i) us = us * 10 + d[i];
-    if (mo < 1 || mo > 12 || day < 1 || day > 28 || hh > 23 || mi > 59 ||
-        ss > 59) {
-      return ParseTimestamp(s);  // month ends and errors: the careful way
-    }
-    return static_cast<Micros>(DaysFromCivil(y, mo, day)) * kMicrosPerDay +
-           hh * kMicrosPerHour + mi * kMicrosPerMinute + ss * kMicrosPerSecond +
-           us;
-  }
-  return ParseTimestamp(s);
-}
 
 // UUIDs in the export are random, so mixing the two halves is enough.
 struct UuidHash {
