@@ -217,16 +217,7 @@ absl::StatusOr<Diagnosis> Diagnose(
     }
   });
   for (const std::vector<FunnelRow>& part : session_funnel) {
-    for (size_t k = 0; k < month_count; ++k) {
-      FunnelRow& f = d.funnel[k];
-      f.sessions += part[k].sessions;
-      f.homepage += part[k].homepage;
-      f.search += part[k].search;
-      f.item_detail += part[k].item_detail;
-      f.add_to_cart += part[k].add_to_cart;
-      f.add_promo += part[k].add_promo;
-      f.booking += part[k].booking;
-    }
+    for (size_t k = 0; k < month_count; ++k) d.funnel[k] += part[k];
   }
 
   // [month slot][segment index]; a row is reported once a label lands in it.

@@ -66,6 +66,19 @@ struct FunnelRow {
   int64_t add_promo = 0;
   int64_t booking = 0;
   int64_t successful_payment = 0;
+
+  // Adds the other row's counts (not its month).
+  FunnelRow& operator+=(const FunnelRow& other) {
+    sessions += other.sessions;
+    homepage += other.homepage;
+    search += other.search;
+    item_detail += other.item_detail;
+    add_to_cart += other.add_to_cart;
+    add_promo += other.add_promo;
+    booking += other.booking;
+    successful_payment += other.successful_payment;
+    return *this;
+  }
 };
 
 // Promo usage over all purchases up to as_of, by the buyer's current
