@@ -19,13 +19,6 @@ bool Digits(std::string_view s, size_t pos, size_t n, int64_t* out) {
   return true;
 }
 
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int64_t y, int64_t m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
 // Parses YYYY-MM-DD at the start of `s` into days; false when malformed.
 bool ParseDatePrefix(std::string_view s, int32_t* days) {
   int64_t y, m, d;

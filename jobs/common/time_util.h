@@ -20,6 +20,18 @@ inline constexpr Micros kMicrosPerMinute = 60 * kMicrosPerSecond;
 inline constexpr Micros kMicrosPerHour = 60 * kMicrosPerMinute;
 inline constexpr Micros kMicrosPerDay = 24 * kMicrosPerHour;
 
+// Whether y is a leap year of the proleptic Gregorian calendar.
+inline bool IsLeap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+// Days in month m (1..12) of year y.
+inline int DaysInMonth(int64_t y, int64_t m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
 // Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m in 1..12).
 int32_t DaysFromCivil(int32_t y, uint32_t m, uint32_t d);
 

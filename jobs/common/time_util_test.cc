@@ -47,6 +47,17 @@ TEST(ParseDate, LeapYears) {
   EXPECT_EQ(FormatDate(*ParseDate("2016-06-30")), "2016-06-30");
 }
 
+TEST(DaysInMonth, FollowsTheGregorianRules) {
+  EXPECT_EQ(DaysInMonth(2023, 2), 28);
+  EXPECT_EQ(DaysInMonth(2024, 2), 29);
+  EXPECT_EQ(DaysInMonth(1900, 2), 28);  // divisible by 100, not by 400
+  EXPECT_EQ(DaysInMonth(2000, 2), 29);  // divisible by 400
+  EXPECT_EQ(DaysInMonth(2022, 4), 30);
+  EXPECT_EQ(DaysInMonth(2022, 12), 31);
+  EXPECT_FALSE(IsLeap(2100));
+  EXPECT_TRUE(IsLeap(2096));
+}
+
 TEST(Month, AgreesWithGmtimeInsideAndOutsideTheLookupTable) {
   // MonthOf looks days 1970-01-01 .. 2099-12-31 up in a table and computes
   // the rest; libc's gmtime_r is the independent reference, including the

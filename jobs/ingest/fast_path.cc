@@ -278,12 +278,9 @@ std::optional<Micros> FastTimestamp(std::string_view s) {
   const uint32_t mo = pair[0][5], day = pair[0][8];
   const int64_t hh = pair[0][11], mi = pair[0][14], ss = pair[1][6];
   const int64_t us = pair[1][9] * 10000 + pair[1][11] * 100 + pair[1][13];
-  static constexpr uint8_t kMonthDays[12] = {31, 28, 31, 30, 31, 30,
-                                             31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   if (mo < 1 || mo > 12 || day < 1 ||
-      static_cast<int>(day) > kMonthDays[mo - 1] + (mo == 2 && leap) ||
-      hh > 23 || mi > 59 || ss > 59) {
+      static_cast<int>(day) > DaysInMonth(y, mo) || hh > 23 || mi > 59 ||
+      ss > 59) {
     return ParseTimestamp(s);  // errors: the careful way, with its answer
   }
   // From 1970 to 2099 every fourth year is a leap year.
@@ -291,7 +288,7 @@ std::optional<Micros> FastTimestamp(std::string_view s) {
                                                181, 212, 243, 273, 304, 334};
   const int32_t days = y >= 1970 && y < 2100
                            ? (y - 1970) * 365 + (y - 1969) / 4 +
-                                 kDaysBefore[mo - 1] + (mo > 2 && leap) +
+                                 kDaysBefore[mo - 1] + (mo > 2 && IsLeap(y)) +
                                  static_cast<int32_t>(day) - 1
                            : DaysFromCivil(y, mo, day);
   return static_cast<Micros>(days) * kMicrosPerDay + hh * kMicrosPerHour +
