@@ -6,19 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "jobs/ingest/csv_test_util.h"
+
 namespace winback::ingest_internal {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::vector<std::string> Fields(std::string_view line) {
-  FieldSplitter splitter;
-  std::string_view f[16];
-  const int n = splitter.Split(line, f, 16);
-  if (n < 0) return {"<malformed>"};
-  return std::vector<std::string>(f, f + n);
-}
 
 std::vector<std::string> Lines(std::string_view text) {
   LineReader reader(text);
@@ -29,26 +23,27 @@ std::vector<std::string> Lines(std::string_view text) {
 }
 
 TEST(FieldSplitter, SplitsPlainFields) {
-  EXPECT_THAT(Fields("a,b,c"), ElementsAre("a", "b", "c"));
-  EXPECT_THAT(Fields(""), ElementsAre(""));
-  EXPECT_THAT(Fields(",,"), ElementsAre("", "", ""));
-  EXPECT_THAT(Fields("a,"), ElementsAre("a", ""));
+  EXPECT_THAT(SplitAllFields("a,b,c"), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(SplitAllFields(""), ElementsAre(""));
+  EXPECT_THAT(SplitAllFields(",,"), ElementsAre("", "", ""));
+  EXPECT_THAT(SplitAllFields("a,"), ElementsAre("a", ""));
 }
 
 TEST(FieldSplitter, HandlesQuotedCommasAndDoubledQuotes) {
-  EXPECT_THAT(Fields(R"(1,"a, b",2)"), ElementsAre("1", "a, b", "2"));
-  EXPECT_THAT(Fields(R"("say ""hi""","x""","")"),
+  EXPECT_THAT(SplitAllFields(R"(1,"a, b",2)"), ElementsAre("1", "a, b", "2"));
+  EXPECT_THAT(SplitAllFields(R"("say ""hi""","x""","")"),
               ElementsAre("say \"hi\"", "x\"", ""));
-  EXPECT_THAT(Fields(R"("""a"",""b""",z)"), ElementsAre("\"a\",\"b\"", "z"));
-  EXPECT_THAT(Fields(R"(x,"[{'product_id': 1, 'quantity': 2}]",y)"),
+  EXPECT_THAT(SplitAllFields(R"("""a"",""b""",z)"),
+              ElementsAre("\"a\",\"b\"", "z"));
+  EXPECT_THAT(SplitAllFields(R"(x,"[{'product_id': 1, 'quantity': 2}]",y)"),
               ElementsAre("x", "[{'product_id': 1, 'quantity': 2}]", "y"));
   // A quote inside an unquoted field is an ordinary character.
-  EXPECT_THAT(Fields(R"(5'10",b)"), ElementsAre("5'10\"", "b"));
+  EXPECT_THAT(SplitAllFields(R"(5'10",b)"), ElementsAre("5'10\"", "b"));
 }
 
 TEST(FieldSplitter, RejectsMalformedQuoting) {
-  EXPECT_THAT(Fields(R"(a,"unterminated)"), ElementsAre("<malformed>"));
-  EXPECT_THAT(Fields(R"("ab"c,d)"), ElementsAre("<malformed>"));
+  EXPECT_THAT(SplitAllFields(R"(a,"unterminated)"), ElementsAre("<malformed>"));
+  EXPECT_THAT(SplitAllFields(R"("ab"c,d)"), ElementsAre("<malformed>"));
 }
 
 TEST(FieldSplitter, CountsFieldsBeyondCapacity) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "jobs/ingest/csv.h"
+#include "jobs/ingest/csv_test_util.h"
 #include "jobs/ingest/literal.h"
 
 namespace winback::ingest_internal {
@@ -155,14 +156,6 @@ TEST(CanonicalClickMetadata, NeverAcceptsWhatTheGeneralParserRejects) {
   EXPECT_GT(rejected_by_general, 100000);
 }
 
-std::vector<std::string> GeneralFields(std::string_view line) {
-  FieldSplitter splitter;
-  std::string_view f[16];
-  const int n = splitter.Split(line, f, 16);
-  if (n < 0) return {"<malformed>"};
-  return std::vector<std::string>(f, f + n);
-}
-
 std::vector<std::string> FastFields(std::string_view line) {
   std::string_view f[kClickFields];
   if (!SplitPlainClickRow(line, f)) return {};
@@ -181,7 +174,7 @@ TEST(SplitPlainClickRow, SplitsTheExportsRowsAsFieldSplitterDoes) {
   for (const std::string& line : lines) {
     const std::vector<std::string> fast = FastFields(line);
     ASSERT_EQ(fast.size(), static_cast<size_t>(kClickFields)) << line;
-    EXPECT_EQ(fast, GeneralFields(line)) << line;
+    EXPECT_EQ(fast, SplitAllFields(line)) << line;
   }
   // Left to FieldSplitter: quoted leading fields, an unquoted or unclosed
   // last field, too few fields, text after the closing quote.
@@ -219,7 +212,7 @@ TEST(SplitPlainClickRow, AgreesWithFieldSplitterOnRandomRows) {
       }
       continue;
     }
-    ASSERT_EQ(FastFields(line), GeneralFields(line)) << line;
+    ASSERT_EQ(FastFields(line), SplitAllFields(line)) << line;
   }
   EXPECT_GT(split, 50000);
 }
