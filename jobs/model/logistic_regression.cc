@@ -4,14 +4,13 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "jobs/model/newton_terms.h"
 
 namespace winback::model {
 namespace {
 
-// log(1 + exp(z)) without overflow.
-double Softplus(double z) {
-  return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
-}
+using logistic_internal::AddNewtonTerms;
+using logistic_internal::LinearPredictor;
 
 struct Problem {
   const Eigen::MatrixXd& x;
@@ -21,29 +20,34 @@ struct Problem {
   bool fit_intercept;
 };
 
-// theta = [w; b] (b present only when fitting the intercept).
+// The objective at theta = [w; b] (b present only when fitting the
+// intercept). Leaves z = X w + b in `z` and exp(-|z|) in `e`, from which
+// the Newton pass gets sigmoid(z) without a second exp.
 double Objective(const Problem& pr, const Eigen::VectorXd& theta,
-                 Eigen::VectorXd* z_out) {
+                 Eigen::VectorXd& z, Eigen::VectorXd& e) {
   const Eigen::Index d = pr.x.cols();
   const auto w = theta.head(d);
   const double b = pr.fit_intercept ? theta(d) : 0.0;
-  Eigen::VectorXd z = pr.x * w;
-  z.array() += b;
+  LinearPredictor(pr.x, w, b, z);
+  e.resize(z.size());
   double loss = 0.0;
   for (Eigen::Index i = 0; i < z.size(); ++i) {
-    loss += pr.s(i) * (Softplus(z(i)) - pr.y(i) * z(i));
+    // log(1 + exp(z)) - y z, the softplus without overflow.
+    e(i) = std::exp(-std::abs(z(i)));
+    const double softplus = std::max(z(i), 0.0) + std::log1p(e(i));
+    loss += pr.s(i) * (softplus - pr.y(i) * z(i));
   }
-  if (z_out != nullptr) *z_out = std::move(z);
   return 0.5 * w.squaredNorm() + pr.c * loss;
+}
+
+// 1 / (1 + exp(-z)) from e = exp(-|z|) without overflow.
+double SigmoidFromExp(double z, double e) {
+  return z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
 
 }  // namespace
 
-double Sigmoid(double z) {
-  if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
-  const double e = std::exp(z);
-  return e / (1.0 + e);
-}
+double Sigmoid(double z) { return SigmoidFromExp(z, std::exp(-std::abs(z))); }
 
 double Logit(double p) { return std::log(p / (1.0 - p)); }
 
@@ -66,8 +70,9 @@ absl::Status LogisticOptions::Validate() const {
 Eigen::VectorXd PredictLogistic(const Eigen::MatrixXd& x,
                                 const Eigen::VectorXd& coefficients,
                                 double intercept) {
-  Eigen::VectorXd p = x * coefficients;
-  for (Eigen::Index i = 0; i < p.size(); ++i) p(i) = Sigmoid(p(i) + intercept);
+  Eigen::VectorXd p;
+  logistic_internal::LinearPredictor(x, coefficients, intercept, p);
+  for (Eigen::Index i = 0; i < p.size(); ++i) p(i) = Sigmoid(p(i));
   return p;
 }
 
@@ -127,19 +132,23 @@ absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
   const double grad_scale = std::max(1.0, options.c * s.sum());
 
   LogisticFit fit;
-  Eigen::VectorXd z;
-  double f = Objective(pr, theta, &z);
-  Eigen::VectorXd grad(m), dvec(n), r(n);
+  Eigen::VectorXd z, e;
+  double f = Objective(pr, theta, z, e);
+  Eigen::VectorXd grad(m), dvec(n), r(n), cross(d);
   Eigen::MatrixXd hess(m, m);
-  Eigen::MatrixXd xs;
   for (int iter = 0;; ++iter) {
-    // Gradient: [w; 0] + C * [X 1]^T (s * (p - y)).
+    // Gradient [w; 0] + C * [X 1]^T r and Hessian
+    // diag([1..1, 0]) + [X 1]^T diag(dvec) [X 1], with r = C * s * (p - y)
+    // and dvec = C * s * p * (1 - p), summed in one pass over X.
     for (Eigen::Index i = 0; i < n; ++i) {
-      const double p = Sigmoid(z(i));
+      const double p = SigmoidFromExp(z(i), e(i));
       r(i) = options.c * s(i) * (p - y(i));
       dvec(i) = options.c * s(i) * p * (1.0 - p);
     }
-    grad.head(d).noalias() = x.transpose() * r;
+    grad.setZero();
+    cross.setZero();
+    hess.setZero();
+    AddNewtonTerms(x, r, dvec, grad, cross, hess);
     grad.head(d) += theta.head(d);
     if (options.fit_intercept) grad(d) = r.sum();
     fit.gradient_norm = grad.lpNorm<Eigen::Infinity>();
@@ -150,20 +159,13 @@ absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
     }
     if (iter == options.max_iterations) break;
 
-    // Hessian: diag([1..1, 0]) + [X 1]^T diag(dvec) [X 1], the X block as
-    // the symmetric rank-n update Xs^T Xs with Xs = diag(sqrt(dvec)) X
-    // (half the work of a general product; LDLT reads the lower triangle).
-    xs = x.array().colwise() * dvec.array().sqrt();
-    hess.setZero();
-    hess.topLeftCorner(d, d).selfadjointView<Eigen::Lower>().rankUpdate(
-        xs.transpose());
-    hess.topLeftCorner(d, d).triangularView<Eigen::StrictlyUpper>() =
-        hess.topLeftCorner(d, d).transpose();
-    hess.topLeftCorner(d, d).diagonal().array() += 1.0;
+    // AddNewtonTerms filled the X block's lower triangle.
+    auto hxx = hess.topLeftCorner(d, d);
+    hxx.triangularView<Eigen::StrictlyUpper>() = hxx.transpose();
+    hxx.diagonal().array() += 1.0;
     if (options.fit_intercept) {
-      const Eigen::VectorXd col = (x.transpose() * dvec);
-      hess.block(0, d, d, 1) = col;
-      hess.block(d, 0, 1, d) = col.transpose();
+      hess.block(0, d, d, 1) = cross;
+      hess.block(d, 0, 1, d) = cross.transpose();
       hess(d, d) = dvec.sum();
     }
     Eigen::LDLT<Eigen::MatrixXd> ldlt(hess);
@@ -186,14 +188,15 @@ absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
     const bool at_rounding_level = -slope < 1e-13 * (1.0 + std::abs(f));
     double t = 1.0;
     bool accepted = false;
-    Eigen::VectorXd candidate, z_new;
+    Eigen::VectorXd candidate, z_new, e_new;
     for (int halving = 0; halving < 60; ++halving, t *= 0.5) {
       candidate = theta + t * step;
-      const double f_new = Objective(pr, candidate, &z_new);
+      const double f_new = Objective(pr, candidate, z_new, e_new);
       if ((std::isfinite(f_new) && f_new <= f + 1e-4 * t * slope) ||
           (at_rounding_level && halving == 0 && std::isfinite(f_new))) {
         theta = std::move(candidate);
-        z = std::move(z_new);
+        z.swap(z_new);
+        e.swap(e_new);
         f = f_new;
         accepted = true;
         break;

@@ -112,25 +112,15 @@ using ScanFn = void (*)(const float*, int, const float*, const float*,
 
 namespace neighbors_internal {
 
-bool CpuHasAvx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
 NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
                                 std::span<const int32_t> queries,
                                 std::span<const int32_t> reference, int k,
-                                int threads, Kernel kernel) {
+                                int threads, SimdKernel kernel) {
   NeighborTable table;
   table.k = std::max(k, 0);
   table.index.assign(queries.size() * table.k, -1);
   if (table.k == 0 || queries.empty() || reference.empty()) return table;
-  static const bool has_avx2 = CpuHasAvx2();
-  const ScanFn scan =
-      kernel == Kernel::kAvx2 ||
-              (kernel == Kernel::kAuto && has_avx2)
-          ? ScanAvx2
-          : ScanBaseline;
+  const ScanFn scan = UseAvx2(kernel) ? ScanAvx2 : ScanBaseline;
 
   const int dim = static_cast<int>(points.cols());
   const int32_t nr = static_cast<int32_t>(reference.size());
@@ -187,9 +177,8 @@ NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
                                 std::span<const int32_t> queries,
                                 std::span<const int32_t> reference, int k,
                                 int threads) {
-  return neighbors_internal::KNearestNeighbors(
-      points, queries, reference, k, threads,
-      neighbors_internal::Kernel::kAuto);
+  return neighbors_internal::KNearestNeighbors(points, queries, reference, k,
+                                               threads, SimdKernel::kAuto);
 }
 
 }  // namespace winback::model

@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "jobs/model/simd.h"
+
 namespace winback::model {
 
 // Row-major table of neighbour indices: query q's neighbours are
@@ -37,14 +39,11 @@ NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
                                 int threads);
 
 namespace neighbors_internal {
-// The distance kernel: kAuto picks AVX2/FMA when the CPU has it, else the
-// baseline build; tests force each one.
-enum class Kernel { kAuto, kBaseline, kAvx2 };
-bool CpuHasAvx2();
+// With the distance kernel's build chosen by the caller (simd.h).
 NeighborTable KNearestNeighbors(const Eigen::MatrixXd& points,
                                 std::span<const int32_t> queries,
                                 std::span<const int32_t> reference, int k,
-                                int threads, Kernel kernel);
+                                int threads, SimdKernel kernel);
 }  // namespace neighbors_internal
 
 }  // namespace winback::model

@@ -21,9 +21,8 @@ TEST(KNearestNeighbors, MatchesNaiveSearchAndSkipsSelf) {
     if (i % 3 == 0) queries.push_back(i);
     if (i % 2 == 0) reference.push_back(i);  // overlaps the queries
   }
-  using neighbors_internal::Kernel;
-  std::vector<Kernel> kernels = {Kernel::kBaseline};
-  if (neighbors_internal::CpuHasAvx2()) kernels.push_back(Kernel::kAvx2);
+  std::vector<SimdKernel> kernels = {SimdKernel::kBaseline};
+  if (CpuHasAvx2()) kernels.push_back(SimdKernel::kAvx2);
   for (const auto& [threads, kernel] :
        {std::pair{1, kernels.front()}, std::pair{2, kernels.back()},
         std::pair{1, kernels.back()}}) {
@@ -53,8 +52,7 @@ TEST(KNearestNeighbors, EqualDistancesKeepReferenceOrder) {
   Eigen::MatrixXd x(7, 2);
   x << 0, 0, 1, 0, -1, 0, 2, 0, -2, 0, 5, 0, 0, 0;
   const std::vector<int32_t> q = {0}, r = {4, 3, 2, 1, 0, 5, 6};
-  using neighbors_internal::Kernel;
-  for (Kernel kernel : {Kernel::kBaseline, Kernel::kAuto}) {
+  for (SimdKernel kernel : {SimdKernel::kBaseline, SimdKernel::kAuto}) {
     const NeighborTable nn =
         neighbors_internal::KNearestNeighbors(x, q, r, 5, 1, kernel);
     EXPECT_EQ(std::vector<int32_t>(nn.row(0), nn.row(0) + 5),

@@ -1,0 +1,38 @@
+// Internal to the model: the sums over rows that one Newton iteration of the
+// logistic regression needs, as vectorised kernels over a column-major
+// feature matrix.
+//
+// Eigen in this build vectorises with the baseline's SSE2 only (its packet
+// width is fixed when it is compiled), and its matrix products pack their
+// operands for each call. The Newton pass calls for many thin products over
+// the same rows, so these kernels read each block of rows once while it is
+// in cache, with an AVX2/FMA variant chosen at run time. The two variants
+// round differently (FMA contracts a * b + c), at the level of the last bits.
+#ifndef WINBACK_JOBS_MODEL_NEWTON_TERMS_H_
+#define WINBACK_JOBS_MODEL_NEWTON_TERMS_H_
+
+#include <Eigen/Dense>
+
+#include "jobs/model/simd.h"
+
+namespace winback::model::logistic_internal {
+
+// Adds to `grad`, `cross` (x.cols() each) and the lower triangle of `hess`
+// (x.cols() x x.cols() or larger; the strict upper triangle is left alone):
+//   grad(j)    += sum_i r(i) x(i, j)
+//   cross(j)   += sum_i dv(i) x(i, j)
+//   hess(j, k) += sum_i dv(i) x(i, j) x(i, k)     for k <= j.
+// r and dv have x.rows() entries.
+void AddNewtonTerms(const Eigen::MatrixXd& x, const Eigen::VectorXd& r,
+                    const Eigen::VectorXd& dv, Eigen::VectorXd& grad,
+                    Eigen::VectorXd& cross, Eigen::MatrixXd& hess,
+                    SimdKernel kernel = SimdKernel::kAuto);
+
+// z(i) = b + sum_j x(i, j) w(j) for every row; z is resized to x.rows().
+void LinearPredictor(const Eigen::MatrixXd& x, const Eigen::VectorXd& w,
+                     double b, Eigen::VectorXd& z,
+                     SimdKernel kernel = SimdKernel::kAuto);
+
+}  // namespace winback::model::logistic_internal
+
+#endif  // WINBACK_JOBS_MODEL_NEWTON_TERMS_H_

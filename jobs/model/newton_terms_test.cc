@@ -1,0 +1,103 @@
+#include "jobs/model/newton_terms.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+namespace winback::model::logistic_internal {
+namespace {
+
+std::vector<SimdKernel> Kernels() {
+  std::vector<SimdKernel> kernels = {SimdKernel::kBaseline};
+  if (CpuHasAvx2()) kernels.push_back(SimdKernel::kAvx2);
+  return kernels;
+}
+
+// Sizes around the kernels' 4-row vectors, 2 x 4 Hessian tiles and
+// 256-row blocks.
+constexpr int kDims[] = {1, 2, 3, 4, 5, 7, 20};
+constexpr int kRows[] = {0, 1, 3, 4, 5, 255, 256, 257, 515, 1030};
+
+Eigen::MatrixXd Random(int rows, int cols, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd m(rows, cols);
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) m(i, j) = normal(rng);
+  return m;
+}
+
+TEST(AddNewtonTerms, AddsTheSumsOfPlainLoops) {
+  std::mt19937_64 rng(11);
+  for (SimdKernel kernel : Kernels()) {
+    for (int d : kDims) {
+      for (int n : kRows) {
+        SCOPED_TRACE(testing::Message()
+                     << "d " << d << ", n " << n << ", kernel "
+                     << static_cast<int>(kernel));
+        const Eigen::MatrixXd x = Random(n, d, rng);
+        const Eigen::VectorXd r = Random(n, 1, rng);
+        const Eigen::VectorXd dv = Random(n, 1, rng).cwiseAbs();
+        // Start from non-zero sums: the kernel adds to them. The Hessian
+        // has a spare row and column, as FitLogistic's intercept needs.
+        Eigen::VectorXd grad = Random(d, 1, rng), cross = Random(d, 1, rng);
+        Eigen::MatrixXd hess = Random(d + 1, d + 1, rng);
+        Eigen::VectorXd want_grad = grad, want_cross = cross;
+        Eigen::MatrixXd want_hess = hess;
+        for (int i = 0; i < n; ++i) {
+          for (int j = 0; j < d; ++j) {
+            want_grad(j) += r(i) * x(i, j);
+            want_cross(j) += dv(i) * x(i, j);
+            for (int k = 0; k <= j; ++k) {
+              want_hess(j, k) += dv(i) * x(i, j) * x(i, k);
+            }
+          }
+        }
+        AddNewtonTerms(x, r, dv, grad, cross, hess, kernel);
+        const double tol = 1e-12 * (1 + n);
+        for (int j = 0; j < d; ++j) {
+          EXPECT_NEAR(grad(j), want_grad(j), tol) << "grad " << j;
+          EXPECT_NEAR(cross(j), want_cross(j), tol) << "cross " << j;
+        }
+        for (int j = 0; j <= d; ++j) {
+          for (int k = 0; k <= d; ++k) {
+            if (k <= j && j < d) {
+              EXPECT_NEAR(hess(j, k), want_hess(j, k), tol)
+                  << "hess " << j << "," << k;
+            } else {  // the upper triangle and the spare row: untouched
+              EXPECT_EQ(hess(j, k), want_hess(j, k))
+                  << "hess " << j << "," << k;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(LinearPredictor, GivesInterceptPlusRowDotCoefficients) {
+  std::mt19937_64 rng(12);
+  for (SimdKernel kernel : Kernels()) {
+    for (int d : kDims) {
+      for (int n : kRows) {
+        SCOPED_TRACE(testing::Message()
+                     << "d " << d << ", n " << n << ", kernel "
+                     << static_cast<int>(kernel));
+        const Eigen::MatrixXd x = Random(n, d, rng);
+        const Eigen::VectorXd w = Random(d, 1, rng);
+        const double b = 0.25 * n - 3;
+        Eigen::VectorXd z = Eigen::VectorXd::Constant(7, 99.0);
+        LinearPredictor(x, w, b, z, kernel);
+        ASSERT_EQ(z.size(), n);
+        for (int i = 0; i < n; ++i) {
+          double want = b;
+          for (int j = 0; j < d; ++j) want += x(i, j) * w(j);
+          EXPECT_NEAR(z(i), want, 1e-12 * (1 + std::abs(want))) << "row " << i;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace winback::model::logistic_internal
