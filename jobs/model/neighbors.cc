@@ -82,6 +82,13 @@ __attribute__((always_inline)) inline void ScanBody(
     for (uint64_t w : words) any |= w;
     if (any == 0) continue;
     for (int v = 0; v < kVectors; ++v) {
+      // Most rows that get here beat the threshold in one or two lanes:
+      // skip the vectors that have none.
+      const Int8 hit = dist[v] < threshold[v];
+      std::memcpy(words, &hit, sizeof(words));
+      uint64_t hits = 0;
+      for (uint64_t w : words) hits |= w;
+      if (hits == 0) continue;
       for (int l = 0; l < kVector; ++l) {
         const int lane = v * kVector + l;
         if (dist[v][l] < threshold[v][l] && ids[i] != self[lane]) {
