@@ -23,18 +23,18 @@ std::string_view StringPool::Store(std::string_view s) {
 }
 
 uint32_t StringPool::Intern(std::string_view s) {
-  auto it = ids_.find(s);
-  if (it != ids_.end()) return it->second;
-  const std::string_view stored = Store(s);
-  const uint32_t id = static_cast<uint32_t>(views_.size());
-  views_.push_back(stored);
-  ids_.emplace(stored, id);
-  return id;
+  const Probe probe = ProbeOf(s);
+  auto it = ids_.lazy_emplace(probe, [&](const auto& construct) {
+    const uint32_t id = static_cast<uint32_t>(views_.size());
+    views_.push_back(Store(s));
+    construct(Entry{views_.back(), id, probe.hash});
+  });
+  return it->id;
 }
 
 int64_t StringPool::Find(std::string_view s) const {
-  auto it = ids_.find(s);
-  return it == ids_.end() ? -1 : static_cast<int64_t>(it->second);
+  auto it = ids_.find(ProbeOf(s));
+  return it == ids_.end() ? -1 : static_cast<int64_t>(it->id);
 }
 
 void StringPool::Reserve(size_t n) {

@@ -8,13 +8,16 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 namespace winback {
 
 // An append-only set of strings with dense ids 0, 1, 2, ... in insertion
 // order. Views returned by Get stay valid for the pool's lifetime (the bytes
 // live in fixed-size blocks that are never moved). Not thread-safe.
+//
+// Each string is hashed once: the table keeps the hash beside the string, so
+// growing it never rereads the bytes, and adding a new string is one probe.
 class StringPool {
  public:
   StringPool() = default;
@@ -44,8 +47,40 @@ class StringPool {
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* current_ = nullptr;  // the block small strings are appended to
   size_t block_used_ = 0;
+  // A pooled string in the table.
+  struct Entry {
+    std::string_view text;
+    uint32_t id;
+    size_t hash;
+  };
+  // A string being looked up, with its hash.
+  struct Probe {
+    std::string_view text;
+    size_t hash;
+  };
+  struct EntryHash {
+    using is_transparent = void;
+    size_t operator()(const Entry& e) const { return e.hash; }
+    size_t operator()(const Probe& p) const { return p.hash; }
+  };
+  struct EntryEq {
+    using is_transparent = void;
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.id == b.id;
+    }
+    bool operator()(const Entry& a, const Probe& p) const {
+      return a.hash == p.hash && a.text == p.text;
+    }
+    bool operator()(const Probe& p, const Entry& a) const {
+      return (*this)(a, p);
+    }
+  };
+  static Probe ProbeOf(std::string_view s) {
+    return {s, std::hash<std::string_view>{}(s)};
+  }
+
   std::vector<std::string_view> views_;
-  absl::flat_hash_map<std::string_view, uint32_t> ids_;
+  absl::flat_hash_set<Entry, EntryHash, EntryEq> ids_;
 };
 
 }  // namespace winback

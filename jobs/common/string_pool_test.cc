@@ -27,9 +27,17 @@ TEST(StringPool, ViewsSurviveGrowth) {
   pool.Intern("after-large");
   EXPECT_EQ(view, "first");
   EXPECT_EQ(pool.Get(first).data(), view.data());
-  EXPECT_EQ(pool.Find("key-199999"), 200000);
+  // Every string is still found under its id after the table grew many
+  // times, and interning it again adds nothing.
+  for (int i = 0; i < 200000; ++i) {
+    const std::string key = "key-" + std::to_string(i);
+    ASSERT_EQ(pool.Find(key), i + 1) << key;
+    ASSERT_EQ(pool.Intern(key), static_cast<uint32_t>(i + 1)) << key;
+  }
+  EXPECT_EQ(pool.size(), 200003u);
   EXPECT_EQ(pool.Get(200001), std::string(600000, 'x'));
   EXPECT_EQ(pool.Get(200002), "after-large");
+  EXPECT_EQ(pool.Find("key-200000"), -1);
 }
 
 TEST(StringPool, EmptyStringIsAValue) {
