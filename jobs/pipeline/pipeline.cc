@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <thread>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -306,10 +308,22 @@ class Runner {
       return static_cast<int64_t>(diagnosis.diagnosis.months.size());
     }, result));
 
+    // Publish reads only its own inputs, on one thread. The rest (on the
+    // full data about 0.8 GB: sessions, histories, the raw tables) is freed
+    // on another thread meanwhile rather than after it: unmapping that much
+    // takes about 0.1 s. The jthread joins when Run returns.
+    std::vector<RejectStat> rejects = Rejects(data.report);
+    std::jthread release(
+        [garbage = std::make_tuple(std::move(data), std::move(sessions),
+                                   std::move(history),
+                                   std::move(scoring))]() mutable {
+          auto freed = std::move(garbage);
+        });
+
     WB_RETURN_IF_ERROR(Stage("publish", [&]() -> absl::StatusOr<int64_t> {
       RunOutputs out;
       out.counts = result->counts;
-      out.rejects = Rejects(data.report);
+      out.rejects = std::move(rejects);
       out.labels = &labels;
       out.customers = &customers;
       out.segments = &result->segments;
