@@ -11,6 +11,7 @@ namespace {
 
 using logistic_internal::AddNewtonTerms;
 using logistic_internal::LinearPredictor;
+using logistic_internal::LogisticWeights;
 
 struct Problem {
   const Eigen::MatrixXd& x;
@@ -140,11 +141,7 @@ absl::StatusOr<LogisticFit> FitLogistic(const Eigen::MatrixXd& x,
     // Gradient [w; 0] + C * [X 1]^T r and Hessian
     // diag([1..1, 0]) + [X 1]^T diag(dvec) [X 1], with r = C * s * (p - y)
     // and dvec = C * s * p * (1 - p), summed in one pass over X.
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double p = SigmoidFromExp(z(i), e(i));
-      r(i) = options.c * s(i) * (p - y(i));
-      dvec(i) = options.c * s(i) * p * (1.0 - p);
-    }
+    LogisticWeights(z, e, y, s, options.c, r, dvec);
     grad.setZero();
     cross.setZero();
     hess.setZero();

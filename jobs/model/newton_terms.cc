@@ -170,6 +170,39 @@ __attribute__((always_inline)) inline void PredictorBody(
   }
 }
 
+__attribute__((always_inline)) inline void WeightsBody(
+    const double* __restrict z, const double* __restrict e,
+    const double* __restrict y, const double* __restrict s, double c, Index n,
+    double* __restrict r, double* __restrict dv) {
+  const Index n4 = n & ~Index{3};
+  const Double4 one = Splat(1.0), cv = Splat(c);
+  for (Index i = 0; i < n4; i += 4) {
+    const Double4 ev = Load(e + i);
+    const Double4 p = (Load(z + i) >= 0.0 ? one : ev) / (one + ev);
+    const Double4 cs = cv * Load(s + i);
+    Store(r + i, cs * (p - Load(y + i)));
+    Store(dv + i, cs * p * (one - p));
+  }
+  for (Index i = n4; i < n; ++i) {
+    const double p = (z[i] >= 0.0 ? 1.0 : e[i]) / (1.0 + e[i]);
+    const double cs = c * s[i];
+    r[i] = cs * (p - y[i]);
+    dv[i] = cs * p * (1.0 - p);
+  }
+}
+
+void WeightsBaseline(const double* z, const double* e, const double* y,
+                     const double* s, double c, Index n, double* r,
+                     double* dv) {
+  WeightsBody(z, e, y, s, c, n, r, dv);
+}
+
+__attribute__((target("avx2,fma"))) void WeightsAvx2(
+    const double* z, const double* e, const double* y, const double* s,
+    double c, Index n, double* r, double* dv) {
+  WeightsBody(z, e, y, s, c, n, r, dv);
+}
+
 void NewtonBaseline(const double* x, Index stride, int d, Index n,
                     const double* r, const double* dv, double* u, double* grad,
                     double* cross, double* tri, int dp) {
@@ -214,6 +247,16 @@ void AddNewtonTerms(const Eigen::MatrixXd& x, const Eigen::VectorXd& r,
   for (int j = 0; j < d; ++j) {
     for (int k = 0; k <= j; ++k) hess(j, k) += tri[j * dp + k];
   }
+}
+
+void LogisticWeights(const Eigen::VectorXd& z, const Eigen::VectorXd& e,
+                     const Eigen::VectorXd& y, const Eigen::VectorXd& s,
+                     double c, Eigen::VectorXd& r, Eigen::VectorXd& dv,
+                     SimdKernel kernel) {
+  r.resize(z.size());
+  dv.resize(z.size());
+  (UseAvx2(kernel) ? WeightsAvx2 : WeightsBaseline)(
+      z.data(), e.data(), y.data(), s.data(), c, z.size(), r.data(), dv.data());
 }
 
 void LinearPredictor(const Eigen::MatrixXd& x, const Eigen::VectorXd& w,

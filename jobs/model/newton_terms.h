@@ -28,6 +28,17 @@ void AddNewtonTerms(const Eigen::MatrixXd& x, const Eigen::VectorXd& r,
                     Eigen::VectorXd& cross, Eigen::MatrixXd& hess,
                     SimdKernel kernel = SimdKernel::kAuto);
 
+// The Newton pass's row weights from z = X w + b and e = exp(-|z|), with
+// p = sigmoid(z) = (z >= 0 ? 1 : e) / (1 + e):
+//   r(i)  = c * s(i) * (p - y(i))
+//   dv(i) = c * s(i) * p * (1 - p).
+// Both builds do these operations in this order and none fuses into an FMA,
+// so the results equal the scalar formulas exactly. r and dv are resized.
+void LogisticWeights(const Eigen::VectorXd& z, const Eigen::VectorXd& e,
+                     const Eigen::VectorXd& y, const Eigen::VectorXd& s,
+                     double c, Eigen::VectorXd& r, Eigen::VectorXd& dv,
+                     SimdKernel kernel = SimdKernel::kAuto);
+
 // z(i) = b + sum_j x(i, j) w(j) for every row; z is resized to x.rows().
 void LinearPredictor(const Eigen::MatrixXd& x, const Eigen::VectorXd& w,
                      double b, Eigen::VectorXd& z,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -70,6 +71,37 @@ TEST(AddNewtonTerms, AddsTheSumsOfPlainLoops) {
             }
           }
         }
+      }
+    }
+  }
+}
+
+TEST(LogisticWeights, EqualTheScalarFormulasExactly) {
+  std::mt19937_64 rng(13);
+  std::normal_distribution<double> normal;
+  for (SimdKernel kernel : Kernels()) {
+    for (int n : kRows) {
+      SCOPED_TRACE(testing::Message()
+                   << "n " << n << ", kernel " << static_cast<int>(kernel));
+      Eigen::VectorXd z(n), e(n), y(n), s(n);
+      for (int i = 0; i < n; ++i) {
+        // Margins from tiny to saturated, both signs and both zeros.
+        z(i) = i % 7 == 0   ? (i % 2 ? 0.0 : -0.0)
+               : i % 7 == 1 ? 800.0 * normal(rng)
+                            : 4.0 * normal(rng);
+        e(i) = std::exp(-std::abs(z(i)));
+        y(i) = i % 3 == 0 ? 1.0 : 0.0;
+        s(i) = i % 5 == 0 ? 0.0 : std::abs(normal(rng)) + 0.5;
+      }
+      const double c = 0.37;
+      Eigen::VectorXd r, dv;
+      LogisticWeights(z, e, y, s, c, r, dv, kernel);
+      ASSERT_EQ(r.size(), n);
+      ASSERT_EQ(dv.size(), n);
+      for (int i = 0; i < n; ++i) {
+        const double p = z(i) >= 0 ? 1.0 / (1.0 + e(i)) : e(i) / (1.0 + e(i));
+        EXPECT_EQ(r(i), c * s(i) * (p - y(i))) << "row " << i;
+        EXPECT_EQ(dv(i), c * s(i) * p * (1.0 - p)) << "row " << i;
       }
     }
   }
