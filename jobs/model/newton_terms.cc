@@ -7,7 +7,7 @@
 
 #include "jobs/model/simd.h"
 
-// The helpers below take and return 32-byte vectors by value. They are always
+// Load and Splat below return 32-byte vectors by value. They are always
 // inlined, so the baseline build's calling convention for such values, which
 // GCC warns about, never applies.
 #pragma GCC diagnostic ignored "-Wpsabi"
