@@ -41,14 +41,13 @@ double Objective(const Problem& pr, const Eigen::VectorXd& theta,
   return 0.5 * w.squaredNorm() + pr.c * loss;
 }
 
-// 1 / (1 + exp(-z)) from e = exp(-|z|) without overflow.
-double SigmoidFromExp(double z, double e) {
-  return z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-}
-
 }  // namespace
 
-double Sigmoid(double z) { return SigmoidFromExp(z, std::exp(-std::abs(z))); }
+double Sigmoid(double z) {
+  // From e = exp(-|z|), without overflow; LogisticWeights does the same.
+  const double e = std::exp(-std::abs(z));
+  return (z >= 0 ? 1.0 : e) / (1.0 + e);
+}
 
 double Logit(double p) { return std::log(p / (1.0 - p)); }
 
@@ -72,7 +71,7 @@ Eigen::VectorXd PredictLogistic(const Eigen::MatrixXd& x,
                                 const Eigen::VectorXd& coefficients,
                                 double intercept) {
   Eigen::VectorXd p;
-  logistic_internal::LinearPredictor(x, coefficients, intercept, p);
+  LinearPredictor(x, coefficients, intercept, p);
   for (Eigen::Index i = 0; i < p.size(); ++i) p(i) = Sigmoid(p(i));
   return p;
 }
