@@ -28,52 +28,60 @@ Eigen::MatrixXd Random(int rows, int cols, std::mt19937_64& rng) {
   return m;
 }
 
-TEST(AddNewtonTerms, AddsTheSumsOfPlainLoops) {
-  std::mt19937_64 rng(11);
+// Calls check(kernel, d, n) for every kernel build, kDims and kRows, with
+// the case named in failure messages.
+template <typename Check>
+void ForEachShape(Check check) {
   for (SimdKernel kernel : Kernels()) {
     for (int d : kDims) {
       for (int n : kRows) {
         SCOPED_TRACE(testing::Message()
                      << "d " << d << ", n " << n << ", kernel "
                      << static_cast<int>(kernel));
-        const Eigen::MatrixXd x = Random(n, d, rng);
-        const Eigen::VectorXd r = Random(n, 1, rng);
-        const Eigen::VectorXd dv = Random(n, 1, rng).cwiseAbs();
-        // Start from non-zero sums: the kernel adds to them. The Hessian
-        // has a spare row and column, as FitLogistic's intercept needs.
-        Eigen::VectorXd grad = Random(d, 1, rng), cross = Random(d, 1, rng);
-        Eigen::MatrixXd hess = Random(d + 1, d + 1, rng);
-        Eigen::VectorXd want_grad = grad, want_cross = cross;
-        Eigen::MatrixXd want_hess = hess;
-        for (int i = 0; i < n; ++i) {
-          for (int j = 0; j < d; ++j) {
-            want_grad(j) += r(i) * x(i, j);
-            want_cross(j) += dv(i) * x(i, j);
-            for (int k = 0; k <= j; ++k) {
-              want_hess(j, k) += dv(i) * x(i, j) * x(i, k);
-            }
-          }
-        }
-        AddNewtonTerms(x, r, dv, grad, cross, hess, kernel);
-        const double tol = 1e-12 * (1 + n);
-        for (int j = 0; j < d; ++j) {
-          EXPECT_NEAR(grad(j), want_grad(j), tol) << "grad " << j;
-          EXPECT_NEAR(cross(j), want_cross(j), tol) << "cross " << j;
-        }
-        for (int j = 0; j <= d; ++j) {
-          for (int k = 0; k <= d; ++k) {
-            if (k <= j && j < d) {
-              EXPECT_NEAR(hess(j, k), want_hess(j, k), tol)
-                  << "hess " << j << "," << k;
-            } else {  // the upper triangle and the spare row: untouched
-              EXPECT_EQ(hess(j, k), want_hess(j, k))
-                  << "hess " << j << "," << k;
-            }
-          }
-        }
+        check(kernel, d, n);
       }
     }
   }
+}
+
+TEST(AddNewtonTerms, AddsTheSumsOfPlainLoops) {
+  std::mt19937_64 rng(11);
+  ForEachShape([&](SimdKernel kernel, int d, int n) {
+    const Eigen::MatrixXd x = Random(n, d, rng);
+    const Eigen::VectorXd r = Random(n, 1, rng);
+    const Eigen::VectorXd dv = Random(n, 1, rng).cwiseAbs();
+    // Start from non-zero sums: the kernel adds to them. The Hessian
+    // has a spare row and column, as FitLogistic's intercept needs.
+    Eigen::VectorXd grad = Random(d, 1, rng), cross = Random(d, 1, rng);
+    Eigen::MatrixXd hess = Random(d + 1, d + 1, rng);
+    Eigen::VectorXd want_grad = grad, want_cross = cross;
+    Eigen::MatrixXd want_hess = hess;
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < d; ++j) {
+        want_grad(j) += r(i) * x(i, j);
+        want_cross(j) += dv(i) * x(i, j);
+        for (int k = 0; k <= j; ++k) {
+          want_hess(j, k) += dv(i) * x(i, j) * x(i, k);
+        }
+      }
+    }
+    AddNewtonTerms(x, r, dv, grad, cross, hess, kernel);
+    const double tol = 1e-12 * (1 + n);
+    for (int j = 0; j < d; ++j) {
+      EXPECT_NEAR(grad(j), want_grad(j), tol) << "grad " << j;
+      EXPECT_NEAR(cross(j), want_cross(j), tol) << "cross " << j;
+    }
+    for (int j = 0; j <= d; ++j) {
+      for (int k = 0; k <= d; ++k) {
+        if (k <= j && j < d) {
+          EXPECT_NEAR(hess(j, k), want_hess(j, k), tol)
+              << "hess " << j << "," << k;
+        } else {  // the upper triangle and the spare row: untouched
+          EXPECT_EQ(hess(j, k), want_hess(j, k)) << "hess " << j << "," << k;
+        }
+      }
+    }
+  });
 }
 
 TEST(LogisticWeights, EqualTheScalarFormulasExactly) {
@@ -109,26 +117,19 @@ TEST(LogisticWeights, EqualTheScalarFormulasExactly) {
 
 TEST(LinearPredictor, GivesInterceptPlusRowDotCoefficients) {
   std::mt19937_64 rng(12);
-  for (SimdKernel kernel : Kernels()) {
-    for (int d : kDims) {
-      for (int n : kRows) {
-        SCOPED_TRACE(testing::Message()
-                     << "d " << d << ", n " << n << ", kernel "
-                     << static_cast<int>(kernel));
-        const Eigen::MatrixXd x = Random(n, d, rng);
-        const Eigen::VectorXd w = Random(d, 1, rng);
-        const double b = 0.25 * n - 3;
-        Eigen::VectorXd z = Eigen::VectorXd::Constant(7, 99.0);
-        LinearPredictor(x, w, b, z, kernel);
-        ASSERT_EQ(z.size(), n);
-        for (int i = 0; i < n; ++i) {
-          double want = b;
-          for (int j = 0; j < d; ++j) want += x(i, j) * w(j);
-          EXPECT_NEAR(z(i), want, 1e-12 * (1 + std::abs(want))) << "row " << i;
-        }
-      }
+  ForEachShape([&](SimdKernel kernel, int d, int n) {
+    const Eigen::MatrixXd x = Random(n, d, rng);
+    const Eigen::VectorXd w = Random(d, 1, rng);
+    const double b = 0.25 * n - 3;
+    Eigen::VectorXd z = Eigen::VectorXd::Constant(7, 99.0);
+    LinearPredictor(x, w, b, z, kernel);
+    ASSERT_EQ(z.size(), n);
+    for (int i = 0; i < n; ++i) {
+      double want = b;
+      for (int j = 0; j < d; ++j) want += x(i, j) * w(j);
+      EXPECT_NEAR(z(i), want, 1e-12 * (1 + std::abs(want))) << "row " << i;
     }
-  }
+  });
 }
 
 }  // namespace
