@@ -144,6 +144,7 @@ void ToProto(const CampaignRecord& c, v1::Campaign* out) {
   }
   out->set_min_churn_score(c.config.min_score);
   out->set_max_churn_score(c.config.max_score);
+  out->set_min_revenue_at_risk(c.config.min_revenue_at_risk);
   out->set_holdout_share(c.config.holdout_share);
   out->set_size(c.summary.assigned);
   out->set_treatment_size(c.summary.treatment);

@@ -89,10 +89,12 @@ TEST_F(NightlyE2E, ModelBeatsRecencyAloneAndListsFollowTheRules) {
   EXPECT_FALSE(scored.empty());
 
   // Each list's size matches its campaign row; nobody is on two lists; every
-  // list row's churn score is within its campaign's range.
+  // list row's churn score is within its campaign's range and its revenue at
+  // risk at or above the campaign's floor.
   SQLite::Statement camp(db, "SELECT c.campaign, c.assigned, c.holdout, COUNT(t.customer_id), "
                              "SUM(t.target_group = 'holdout'), MIN(t.churn_score), "
-                             "c.min_churn_score FROM campaigns c LEFT JOIN targets t ON "
+                             "c.min_churn_score, MIN(t.revenue_at_risk), "
+                             "c.min_revenue_at_risk FROM campaigns c LEFT JOIN targets t ON "
                              "t.run_id = c.run_id AND t.campaign = c.campaign WHERE c.run_id = " +
                                  std::to_string(run) + " GROUP BY c.campaign");
   int campaigns = 0;
@@ -102,9 +104,12 @@ TEST_F(NightlyE2E, ModelBeatsRecencyAloneAndListsFollowTheRules) {
     EXPECT_EQ(camp.getColumn(2).getInt64(), camp.getColumn(4).getInt64());
     if (camp.getColumn(3).getInt64() > 0) {
       EXPECT_GE(camp.getColumn(5).getDouble(), camp.getColumn(6).getDouble());
+      EXPECT_GE(camp.getColumn(7).getDouble(), camp.getColumn(8).getDouble());
     }
   }
   EXPECT_EQ(campaigns, 3);
+  // The default win-back list has a floor, so the check above is not vacuous.
+  EXPECT_GT(db.execAndGet("SELECT MAX(min_revenue_at_risk) FROM campaigns" + where).getDouble(), 0);
   EXPECT_EQ(db.execAndGet("SELECT COUNT(*) - COUNT(DISTINCT customer_id) FROM targets" + where)
                 .getInt64(),
             0);

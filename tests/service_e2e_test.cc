@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -258,6 +259,18 @@ TEST(ServiceE2E, PagingReturnsEveryTargetOnceEvenWhenANewRunPublishes) {
   ASSERT_EQ(WaitForRun(d, first.run_id()), v1::RUN_STATE_SUCCEEDED) << d.Log();
   const v1::Campaign campaign = LargestCampaign(d);
   ASSERT_GT(campaign.size(), 60) << "the generated data gives a small list";
+  {
+    // The campaigns carry their configured filters (here the defaults).
+    v1::ListCampaignsResponse all;
+    ASSERT_TRUE(
+        d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), {}, &all).ok());
+    std::map<std::string, double> floor;
+    for (const v1::Campaign& c : all.campaigns()) {
+      floor[c.name()] = c.min_revenue_at_risk();
+    }
+    EXPECT_EQ(floor["win-back-lapsed-high-value"], 250000);
+    EXPECT_EQ(floor["keep-at-risk-loyal"], 0);
+  }
 
   v1::ListTargetsRequest req;
   req.set_campaign(campaign.name());
@@ -277,6 +290,7 @@ TEST(ServiceE2E, PagingReturnsEveryTargetOnceEvenWhenANewRunPublishes) {
       ids.push_back(t.customer_id());
       EXPECT_EQ(t.campaign(), campaign.name());
       EXPECT_LE(t.revenue_at_risk(), last_risk + 1e-6);
+      EXPECT_GE(t.revenue_at_risk(), campaign.min_revenue_at_risk());
       last_risk = t.revenue_at_risk();
     }
     if (++pages == 1) {

@@ -2,9 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -63,9 +65,12 @@ class Section {
       return Error(Join(key), absl::StrCat("expected a number, got '",
                                            Text(v), "'"));
     }
-    if (!(value >= lo && value <= hi)) {
-      return Error(Join(key), absl::StrCat("must be in [", lo, ", ", hi,
-                                           "], got ", value));
+    if (!(value >= lo && value <= hi) || !std::isfinite(value)) {
+      return Error(
+          Join(key),
+          std::isinf(hi)
+              ? absl::StrCat("must be a finite number >= ", lo, ", got ", value)
+              : absl::StrCat("must be in [", lo, ", ", hi, "], got ", value));
     }
     *out = value;
     return absl::OkStatus();
@@ -299,6 +304,9 @@ absl::Status ParseCampaigns(Section& top, const std::string& source,
       }
       WB_RETURN_IF_ERROR(item.Double("min_score", &k.min_score, 0, 1));
       WB_RETURN_IF_ERROR(item.Double("max_score", &k.max_score, 0, 1));
+      WB_RETURN_IF_ERROR(item.Double("min_revenue_at_risk",
+                                     &k.min_revenue_at_risk, 0,
+                                     std::numeric_limits<double>::infinity()));
       WB_RETURN_IF_ERROR(item.String("promo_code", &k.promo_code, false));
       WB_RETURN_IF_ERROR(item.Double("discount_pct", &k.discount_pct, 0, 100));
       WB_RETURN_IF_ERROR(item.Int64("max_size", &k.max_size, 0, INT64_MAX));

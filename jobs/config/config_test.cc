@@ -93,6 +93,7 @@ campaigns:
       segments: [Best]
       churn_statuses: [active]
       min_score: 0.4
+      min_revenue_at_risk: 150000.5
       promo_code: KEEP
       discount_pct: 12.5
       max_size: 100
@@ -117,6 +118,7 @@ campaigns:
   const Campaign& k = c->campaigns.campaigns[0];
   EXPECT_EQ(k.segments, (std::vector<std::string>{"Best"}));
   EXPECT_EQ(k.statuses, (std::vector<ChurnStatus>{ChurnStatus::kActive}));
+  EXPECT_DOUBLE_EQ(k.min_revenue_at_risk, 150000.5);
   EXPECT_DOUBLE_EQ(k.discount_pct, 12.5);
   EXPECT_EQ(k.max_size, 100);
   EXPECT_DOUBLE_EQ(k.holdout_share, 0.2);
@@ -148,6 +150,12 @@ TEST(Config, ModelSectionErrorsNameTheKey) {
       {base + "campaigns: {list: [{name: x, segments: [Nobody]}]}", "Nobody"},
       {base + "campaigns: {list: [{name: x, holdout_share: 2}]}",
        "campaigns.list[0].holdout_share: must be in [0, 1]"},
+      {base + "campaigns: {list: [{name: x, min_revenue_at_risk: -5}]}",
+       "campaigns.list[0].min_revenue_at_risk: must be a finite number >= 0, got -5"},
+      {base + "campaigns: {list: [{name: x, min_revenue_at_risk: .inf}]}",
+       "campaigns.list[0].min_revenue_at_risk: must be a finite number >= 0, got inf"},
+      {base + "campaigns: {list: [{name: x, min_revenue_at_risk: lots}]}",
+       "campaigns.list[0].min_revenue_at_risk: expected a number, got 'lots'"},
       {base + "schedule: {catch_up: maybe}", "schedule.catch_up: expected true or false"},
       {base + "service: {tls_cert_file: c.pem}", "set both or neither"},
       {base + "service: {target_cache_mb: -1}",
@@ -183,6 +191,8 @@ TEST(Config, ShippedDemoConfigLoadsAndSpellsOutTheDefaults) {
     EXPECT_EQ(a.segments, b.segments);
     EXPECT_EQ(a.statuses, b.statuses);
     EXPECT_EQ(a.min_score, b.min_score);
+    EXPECT_EQ(a.max_score, b.max_score);
+    EXPECT_EQ(a.min_revenue_at_risk, b.min_revenue_at_risk);
     EXPECT_EQ(a.promo_code, b.promo_code);
     EXPECT_EQ(a.discount_pct, b.discount_pct);
     EXPECT_EQ(a.max_size, b.max_size);

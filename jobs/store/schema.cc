@@ -256,12 +256,19 @@ CREATE TABLE diagnosis_summaries (
 );
 )sql";
 
-constexpr std::array<SchemaMigration, 2> kMigrations = {{
+// Campaigns gain a floor on revenue at risk; earlier runs had none (0).
+constexpr std::string_view kMigration3 = R"sql(
+ALTER TABLE campaigns
+  ADD COLUMN min_revenue_at_risk REAL NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<SchemaMigration, 3> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
      "targets, diagnosis tables",
      kMigration2},
+    {3, "campaigns.min_revenue_at_risk", kMigration3},
 }};
 
 constexpr std::array<std::string_view, 14> kRunOutputTables = {

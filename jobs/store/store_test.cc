@@ -155,6 +155,70 @@ TEST_F(StoreTest, MigratesAnEmptyDatabase) {
             static_cast<int>(SchemaMigrations().size()));
 }
 
+TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
+  CampaignRecord campaign;
+  campaign.config.name = "win-back";
+  campaign.config.max_size = 10;
+  campaign.config.min_revenue_at_risk = 5000;
+  campaign.summary.assigned = 4;
+  const std::vector<CampaignRecord> campaigns = {campaign};
+  int64_t old_run = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    const LabelTable labels = MakeLabels(3);
+    absl::StatusOr<RunRecord> run =
+        store->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+    ASSERT_OK(run);
+    old_run = run->run_id;
+    RunOutputs out;
+    out.labels = &labels;
+    out.campaigns = &campaigns;
+    const absl::Status published = store->PublishRun(old_run, out, kT0 + 1);
+    ASSERT_TRUE(published.ok()) << published;
+  }
+  {
+    // Back to the version-2 layout: what a database written by the code
+    // before migration 3 holds.
+    auto db = Raw();
+    db->exec("ALTER TABLE campaigns DROP COLUMN min_revenue_at_risk");
+    db->exec("DELETE FROM schema_migrations WHERE version = 3");
+    db->exec("PRAGMA user_version = 2");
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(), 3);
+  EXPECT_EQ(Raw()
+                ->execAndGet("SELECT description FROM schema_migrations "
+                             "WHERE version = 3")
+                .getString(),
+            "campaigns.min_revenue_at_risk");
+  absl::StatusOr<std::vector<CampaignRecord>> read =
+      store->GetCampaigns(old_run);
+  ASSERT_OK(read);
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].config.name, "win-back");
+  EXPECT_EQ((*read)[0].config.max_size, 10);
+  EXPECT_EQ((*read)[0].summary.assigned, 4);
+  EXPECT_EQ((*read)[0].config.min_revenue_at_risk, 0);  // none before v3
+  EXPECT_EQ(CountRows("churn_labels", old_run), 3);
+
+  // New runs store the floor.
+  const LabelTable labels = MakeLabels(1);
+  absl::StatusOr<RunRecord> run =
+      store->BeginRun(RunTrigger::kManual, "", kT0 + 2, kT0 + 2);
+  ASSERT_OK(run);
+  RunOutputs out;
+  out.labels = &labels;
+  out.campaigns = &campaigns;
+  const absl::Status published = store->PublishRun(run->run_id, out, kT0 + 3);
+  ASSERT_TRUE(published.ok()) << published;
+  read = store->GetCampaigns(run->run_id);
+  ASSERT_OK(read);
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].config.min_revenue_at_risk, 5000);
+}
+
 TEST_F(StoreTest, ReopeningIsIdempotent) {
   int64_t run_id = 0;
   {

@@ -29,6 +29,11 @@ absl::Status ValidateCampaign(const Campaign& c) {
         c, absl::StrCat("min_score ", c.min_score,
                         " is greater than max_score ", c.max_score));
   }
+  if (!(c.min_revenue_at_risk >= 0) || !std::isfinite(c.min_revenue_at_risk)) {
+    return CampaignError(
+        c, absl::StrCat("min_revenue_at_risk must be finite and >= 0, got ",
+                        c.min_revenue_at_risk));
+  }
   if (!(c.discount_pct >= 0 && c.discount_pct <= 100)) {
     return CampaignError(
         c,
@@ -86,12 +91,14 @@ struct Matcher {
   absl::flat_hash_set<std::string> segments;  // empty = any
   uint32_t status_mask;                       // bit per ChurnStatus; 0 = any
 
-  bool Matches(const CandidateTable& t, size_t i) const {
+  // `revenue` is the customer's revenue at risk.
+  bool Matches(const CandidateTable& t, size_t i, double revenue) const {
     if (!segments.empty() && !segments.contains(t.segment[i])) return false;
     const uint32_t bit = 1u << static_cast<uint32_t>(t.status[i]);
     if (status_mask != 0 && (status_mask & bit) == 0) return false;
     const double s = t.churn_score[i];
-    return s >= campaign->min_score && s <= campaign->max_score;
+    return s >= campaign->min_score && s <= campaign->max_score &&
+           revenue >= campaign->min_revenue_at_risk;
   }
 };
 
@@ -141,13 +148,17 @@ std::vector<Campaign> DefaultCampaigns() {
                        "Lost",    "About To Sleep",   "Champions",
                        "Loyal"};
   win_back.statuses = {ChurnStatus::kChurned};
+  // About half of a typical order per month: without a floor the list's
+  // tail is customers who bought nothing in the spend window.
+  win_back.min_revenue_at_risk = 250000;
   win_back.promo_code = "COMEBACK25";
   win_back.discount_pct = 25;
   win_back.max_size = 10000;
   win_back.holdout_share = 0.1;
   win_back.priority = 20;
   win_back.description =
-      "Customers whose churn window closed without a repurchase, highest "
+      "Customers whose churn window closed without a repurchase and who "
+      "spent at least IDR 250,000 per active month in the last year, highest "
       "spend first: a strong offer to bring them back.";
 
   Campaign& second = out[2];
@@ -274,7 +285,7 @@ BuildTargets(const CandidateTable& candidates, Micros as_of,
         window > 0 && last != kNoPurchase && last > as_of - window;
     bool assigned = false;
     for (size_t j = 0; j < k; ++j) {
-      if (!matchers[j].Matches(candidates, i)) continue;
+      if (!matchers[j].Matches(candidates, i, revenue[i])) continue;
       CampaignSummary& sum = summaries[j];
       ++sum.matched;
       if (suppressed) {

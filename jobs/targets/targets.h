@@ -1,6 +1,7 @@
 // Stage 6: per-campaign promotion target lists.
 //
-// Campaigns select customers by segment, churn status and churn-score range.
+// Campaigns select customers by segment, churn status, churn-score range and
+// a floor on revenue at risk.
 // Each customer lands in at most one campaign per run, and a stable hash
 // splits every list into treatment and holdout.
 #ifndef WINBACK_JOBS_TARGETS_TARGETS_H_
@@ -39,6 +40,9 @@ struct Campaign {
   // Inclusive churn-score range, 0 <= min_score <= max_score <= 1.
   double min_score = 0;
   double max_score = 1;
+  // IDR, >= 0: customers whose revenue at risk (churn score x expected
+  // spend) is below this are not taken. 0 takes everyone.
+  double min_revenue_at_risk = 0;
   std::string promo_code;
   double discount_pct = 0;     // 0..100
   int64_t max_size = 0;        // rows kept in the list; 0 = unlimited
@@ -65,8 +69,9 @@ struct TargetOptions {
   // Fails with InvalidArgument naming the campaign and the field, e.g.
   // `campaign "second-purchase": holdout_share must be in [0, 1], got 1.5`.
   // Checks: non-empty unique names, scores within [0, 1] with
-  // min_score <= max_score, discount_pct in [0, 100], max_size >= 0,
-  // holdout_share in [0, 1], non-empty segment names, and
+  // min_score <= max_score, a finite min_revenue_at_risk >= 0, discount_pct
+  // in [0, 100], max_size >= 0, holdout_share in [0, 1], non-empty segment
+  // names, and
   // suppression.bought_within >= 0.
   absl::Status Validate() const;
 };
@@ -139,7 +144,9 @@ struct CampaignSummary {
 //  1. Suppression: customers who bought within suppression.bought_within
 //     before as_of are excluded from every campaign (counted per campaign as
 //     `suppressed`).
-//  2. revenue at risk = churn_score * expected_spend.
+//  2. revenue at risk = churn_score * expected_spend. A campaign matches a
+//     customer whose segment, status, churn score and revenue at risk pass
+//     its filters.
 //  3. Each remaining customer goes to the ONE eligible campaign with the
 //     lowest priority number. The spec breaks priority ties by revenue at
 //     risk, but that figure does not depend on the campaign, so a tie cannot

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
@@ -135,6 +136,16 @@ TEST(TargetOptionsValidate, ErrorsNameTheCampaignAndField) {
   expect_error(o, "campaign \"win-back-lapsed-high-value\": min_score");
 
   o = TargetOptions{};
+  o.campaigns[1].min_revenue_at_risk = -1;
+  expect_error(o,
+               "campaign \"win-back-lapsed-high-value\": min_revenue_at_risk "
+               "must be finite and >= 0, got -1");
+
+  o = TargetOptions{};
+  o.campaigns[1].min_revenue_at_risk = std::numeric_limits<double>::infinity();
+  expect_error(o, "\"win-back-lapsed-high-value\": min_revenue_at_risk");
+
+  o = TargetOptions{};
   o.campaigns[1].discount_pct = 101;
   expect_error(o, "\"win-back-lapsed-high-value\": discount_pct");
 
@@ -202,6 +213,29 @@ TEST(BuildTargets, FiltersBySegmentStatusAndScoreRange) {
   auto [t, sums] = RunTargets(c.t, Options({k}));
   EXPECT_THAT(t.customer_id, ElementsAre(6, 1, 5));
   EXPECT_EQ(sums[0].matched, 3);
+}
+
+TEST(BuildTargets, MinRevenueAtRiskIsAnInclusiveFloorOnScoreTimesSpend) {
+  Candidates c;
+  c.Add(1, "A", ChurnStatus::kChurned, 1.0, 0)       // 0: no spend
+      .Add(2, "A", ChurnStatus::kChurned, 1.0, 250)  // 250: at the floor
+      .Add(3, "A", ChurnStatus::kActive, 0.5, 600)   // 300
+      .Add(4, "A", ChurnStatus::kActive, 0.5, 499)   // 249.5
+      .Add(5, "A", ChurnStatus::kChurned, 1.0, 249.99);
+  Campaign floor = MakeCampaign("floor", 1);
+  floor.min_revenue_at_risk = 250;
+  // Below the floor is "not matched": such customers stay free for a
+  // lower-priority campaign, as with the other filters.
+  auto [t, sums] =
+      RunTargets(c.t, Options({floor, MakeCampaign("everyone", 2)}));
+  EXPECT_THAT(t.customer_id, ElementsAre(3, 2, 5, 4, 1));
+  EXPECT_THAT(t.campaign, ElementsAre("floor", "floor", "everyone", "everyone",
+                                      "everyone"));
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0].matched, 2);
+  EXPECT_DOUBLE_EQ(sums[0].revenue_at_risk, 550);
+  EXPECT_EQ(sums[1].matched, 5);
+  EXPECT_EQ(sums[1].preempted, 2);
 }
 
 TEST(BuildTargets, RowsOrderedByRevenueAtRiskThenCustomerId) {
@@ -388,6 +422,7 @@ TEST(BuildTargets, RandomOverlappingCampaignsNeverShareACustomer) {
       if (rng() % 2)
         camp.statuses.push_back(static_cast<ChurnStatus>(rng() % 3));
       camp.min_score = (rng() % 5) / 10.0;
+      if (rng() % 2) camp.min_revenue_at_risk = (rng() % 4) * 500.0;
       camp.max_size = static_cast<int64_t>(rng() % 3 == 0 ? rng() % 40 : 0);
       camp.holdout_share = unit(rng);
       campaigns.push_back(camp);
@@ -423,7 +458,9 @@ TEST(BuildTargets, RandomOverlappingCampaignsNeverShareACustomer) {
                                   c.t.status[i]) != camp.statuses.end();
         const bool score = c.t.churn_score[i] >= camp.min_score &&
                            c.t.churn_score[i] <= camp.max_score;
-        if (!seg || !st || !score) continue;
+        const bool value = c.t.churn_score[i] * c.t.expected_spend[i] >=
+                           camp.min_revenue_at_risk;
+        if (!seg || !st || !score || !value) continue;
         if (best == nullptr || camp.priority < best->priority ||
             (camp.priority == best->priority && camp.name < best->name)) {
           best = &camp;
