@@ -694,6 +694,46 @@ TEST(SessionIds, AreInternedAsWrittenIncludingCase) {
   EXPECT_EQ(sessions.Get(1), lower);
 }
 
+TEST(SessionIds, PooledTextsMatchOnlyTheSameTextWhateverTheCase) {
+  // Clicks find a pooled id only by its exact text: the lowercase form of a
+  // pooled uppercase id is a new id, whichever path looks it up.
+  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
+  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string other = "abcdef02-0000-4000-8000-00000000000b";
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    StringPool sessions;
+    BookingTable b;
+    ClickTable c;
+    FileReport report;
+    ASSERT_TRUE(ParseBookings(
+                    BookingText({Booking(kT0Text, "1", upper, kOneItem, "OVO",
+                                         "Success", "0", "", "0", "3000"),
+                                 Booking(kT0Text, "2", other, kOneItem, "OVO",
+                                         "Success", "0", "", "0", "3000")}),
+                    "transactions.csv", IngestOptions(), &sessions, &b, &report)
+                    .ok());
+    IngestOptions o;
+    o.threads = threads;
+    ASSERT_TRUE(
+        ParseClicks(ClickText({
+                        Click(lower, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                        Click(upper, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+                        Click(other, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
+                        Click(upper, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
+                        Click(lower, "HOMEPAGE", kT0Text, U(5), "WEB", ""),
+                        Click(other, "HOMEPAGE", kT0Text, U(6), "WEB", ""),
+                    }),
+                    "click_stream.csv", o, &sessions, &c, &report)
+            .ok());
+    EXPECT_THAT(c.session, ElementsAre(2u, 0u, 1u, 0u, 2u, 1u));
+    ASSERT_EQ(sessions.size(), 3u);
+    EXPECT_EQ(sessions.Get(0), upper);
+    EXPECT_EQ(sessions.Get(1), other);
+    EXPECT_EQ(sessions.Get(2), lower);
+  }
+}
+
 // ---------------------------------------------------------------- directory
 
 class IngestDirectoryTest : public ::testing::Test {
