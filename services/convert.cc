@@ -347,6 +347,7 @@ void ToProto(const DiagnosisRecord& d, int64_t run_id, v1::Diagnosis* out) {
     p->set_new_revenue(m.new_revenue);
     p->set_returning_revenue(m.returning_revenue);
     p->set_labeled(m.labeled);
+    p->set_censored(m.censored);
     p->set_churned(m.churned);
     p->set_churn_rate(m.churn_rate);
     p->set_failed_payments(m.failed_payments);
@@ -358,6 +359,7 @@ void ToProto(const DiagnosisRecord& d, int64_t run_id, v1::Diagnosis* out) {
     p->set_month(FormatMonth(s.month));
     p->set_segment(s.segment);
     p->set_labeled(s.labeled);
+    p->set_censored(s.censored);
     p->set_churned(s.churned);
     p->set_churn_rate(s.churn_rate);
   }

@@ -275,14 +275,21 @@ std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months) {
   absl::StrAppendFormat(&out, "%-9s %18s %8s %8s %8s %10s %16s\n", "month",
                         "revenue (IDR)", "orders", "buyers", "new", "returning",
                         "churn rate");
+  bool any_open = false;
   for (size_t k = n - shown; k < n; ++k) {
     const MonthlyRow& r = months[k];
     const std::string month =
         FormatMonth(r.month) + (k + 1 == n && last_partial ? "*" : "");
-    const std::string churn =
-        r.labeled > 0
-            ? absl::StrFormat("%.1f%% of %d", 100 * r.churn_rate, r.labeled)
-            : std::string("n/a");
+    // A month with censored labels has no churn rate yet: its known labels
+    // are the buyers whose last purchase came early enough for the window to
+    // close, and those lean toward churn.
+    std::string churn = "n/a";
+    if (r.censored > 0) {
+      churn = absl::StrFormat("n/a: %d open", r.censored);
+      any_open = true;
+    } else if (r.labeled > 0) {
+      churn = absl::StrFormat("%.1f%% of %d", 100 * r.churn_rate, r.labeled);
+    }
     absl::StrAppendFormat(&out, "%-9s %18s %8d %8d %8d %10d %16s\n", month,
                           WithThousands(r.revenue), r.orders, r.buyers,
                           r.new_buyers, r.returning_buyers, churn);
@@ -290,6 +297,11 @@ std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months) {
   if (last_partial) {
     absl::StrAppend(&out, "* partial month, through ",
                     FormatTimestamp(diagnosis.as_of).substr(0, 10), "\n");
+  }
+  if (any_open) {
+    absl::StrAppend(&out,
+                    "n/a: N open = N buyers' churn windows are still open at "
+                    "as-of; the month's known labels would overstate churn\n");
   }
 
   size_t peak = 0;

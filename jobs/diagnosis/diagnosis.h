@@ -34,7 +34,8 @@ struct MonthlyRow {
   int64_t labeled = 0;            // churn labels of this month that are known
   int64_t censored = 0;           // churn labels of this month still unknown
   int64_t churned = 0;            // known labels with churned == 1
-  double churn_rate = 0;          // churned / labeled; 0 when labeled == 0
+  double churn_rate = 0;          // churned / labeled; 0 when labeled == 0.
+                                  // Biased toward churn while censored > 0
   int64_t failed_payments = 0;    // bookings with success == 0
   int64_t promo_orders = 0;       // purchases with a (non-empty) promo code
   int64_t promo_amount = 0;       // sum of promo_amount over purchases
@@ -119,8 +120,9 @@ absl::StatusOr<Diagnosis> Diagnose(
 
 // A short human-readable report: one line per month for the last
 // `last_months` months (all when <= 0) with revenue, orders, buyers, new vs
-// returning buyers and churn rate, then the revenue peak and how the latest
-// complete month compares with it and with the month before, e.g.
+// returning buyers and churn rate ("n/a: N open" for a month with N censored
+// labels, whose known labels lean toward churn), then the revenue peak and how
+// the latest complete month compares with it and with the month before, e.g.
 //   revenue peaked 2022-05 (IDR 1,234,567,890); 2022-07 is -16.0% vs peak,
 //   -3.2% vs 2022-06
 // The month of as_of is marked partial unless as_of is its last microsecond;

@@ -424,5 +424,25 @@ TEST(FormatDiagnosis, UnlabeledMonthShowsNotAvailable) {
   EXPECT_THAT(text, HasSubstr("no revenue yet"));
 }
 
+TEST(FormatDiagnosis, MonthWithOpenWindowsShowsNoChurnRate) {
+  // 2022-06 has 3 labels still censored: its known labels (4, 3 churned)
+  // must not be shown as a 75% churn rate. 2022-05 is complete.
+  Diagnosis d =
+      RevenueSeries("2022-05", {1000, 900}, At("2022-06-20T00:00:00Z"));
+  d.months[1].censored = 3;
+  d.months[1].churned = 3;
+  d.months[1].churn_rate = 0.75;
+  const std::string text = FormatDiagnosis(d);
+  EXPECT_THAT(text, HasSubstr("25.0% of 4"));  // 2022-05
+  EXPECT_THAT(text, HasSubstr("n/a: 3 open"));
+  EXPECT_THAT(text, Not(HasSubstr("75.0%")));
+  EXPECT_THAT(text, HasSubstr("would overstate churn"));
+
+  d.months[1].censored = 0;  // complete again: rate shown, no footnote
+  const std::string complete = FormatDiagnosis(d);
+  EXPECT_THAT(complete, HasSubstr("75.0% of 4"));
+  EXPECT_THAT(complete, Not(HasSubstr("open")));
+}
+
 }  // namespace
 }  // namespace winback
