@@ -12,10 +12,14 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "SQLiteCpp/SQLiteCpp.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "gtest/gtest.h"
@@ -480,6 +484,170 @@ TEST(ServiceE2E, ErrorCodes) {
   lr.set_page_token("xyz");
   EXPECT_EQ(d.jobs().ListRuns(Ctx(kOperatorKey).get(), lr, &lrr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
+}
+
+// The whitespace-separated words of the first line of `text` that starts
+// with `prefix`; empty when there is none.
+std::vector<std::string> RowStartingWith(const std::string& text,
+                                         const std::string& prefix) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) {
+      return absl::StrSplit(line, ' ', absl::SkipEmpty());
+    }
+  }
+  return {};
+}
+
+// winbackctl, the operators' CLI, against a daemon: what it prints is what
+// the API serves, and its failures are clean.
+TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
+  TempDir dir("svc-ctl");
+  Daemon d(dir.path());
+  d.Start();
+  const v1::Run run = StartRun(d);
+  ASSERT_EQ(WaitForRun(d, run.run_id()), v1::RUN_STATE_SUCCEEDED) << d.Log();
+  const std::string ctl = std::string("env -u WINBACK_API_KEY ") +
+                          WINBACKCTL_BIN +
+                          " --addr 127.0.0.1:" + std::to_string(d.port());
+  const std::string reader = ctl + " --key " + kReaderKey + " ";
+  const std::string operator_ = ctl + " --key " + kOperatorKey + " ";
+  std::string out;
+
+  // campaigns: a row per campaign with the API's figures, then its filters.
+  v1::ListCampaignsResponse campaigns;
+  ASSERT_TRUE(
+      d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), {}, &campaigns).ok());
+  ASSERT_EQ(RunCommand(reader + "campaigns", &out), 0) << out;
+  for (const v1::Campaign& c : campaigns.campaigns()) {
+    const std::vector<std::string> row = RowStartingWith(out, c.name() + " ");
+    ASSERT_EQ(row.size(), 7u) << out;
+    EXPECT_EQ(row[1], std::to_string(c.priority()));
+    EXPECT_EQ(row[2], c.promo_code());
+    EXPECT_EQ(row[3], std::to_string(c.size()));
+    EXPECT_EQ(row[4], std::to_string(c.treatment_size()));
+    EXPECT_EQ(row[5], std::to_string(c.holdout_size()));
+  }
+  EXPECT_NE(out.find("revenue at risk  at least IDR 250000"), std::string::npos)
+      << out;
+
+  // export: the whole list, in the API's order, across pages.
+  const v1::Campaign largest = LargestCampaign(d);
+  const std::filesystem::path csv = dir.path() / "list.csv";
+  const std::filesystem::path part = dir.path() / "list.csv.part";
+  ASSERT_EQ(RunCommand(reader + "export " + largest.name() +
+                           " --page-size 7 --out " + csv.string(),
+                       &out),
+            0)
+      << out;
+  v1::StreamTargetsRequest sreq;
+  sreq.set_campaign(largest.name());
+  auto sctx = Ctx(kReaderKey);
+  auto stream = d.campaigns().StreamTargets(sctx.get(), sreq);
+  std::vector<std::string> expected;
+  v1::Target t;
+  while (stream->Read(&t)) {
+    expected.push_back(absl::StrFormat("%d,%s,%s,%.6f", t.customer_id(),
+                                       t.campaign(), t.segment(),
+                                       t.churn_score()));
+  }
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(static_cast<int64_t>(expected.size()), largest.size());
+  const std::string written = testing::ReadFile(csv);
+  std::vector<std::string> lines =
+      absl::StrSplit(written, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), expected.size() + 1) << written.substr(0, 300);
+  EXPECT_EQ(lines[0].rfind("customer_id,campaign,segment,churn_score,", 0), 0u);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(lines[i + 1].rfind(expected[i] + ",", 0), 0u)
+        << "row " << i << ": " << lines[i + 1] << " vs " << expected[i];
+  }
+  EXPECT_FALSE(std::filesystem::exists(part));
+  // A failed export names the error, keeps the older file and leaves no
+  // partial one.
+  EXPECT_EQ(RunCommand(reader + "export no-such-campaign --out " + csv.string(),
+                       &out),
+            1);
+  EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
+  EXPECT_EQ(testing::ReadFile(csv), written);
+  EXPECT_FALSE(std::filesystem::exists(part));
+
+  // customer: the API's lookup, readable.
+  v1::GetCustomerRequest gc;
+  gc.set_customer_id(std::stoll(lines[1]));
+  v1::Customer customer;
+  ASSERT_TRUE(
+      d.campaigns().GetCustomer(Ctx(kReaderKey).get(), gc, &customer).ok());
+  ASSERT_EQ(
+      RunCommand(reader + "customer " + std::to_string(gc.customer_id()), &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("segment          " + customer.segment() + " (R"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("campaign         " + largest.name()), std::string::npos)
+      << out;
+
+  // diagnosis: months whose churn windows are still open show no churn rate
+  // but how many are open; complete months show churned / labeled. Both are
+  // counted here from the published churn_labels.
+  std::map<std::string, std::pair<int64_t, int64_t>>
+      labels_of;  // censored, known
+  std::map<std::string, std::string> rate;
+  {
+    SQLite::Database db((dir.path() / "winback.db").string(),
+                        SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT month, SUM(censored), SUM(1 - censored), "
+                        "SUM(churned) FROM churn_labels WHERE run_id = ? "
+                        "GROUP BY month");
+    q.bind(1, run.run_id());
+    while (q.executeStep()) {
+      const std::string month = q.getColumn(0).getString();
+      const int64_t censored = q.getColumn(1).getInt64();
+      const int64_t labeled = q.getColumn(2).getInt64();
+      const int64_t churned = q.getColumn(3).getInt64();
+      labels_of[month] = {censored, labeled};
+      rate[month] =
+          absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(churned) /
+                                        static_cast<double>(labeled));
+    }
+  }
+  v1::Diagnosis diag;
+  ASSERT_TRUE(d.jobs().GetDiagnosis(Ctx(kOperatorKey).get(), {}, &diag).ok());
+  ASSERT_EQ(RunCommand(operator_ + "diagnosis", &out), 0) << out;
+  int open_months = 0;
+  for (const v1::MonthFigures& m : diag.months()) {
+    const auto [censored, labeled] = labels_of[m.month()];
+    EXPECT_EQ(m.censored(), censored) << m.month();
+    EXPECT_EQ(m.labeled(), labeled) << m.month();
+    const std::vector<std::string> row = RowStartingWith(out, m.month() + " ");
+    ASSERT_EQ(row.size(), 8u) << out;
+    EXPECT_EQ(row[7], std::to_string(censored)) << out;
+    if (censored > 0) {
+      ++open_months;
+      EXPECT_EQ(row[6], "n/a") << out;
+    } else if (labeled > 0) {
+      EXPECT_EQ(row[6], rate[m.month()]) << out;
+    }
+  }
+  EXPECT_GE(open_months, 1) << "the as-of month's windows are open";
+  for (const v1::SegmentMonthChurn& s : diag.segment_months()) {
+    EXPECT_LE(s.censored(), labels_of[s.month()].first);
+  }
+
+  // Failures: the code on stderr, exit 1 (RPC) or 2 (usage).
+  EXPECT_EQ(RunCommand(reader + "start", &out), 1);
+  EXPECT_NE(out.find("PERMISSION_DENIED"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(ctl + " campaigns", &out), 1);
+  EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(operator_ + "run 99999", &out), 1);
+  EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
+  const std::string missing_ca = (dir.path() / "no-such-ca.pem").string();
+  EXPECT_EQ(RunCommand(reader + "--tls-ca " + missing_ca + " campaigns", &out),
+            2);
+  EXPECT_NE(out.find(missing_ca), std::string::npos) << out;
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 

@@ -8,12 +8,18 @@
 //   winbackctl export CAMPAIGN --out FILE.csv [--run ID]
 //
 // The key comes from --key or the WINBACK_API_KEY environment variable.
-// Exit codes: 0 ok, 1 RPC error (its code and message on stderr), 2 usage.
+// Exit codes: 0 ok, 1 RPC error (its code and message on stderr), 2 usage,
+// 3 when a followed or watched run ends without succeeding.
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -134,6 +140,61 @@ int Watch(const Client& c, int64_t run_id) {
   return last == v1::RUN_STATE_SUCCEEDED ? 0 : 3;
 }
 
+std::string Joined(const google::protobuf::RepeatedPtrField<std::string>& v) {
+  if (v.empty()) return "any";
+  std::string out;
+  for (const std::string& s : v) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+std::string Reasons(const google::protobuf::RepeatedPtrField<v1::Reason>& v) {
+  std::string out;
+  for (const v1::Reason& r : v) {
+    if (!out.empty()) out += "; ";
+    out += absl::StrFormat("%s %+.3f", r.feature(), r.contribution());
+  }
+  return out;
+}
+
+void PrintCustomer(const v1::Customer& k) {
+  std::cout << "customer " << k.customer_id() << " (run " << k.run_id() << ")\n"
+            << absl::StrFormat("  segment          %s (R%d F%d M%d)\n",
+                               k.segment(), k.recency_score(),
+                               k.frequency_score(), k.monetary_score())
+            << "  churn status     " << k.churn_status();
+  if (k.has_churn_score()) {
+    std::cout << absl::StrFormat(", churn score %.4f", k.churn_score());
+  }
+  std::cout << "\n  last purchase    " << Time(k.last_purchase_time()) << "\n"
+            << absl::StrFormat("  revenue at risk  IDR %.0f\n",
+                               k.revenue_at_risk())
+            << "  campaign         "
+            << (k.campaign().empty()
+                    ? std::string("none")
+                    : k.campaign() + (k.group() == v1::TARGET_GROUP_HOLDOUT
+                                          ? " (holdout: do not contact)"
+                                          : " (treatment)"))
+            << "\n";
+  if (!k.reasons().empty()) {
+    std::cout << "  reasons          " << Reasons(k.reasons()) << "\n";
+  }
+  // Features by name, in a stable order.
+  std::map<std::string, double> features(k.features().begin(),
+                                         k.features().end());
+  if (!features.empty()) std::cout << "  features\n";
+  for (const auto& [name, value] : features) {
+    // Counts and IDR amounts in full, shares and days to 4 decimals.
+    const std::string shown =
+        value == std::trunc(value) && std::abs(value) < 1e15
+            ? absl::StrFormat("%.0f", value)
+            : absl::StrFormat("%.4f", value);
+    std::cout << absl::StrFormat("    %-28s %s\n", name, shown);
+  }
+}
+
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -201,6 +262,11 @@ int main(int argc, char** argv) {
     std::ifstream in(ca_file);
     std::stringstream ss;
     ss << in.rdbuf();
+    if (!in || ss.str().empty()) {
+      std::cerr << "winbackctl: --tls-ca: cannot read a PEM certificate from '"
+                << ca_file << "'\n";
+      return 2;
+    }
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = ss.str();
     creds = grpc::SslCredentials(ssl);
@@ -288,14 +354,19 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
     std::cout << "run " << d.run_id() << "\n"
-              << absl::StrFormat("%-8s %16s %8s %8s %8s %8s %8s\n", "month",
-                                 "revenue", "orders", "buyers", "new",
-                                 "return", "churn");
+              << absl::StrFormat("%-8s %16s %8s %8s %8s %8s %8s %8s\n", "month",
+                                 "revenue", "orders", "buyers", "new", "return",
+                                 "churn", "open");
     for (const v1::MonthFigures& m : d.months()) {
-      std::cout << absl::StrFormat("%-8s %16d %8d %8d %8d %8d %7.1f%%\n",
+      // No rate while windows are open: the known labels lean toward churn.
+      const std::string churn =
+          m.censored() > 0  ? "n/a"
+          : m.labeled() > 0 ? absl::StrFormat("%.1f%%", 100 * m.churn_rate())
+                            : "-";
+      std::cout << absl::StrFormat("%-8s %16d %8d %8d %8d %8d %8s %8d\n",
                                    m.month(), m.revenue(), m.orders(),
                                    m.buyers(), m.new_buyers(),
-                                   m.returning_buyers(), 100 * m.churn_rate());
+                                   m.returning_buyers(), churn, m.censored());
     }
     std::cout << "\n" << d.summary() << "\n";
     return 0;
@@ -363,6 +434,25 @@ int main(int argc, char** argv) {
                                    k.size(), k.treatment_size(),
                                    k.holdout_size(), k.revenue_at_risk());
     }
+    // Who each list takes, so a size can be explained without the config.
+    for (const v1::Campaign& k : resp.campaigns()) {
+      std::cout << "\n"
+                << k.name() << " (" << k.promo_code() << ", "
+                << absl::StrFormat("%g", k.discount_pct()) << "% off)\n"
+                << "  segments         " << Joined(k.segments()) << "\n"
+                << "  churn status     " << Joined(k.churn_statuses()) << "\n"
+                << absl::StrFormat(
+                       "  churn score      %g to %g\n"
+                       "  revenue at risk  %s\n"
+                       "  holdout          %g%%; %d eligible left off by the "
+                       "size cap\n",
+                       k.min_churn_score(), k.max_churn_score(),
+                       k.min_revenue_at_risk() > 0
+                           ? absl::StrFormat("at least IDR %.0f",
+                                             k.min_revenue_at_risk())
+                           : std::string("any"),
+                       100 * k.holdout_share(), k.capped());
+    }
     return 0;
   }
   if (customer->parsed()) {
@@ -375,15 +465,25 @@ int main(int argc, char** argv) {
     if (grpc::Status s = c.campaigns->GetCustomer(&ctx, req, &k); !s.ok()) {
       return Fail(s);
     }
-    std::cout << k.DebugString();
+    PrintCustomer(k);
     return 0;
   }
   if (exp->parsed()) {
-    std::ofstream out(out_file, std::ios::binary);
+    // Rows go to FILE.part, renamed over FILE only once the whole list is
+    // written: a failed export leaves no partial list and keeps an older FILE.
+    const std::string part = out_file + ".part";
+    std::ofstream out(part, std::ios::binary | std::ios::trunc);
     if (!out) {
-      std::cerr << "winbackctl: cannot write " << out_file << "\n";
+      std::cerr << "winbackctl: cannot write '" << part << "'\n";
       return 2;
     }
+    struct RemoveUnlessRenamed {
+      const std::string& path;
+      bool renamed = false;
+      ~RemoveUnlessRenamed() {
+        if (!renamed) std::remove(path.c_str());
+      }
+    } cleanup{part};
     out << "customer_id,campaign,segment,churn_score,revenue_at_risk,group,"
            "promo_code,reasons\n";
     v1::ListTargetsRequest req;
@@ -401,11 +501,7 @@ int main(int argc, char** argv) {
       }
       pinned = resp.run_id();
       for (const v1::Target& t : resp.targets()) {
-        std::string reasons;
-        for (const v1::Reason& r : t.reasons()) {
-          if (!reasons.empty()) reasons += "; ";
-          reasons += absl::StrFormat("%s %+.3f", r.feature(), r.contribution());
-        }
+        const std::string reasons = Reasons(t.reasons());
         out << t.customer_id() << ',' << CsvField(t.campaign()) << ','
             << CsvField(t.segment()) << ','
             << absl::StrFormat("%.6f,%.2f", t.churn_score(),
@@ -419,9 +515,19 @@ int main(int argc, char** argv) {
       req.set_page_token(resp.next_page_token());
     } while (!req.page_token().empty());
     out.close();
+    if (!out) {
+      std::cerr << "winbackctl: writing '" << part << "' failed\n";
+      return 1;
+    }
+    if (std::rename(part.c_str(), out_file.c_str()) != 0) {
+      std::cerr << "winbackctl: cannot rename '" << part << "' to '" << out_file
+                << "': " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    cleanup.renamed = true;
     std::cerr << "wrote " << rows << " rows of campaign " << campaign
               << " (run " << pinned << ") to " << out_file << "\n";
-    return out ? 0 : 1;
+    return 0;
   }
   return 2;
 }
