@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -588,6 +589,50 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
       << out;
   EXPECT_NE(out.find("campaign         " + largest.name()), std::string::npos)
       << out;
+
+  // segments: the API's counts; no mean score for a segment without scored
+  // (active) customers, rather than a mean of nothing shown as 0.
+  v1::ListSegmentsResponse segments;
+  ASSERT_TRUE(
+      d.campaigns().ListSegments(Ctx(kReaderKey).get(), {}, &segments).ok());
+  ASSERT_EQ(RunCommand(reader + "segments", &out), 0) << out;
+  int without_active = 0;
+  for (const v1::Segment& s : segments.segments()) {
+    std::vector<std::string> row = RowStartingWith(out, s.name() + " ");
+    // Names have spaces: count words from the end.
+    ASSERT_GE(row.size(), 6u) << out;
+    row.erase(row.begin(), row.end() - 5);
+    EXPECT_EQ(row[0], std::to_string(s.customers())) << out;
+    EXPECT_EQ(row[1], std::to_string(s.active_customers())) << out;
+    EXPECT_EQ(row[2], std::to_string(s.churned_customers())) << out;
+    if (s.active_customers() == 0) {
+      ++without_active;
+      EXPECT_EQ(row[3], "-") << out;
+    } else {
+      EXPECT_EQ(row[3], absl::StrFormat("%.3f", s.mean_churn_score())) << out;
+    }
+  }
+  EXPECT_GE(without_active, 1) << "every segment has active customers";
+
+  // model-report: every coefficient, strongest first.
+  v1::ModelReport report;
+  ASSERT_TRUE(
+      d.jobs().GetModelReport(Ctx(kOperatorKey).get(), {}, &report).ok());
+  ASSERT_EQ(RunCommand(operator_ + "model-report", &out), 0) << out;
+  double previous = 1e300;
+  std::istringstream lines_in(out);
+  int coefficient_lines = 0;
+  for (std::string line; std::getline(lines_in, line);) {
+    const std::vector<std::string> row =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (row.size() != 2 || !report.coefficients().contains(row[0])) continue;
+    const double value = report.coefficients().at(row[0]);
+    EXPECT_EQ(row[1], absl::StrFormat("%+.4f", value));
+    EXPECT_LE(std::abs(value), previous) << line;
+    previous = std::abs(value);
+    ++coefficient_lines;
+  }
+  EXPECT_EQ(coefficient_lines, report.coefficients().size());
 
   // diagnosis: months whose churn windows are still open show no churn rate
   // but how many are open; complete months show churned / labeled. Both are

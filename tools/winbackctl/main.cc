@@ -10,6 +10,7 @@
 // The key comes from --key or the WINBACK_API_KEY environment variable.
 // Exit codes: 0 ok, 1 RPC error (its code and message on stderr), 2 usage,
 // 3 when a followed or watched run ends without succeeding.
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +22,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
@@ -337,7 +340,9 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     PrintRun(r);
     if (run->parsed()) {
-      for (const auto& [name, value] : r.counts()) {
+      const std::map<std::string, int64_t> counts(r.counts().begin(),
+                                                  r.counts().end());
+      for (const auto& [name, value] : counts) {
         std::cout << absl::StrFormat("  %-32s %d\n", name, value);
       }
     }
@@ -388,7 +393,16 @@ int main(int argc, char** argv) {
         m.training_rows(), m.holdout_auc(), m.holdout_pr_auc(),
         m.holdout_brier(), m.holdout_lift_top_decile(), m.holdout_log_loss(),
         m.baseline_recency_auc(), m.scored_customers());
-    for (const auto& [name, value] : m.coefficients()) {
+    // Strongest first (on standardized features, so comparable).
+    std::vector<std::pair<std::string, double>> coefficients(
+        m.coefficients().begin(), m.coefficients().end());
+    std::sort(coefficients.begin(), coefficients.end(),
+              [](const auto& a, const auto& b) {
+                return std::abs(a.second) != std::abs(b.second)
+                           ? std::abs(a.second) > std::abs(b.second)
+                           : a.first < b.first;
+              });
+    for (const auto& [name, value] : coefficients) {
       std::cout << absl::StrFormat("  %-28s %+.4f\n", name, value);
     }
     return 0;
@@ -403,15 +417,21 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
     std::cout << "run " << resp.run_id() << "\n"
-              << absl::StrFormat("%-20s %9s %9s %9s %7s %16s\n", "segment",
-                                 "customers", "active", "churned", "score",
+              << absl::StrFormat("%-20s %9s %9s %9s %10s %16s\n", "segment",
+                                 "customers", "active", "churned", "mean score",
                                  "at risk (IDR)");
     for (const v1::Segment& s : resp.segments()) {
-      std::cout << absl::StrFormat("%-20s %9d %9d %9d %7.3f %16.0f\n",
-                                   s.name(), s.customers(),
-                                   s.active_customers(), s.churned_customers(),
-                                   s.mean_churn_score(), s.revenue_at_risk());
+      // The mean is over the scored (active) customers: none, no mean.
+      const std::string score =
+          s.active_customers() > 0
+              ? absl::StrFormat("%.3f", s.mean_churn_score())
+              : "-";
+      std::cout << absl::StrFormat("%-20s %9d %9d %9d %10s %16.0f\n", s.name(),
+                                   s.customers(), s.active_customers(),
+                                   s.churned_customers(), score,
+                                   s.revenue_at_risk());
     }
+    std::cout << "mean score: over the segment's active (scored) customers\n";
     return 0;
   }
   if (campaigns->parsed()) {
