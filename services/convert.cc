@@ -124,7 +124,8 @@ void ToProto(const SegmentRecord& s, v1::Segment* out) {
   out->set_customers(s.customers);
   out->set_active_customers(s.active_customers);
   out->set_churned_customers(s.churned_customers);
-  out->set_mean_churn_score(s.mean_churn_score);
+  // Every active customer is scored; a segment without any has no mean.
+  if (s.active_customers > 0) out->set_mean_churn_score(s.mean_churn_score);
   out->set_revenue_at_risk(s.revenue_at_risk);
 }
 

@@ -605,6 +605,7 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
     EXPECT_EQ(row[0], std::to_string(s.customers())) << out;
     EXPECT_EQ(row[1], std::to_string(s.active_customers())) << out;
     EXPECT_EQ(row[2], std::to_string(s.churned_customers())) << out;
+    EXPECT_EQ(s.has_mean_churn_score(), s.active_customers() > 0);
     if (s.active_customers() == 0) {
       ++without_active;
       EXPECT_EQ(row[3], "-") << out;

@@ -423,7 +423,7 @@ int main(int argc, char** argv) {
     for (const v1::Segment& s : resp.segments()) {
       // The mean is over the scored (active) customers: none, no mean.
       const std::string score =
-          s.active_customers() > 0
+          s.has_mean_churn_score()
               ? absl::StrFormat("%.3f", s.mean_churn_score())
               : "-";
       std::cout << absl::StrFormat("%-20s %9d %9d %9d %10s %16.0f\n", s.name(),
