@@ -122,6 +122,35 @@ TEST_F(NightlyE2E, ModelBeatsRecencyAloneAndListsFollowTheRules) {
             0);
   // The diagnosis covers the months up to T.
   EXPECT_EQ(db.execAndGet("SELECT MAX(month) FROM diagnosis_months" + where).getString(), "2022-07");
+
+  // Each segment's figures are those of its customers' rows, aggregated here
+  // in SQL: sizes by status, the mean score of the scored ones, and revenue
+  // at risk (score, 1 when churned, x expected spend).
+  SQLite::Statement seg(db, "SELECT g.segment, g.customers, g.active_customers, g.churned_customers, "
+                            "g.mean_churn_score, g.revenue_at_risk, c.n, c.active, c.churned, "
+                            "c.mean_score, c.at_risk FROM segments g LEFT JOIN ("
+                            "SELECT f.segment, COUNT(*) AS n, SUM(f.churn_status = 'active') AS active, "
+                            "SUM(f.churn_status = 'churned') AS churned, AVG(s.churn_score) AS mean_score, "
+                            "SUM(CASE f.churn_status WHEN 'churned' THEN 1.0 WHEN 'active' THEN "
+                            "s.churn_score ELSE 0 END * f.avg_monthly_spend_12m) AS at_risk "
+                            "FROM customer_features f LEFT JOIN scores s USING (run_id, customer_id)" +
+                                where + " GROUP BY f.segment) c USING (segment)" + where);
+  int segments = 0, with_mean = 0;
+  while (seg.executeStep()) {
+    const std::string name = seg.getColumn(0).getString();
+    ++segments;
+    EXPECT_EQ(seg.getColumn(1).getInt64(), seg.getColumn(6).getInt64()) << name;
+    EXPECT_EQ(seg.getColumn(2).getInt64(), seg.getColumn(7).getInt64()) << name;
+    EXPECT_EQ(seg.getColumn(3).getInt64(), seg.getColumn(8).getInt64()) << name;
+    if (seg.getColumn(2).getInt64() > 0) {
+      ++with_mean;
+      EXPECT_NEAR(seg.getColumn(4).getDouble(), seg.getColumn(9).getDouble(), 1e-9) << name;
+    }
+    const double at_risk = seg.getColumn(10).getDouble();
+    EXPECT_NEAR(seg.getColumn(5).getDouble(), at_risk, 1e-6 * std::max(1.0, at_risk)) << name;
+  }
+  EXPECT_EQ(segments, 11);
+  EXPECT_GT(with_mean, 0);
 }
 
 // Reads, in one read transaction, the latest published run and whether its
