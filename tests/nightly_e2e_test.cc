@@ -88,13 +88,15 @@ TEST_F(NightlyE2E, ModelBeatsRecencyAloneAndListsFollowTheRules) {
   EXPECT_EQ(scored, open);
   EXPECT_FALSE(scored.empty());
 
-  // Each list's size matches its campaign row; nobody is on two lists; every
+  // Each list's size, groups and totals match its campaign row; nobody is on two lists; every
   // list row's churn score is within its campaign's range and its revenue at
   // risk at or above the campaign's floor.
   SQLite::Statement camp(db, "SELECT c.campaign, c.assigned, c.holdout, COUNT(t.customer_id), "
                              "SUM(t.target_group = 'holdout'), MIN(t.churn_score), "
                              "c.min_churn_score, MIN(t.revenue_at_risk), "
-                             "c.min_revenue_at_risk FROM campaigns c LEFT JOIN targets t ON "
+                             "c.min_revenue_at_risk, c.revenue_at_risk, COALESCE(SUM(t.revenue_at_risk), 0), "
+                             "c.mean_churn_score, COALESCE(AVG(t.churn_score), 0), c.treatment "
+                             "FROM campaigns c LEFT JOIN targets t ON "
                              "t.run_id = c.run_id AND t.campaign = c.campaign WHERE c.run_id = " +
                                  std::to_string(run) + " GROUP BY c.campaign");
   int campaigns = 0;
@@ -102,6 +104,10 @@ TEST_F(NightlyE2E, ModelBeatsRecencyAloneAndListsFollowTheRules) {
     ++campaigns;
     EXPECT_EQ(camp.getColumn(1).getInt64(), camp.getColumn(3).getInt64()) << camp.getColumn(0).getString();
     EXPECT_EQ(camp.getColumn(2).getInt64(), camp.getColumn(4).getInt64());
+    EXPECT_EQ(camp.getColumn(13).getInt64() + camp.getColumn(2).getInt64(), camp.getColumn(1).getInt64());
+    const double at_risk = camp.getColumn(10).getDouble();
+    EXPECT_NEAR(camp.getColumn(9).getDouble(), at_risk, 1e-6 * std::max(1.0, at_risk));
+    EXPECT_NEAR(camp.getColumn(11).getDouble(), camp.getColumn(12).getDouble(), 1e-9);
     if (camp.getColumn(3).getInt64() > 0) {
       EXPECT_GE(camp.getColumn(5).getDouble(), camp.getColumn(6).getDouble());
       EXPECT_GE(camp.getColumn(7).getDouble(), camp.getColumn(8).getDouble());
