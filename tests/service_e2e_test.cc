@@ -679,8 +679,14 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
     }
   }
   EXPECT_GE(open_months, 1) << "the as-of month's windows are open";
+  // Every label has a segment (or "(none)"): the segments add up.
+  std::map<std::string, std::pair<int64_t, int64_t>> by_segments;
   for (const v1::SegmentMonthChurn& s : diag.segment_months()) {
-    EXPECT_LE(s.censored(), labels_of[s.month()].first);
+    by_segments[s.month()].first += s.censored();
+    by_segments[s.month()].second += s.labeled();
+  }
+  for (const auto& [month, counts] : labels_of) {
+    EXPECT_EQ(by_segments[month], counts) << month;
   }
 
   // Failures: the code on stderr, exit 1 (RPC) or 2 (usage).
