@@ -638,9 +638,11 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   // diagnosis: months whose churn windows are still open show no churn rate
   // but how many are open; complete months show churned / labeled. Both are
   // counted here from the published churn_labels.
-  std::map<std::string, std::pair<int64_t, int64_t>>
-      labels_of;  // censored, known
-  std::map<std::string, std::string> rate;
+  struct LabelCounts {
+    int64_t censored = 0, labeled = 0, churned = 0;
+    bool operator==(const LabelCounts&) const = default;
+  };
+  std::map<std::string, LabelCounts> labels_of;
   {
     SQLite::Database db((dir.path() / "winback.db").string(),
                         SQLite::OPEN_READONLY);
@@ -650,14 +652,9 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
                         "GROUP BY month");
     q.bind(1, run.run_id());
     while (q.executeStep()) {
-      const std::string month = q.getColumn(0).getString();
-      const int64_t censored = q.getColumn(1).getInt64();
-      const int64_t labeled = q.getColumn(2).getInt64();
-      const int64_t churned = q.getColumn(3).getInt64();
-      labels_of[month] = {censored, labeled};
-      rate[month] =
-          absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(churned) /
-                                        static_cast<double>(labeled));
+      labels_of[q.getColumn(0).getString()] = {q.getColumn(1).getInt64(),
+                                               q.getColumn(2).getInt64(),
+                                               q.getColumn(3).getInt64()};
     }
   }
   v1::Diagnosis diag;
@@ -665,28 +662,34 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   ASSERT_EQ(RunCommand(operator_ + "diagnosis", &out), 0) << out;
   int open_months = 0;
   for (const v1::MonthFigures& m : diag.months()) {
-    const auto [censored, labeled] = labels_of[m.month()];
-    EXPECT_EQ(m.censored(), censored) << m.month();
-    EXPECT_EQ(m.labeled(), labeled) << m.month();
+    const LabelCounts expected = labels_of[m.month()];
+    EXPECT_EQ(m.censored(), expected.censored) << m.month();
+    EXPECT_EQ(m.labeled(), expected.labeled) << m.month();
     const std::vector<std::string> row = RowStartingWith(out, m.month() + " ");
     ASSERT_EQ(row.size(), 8u) << out;
-    EXPECT_EQ(row[7], std::to_string(censored)) << out;
-    if (censored > 0) {
+    EXPECT_EQ(row[7], std::to_string(expected.censored)) << out;
+    if (expected.censored > 0) {
       ++open_months;
       EXPECT_EQ(row[6], "n/a") << out;
-    } else if (labeled > 0) {
-      EXPECT_EQ(row[6], rate[m.month()]) << out;
+    } else if (expected.labeled > 0) {
+      EXPECT_EQ(row[6],
+                absl::StrFormat("%.1f%%",
+                                100.0 * static_cast<double>(expected.churned) /
+                                    static_cast<double>(expected.labeled)))
+          << out;
     }
   }
   EXPECT_GE(open_months, 1) << "the as-of month's windows are open";
   // Every label has a segment (or "(none)"): the segments add up.
-  std::map<std::string, std::pair<int64_t, int64_t>> by_segments;
+  std::map<std::string, LabelCounts> by_segments;
   for (const v1::SegmentMonthChurn& s : diag.segment_months()) {
-    by_segments[s.month()].first += s.censored();
-    by_segments[s.month()].second += s.labeled();
+    LabelCounts& sum = by_segments[s.month()];
+    sum.censored += s.censored();
+    sum.labeled += s.labeled();
+    sum.churned += s.churned();
   }
   for (const auto& [month, counts] : labels_of) {
-    EXPECT_EQ(by_segments[month], counts) << month;
+    EXPECT_TRUE(by_segments[month] == counts) << month;
   }
 
   // Failures: the code on stderr, exit 1 (RPC) or 2 (usage).

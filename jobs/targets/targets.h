@@ -71,8 +71,7 @@ struct TargetOptions {
   // Checks: non-empty unique names, scores within [0, 1] with
   // min_score <= max_score, a finite min_revenue_at_risk >= 0, discount_pct
   // in [0, 100], max_size >= 0, holdout_share in [0, 1], non-empty segment
-  // names, and
-  // suppression.bought_within >= 0.
+  // names, and suppression.bought_within >= 0.
   absl::Status Validate() const;
 };
 

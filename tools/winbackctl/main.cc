@@ -27,6 +27,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "winback/v1/campaigns.grpc.pb.h"
@@ -143,23 +144,15 @@ int Watch(const Client& c, int64_t run_id) {
   return last == v1::RUN_STATE_SUCCEEDED ? 0 : 3;
 }
 
+// A filter's values; an empty filter takes anything.
 std::string Joined(const google::protobuf::RepeatedPtrField<std::string>& v) {
-  if (v.empty()) return "any";
-  std::string out;
-  for (const std::string& s : v) {
-    if (!out.empty()) out += ", ";
-    out += s;
-  }
-  return out;
+  return v.empty() ? "any" : absl::StrJoin(v, ", ");
 }
 
 std::string Reasons(const google::protobuf::RepeatedPtrField<v1::Reason>& v) {
-  std::string out;
-  for (const v1::Reason& r : v) {
-    if (!out.empty()) out += "; ";
-    out += absl::StrFormat("%s %+.3f", r.feature(), r.contribution());
-  }
-  return out;
+  return absl::StrJoin(v, "; ", [](std::string* out, const v1::Reason& r) {
+    absl::StrAppendFormat(out, "%s %+.3f", r.feature(), r.contribution());
+  });
 }
 
 void PrintCustomer(const v1::Customer& k) {
