@@ -208,6 +208,9 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
+  // gRPC sets SO_REUSEPORT by default, which would let a second daemon bind
+  // the same port and take half the calls; this one must own it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.service.listen, credentials, &grpc_port);
   builder.RegisterService(&job_service);
   builder.RegisterService(&campaign_service);
@@ -220,7 +223,12 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
     return absl::UnavailableError(absl::StrCat(
         "service.listen: cannot listen on '", config.service.listen, "'"));
   }
+  // The whole server ("") and each service by its full name.
   server->GetHealthCheckService()->SetServingStatus(true);
+  for (const char* name : {v1::JobService::service_full_name(),
+                           v1::CampaignService::service_full_name()}) {
+    server->GetHealthCheckService()->SetServingStatus(name, true);
+  }
 
   int metrics_port = 0;
   if (!config.service.metrics_listen.empty()) {

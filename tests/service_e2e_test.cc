@@ -223,15 +223,20 @@ v1::Campaign LargestCampaign(Daemon& d) {
   return best;
 }
 
-// grpc.health.v1.Health/Check for the whole server, without a key. Debian
-// ships no health stubs, so the messages are encoded by hand: the request
-// (service "") is empty and the response is field 1, a varint status.
-// Returns the status (1 = SERVING) or -1 when the call fails.
-int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
+// grpc.health.v1.Health/Check for `service` ("" is the whole server),
+// without a key. Debian ships no health stubs, so the messages are encoded by
+// hand: the request is field 1, the service name, and the response field 1, a
+// varint status. Returns the status (1 = SERVING) or -1 when the call fails.
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
+                 const std::string& service = "") {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::Slice empty;
-  grpc::ByteBuffer request(&empty, 1);
+  std::string encoded;
+  if (!service.empty()) {
+    encoded = std::string("\x0a") + static_cast<char>(service.size()) + service;
+  }
+  grpc::Slice slice(encoded);
+  grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   const grpc::Status s =
       grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
@@ -243,8 +248,8 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return -1;
   std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const grpc::Slice& part : slices) {
+    bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
   }
   if (bytes.size() == 2 && bytes[0] == 0x08) return bytes[1];
   return bytes.empty() ? 0 : -1;
@@ -349,8 +354,37 @@ TEST(ServiceE2E, ErrorCodes) {
   Daemon d(dir.path());
   d.Start();
 
-  // Health and reflection need no key.
+  // Health and reflection need no key. Health answers for the server and
+  // for each service by name, and knows no others.
   EXPECT_EQ(HealthStatus(d.channel()), 1);  // SERVING
+  EXPECT_EQ(HealthStatus(d.channel(), "winback.v1.CampaignService"), 1);
+  EXPECT_EQ(HealthStatus(d.channel(), "winback.v1.JobService"), 1);
+  EXPECT_EQ(HealthStatus(d.channel(), "winback.v1.NoSuchService"), -1);
+
+  // A second daemon cannot take the same port (gRPC would otherwise share it
+  // through SO_REUSEPORT and split the calls between the two).
+  {
+    const std::filesystem::path yaml = dir.path() / "second.yaml";
+    WriteFile(
+        yaml,
+        "data:\n  dir: " + DataDir().string() +
+            "\nstore:\n  path: " + (dir.path() / "second.db").string() +
+            "\nservice:\n  listen: 127.0.0.1:" + std::to_string(d.port()) +
+            "\n  api_keys_env: WINBACK_TEST_KEYS\n"
+            "schedule:\n  enabled: false\n");
+    std::string out;
+    // `timeout`: a daemon that did start would otherwise serve forever.
+    EXPECT_NE(
+        RunCommand("WINBACK_TEST_KEYS=operator:k timeout 30 " +
+                       std::string(WINBACKD_BIN) + " --config " + yaml.string(),
+                   &out),
+        0);
+    EXPECT_NE(out.find("cannot listen on '127.0.0.1:" +
+                       std::to_string(d.port()) + "'"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(HealthStatus(d.channel()), 1);
+  }
 
   v1::ListCampaignsRequest lc;
   v1::ListCampaignsResponse lcr;
