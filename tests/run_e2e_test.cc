@@ -238,6 +238,63 @@ TEST_F(RunE2E, BrokenInputFailsWithoutPublishingAndKeepsThePreviousRun) {
             std::get<0>(runs[0]));
 }
 
+// A run that fails for too many bad rows keeps what ingest counted: the
+// operator needs the counts and the first bad lines most when a run fails.
+TEST_F(RunE2E, TooManyBadRowsFailsAndKeepsTheFileCountsAndFirstBadLines) {
+  std::string text = ReadFile(data_ / "customer.csv");
+  int64_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  const int64_t first_appended = lines + 1;  // its 1-based line number
+  const int64_t generated_bad =
+      summary_["files"]["customer.csv"]["bad_rows"].get<int64_t>();
+  const int64_t generated_rows =
+      summary_["files"]["customer.csv"]["valid_rows"].get<int64_t>() +
+      generated_bad;
+  ASSERT_EQ(generated_rows, lines - 1);  // the header and one line per row
+  // 30 short rows: 7.5% of 400, over the configured 5%; and trailing blank
+  // lines, which are no rows at all.
+  for (int i = 0; i < 30; ++i) text += "999" + std::to_string(i) + ",short\n";
+  text += "\n\r\n\n";
+  WriteFile(data_ / "customer.csv", text);
+
+  std::string out;
+  EXPECT_NE(Run("", &out), 0);
+  EXPECT_THAT(
+      out,
+      HasSubstr("customer.csv: " + std::to_string(generated_bad + 30) + " of " +
+                std::to_string(generated_rows + 30) + " rows rejected"));
+
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const int64_t run_id =
+      db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64();
+  EXPECT_EQ(db.execAndGet("SELECT state FROM runs WHERE run_id = " +
+                          std::to_string(run_id))
+                .getString(),
+            "failed");
+  const std::map<std::string, int64_t> counts = Counts(db, run_id);
+  EXPECT_EQ(counts.at("customer.rows_read"), generated_rows + 30);
+  EXPECT_EQ(counts.at("customer.rows_rejected"), generated_bad + 30);
+  int64_t rejected = 0;
+  bool named_first_appended = false;
+  SQLite::Statement q(db,
+                      "SELECT count, first_lines FROM run_rejects "
+                      "WHERE run_id = ? AND file = 'customer.csv'");
+  q.bind(1, run_id);
+  while (q.executeStep()) {
+    rejected += q.getColumn(0).getInt64();
+    // first_lines is "l1,l2,...".
+    named_first_appended |= ("," + q.getColumn(1).getString() + ",")
+                                .find("," + std::to_string(first_appended) +
+                                      ",") != std::string::npos;
+  }
+  EXPECT_EQ(rejected, generated_bad + 30);
+  EXPECT_TRUE(named_first_appended);
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM churn_labels WHERE run_id = " +
+                          std::to_string(run_id))
+                .getInt64(),
+            0);
+}
+
 TEST_F(RunE2E, BrokenConfigNamesTheKey) {
   WriteFile(dir_->path() / "winback.yaml",
             "data: {dir: data}\nstore: {path: winback.db}\nchurn: {window: soon}\n");

@@ -81,7 +81,14 @@ void RowLog::ToReport(FileReport* report) const {
 }
 
 absl::Status CheckRejectShare(const FileReport& report, double max_share) {
-  if (report.rows_read == 0) return absl::OkStatus();
+  if (report.rows_read == 0) {
+    // A file cut off after its header would otherwise pass as "no
+    // customers" or "no clicks" and publish empty lists.
+    return absl::InvalidArgumentError(
+        absl::StrCat(report.file,
+                     ":2: no data rows after the header (an empty or "
+                     "truncated export?)"));
+  }
   const double share = static_cast<double>(report.rows_rejected) /
                        static_cast<double>(report.rows_read);
   if (share <= max_share) return absl::OkStatus();

@@ -76,14 +76,17 @@ class RowLog {
   std::array<Entry, kRepairCount> repairs_;
 };
 
-// Fails with InvalidArgument when report.rows_rejected / report.rows_read
-// exceeds `max_share`; the message names the file, the share, the threshold
-// and the first bad lines (by line number) with their reasons.
+// Fails with InvalidArgument when the file has no data rows, or when
+// report.rows_rejected / report.rows_read exceeds `max_share`; the message
+// names the file, the share, the threshold and the first bad lines (by line
+// number) with their reasons.
 absl::Status CheckRejectShare(const FileReport& report, double max_share);
 
 // Iterates the physical lines of a text. A line excludes its '\n' and one
 // '\r' before it. Text after the last '\n' is a line only when non-empty, so
-// a final line end does not make an extra empty row.
+// a final line end does not make an extra empty row. The parsers skip empty
+// lines (as pandas' read_csv does) without counting them as rows, but they
+// still count toward the line numbers of later rows.
 class LineReader {
  public:
   explicit LineReader(std::string_view text)

@@ -405,6 +405,7 @@ void ParseClickChunk(std::string_view text, size_t reserve_rows,
   const char* released = text.data();
   while (lines.Next(&line)) {
     ++line_no;
+    if (line.empty()) continue;  // a blank line is no row (see LineReader)
     c->log.CountRow();
     if (release &&
         static_cast<size_t>(lines.position() - released) >= kReleaseBytes) {
@@ -481,6 +482,7 @@ absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
   int64_t line_no = 1;
   while (lines.Next(&line)) {
     ++line_no;
+    if (line.empty()) continue;  // a blank line is no row (see LineReader)
     log.CountRow();
     const RowResult r = CustomerRow(line, &splitter, out);
     if (r.has_value()) log.AddReject(*r, line_no);
@@ -506,6 +508,7 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
   int64_t line_no = 1;
   while (lines.Next(&line)) {
     ++line_no;
+    if (line.empty()) continue;  // a blank line is no row (see LineReader)
     log.CountRow();
     bool repaired = false;
     const RowResult r =
@@ -537,6 +540,7 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
   int64_t line_no = 1;
   while (lines.Next(&line)) {
     ++line_no;
+    if (line.empty()) continue;  // a blank line is no row (see LineReader)
     log.CountRow();
     const RowResult r =
         BookingRow(line, &splitter, &lit, &lines_buf, session_ids, out);
@@ -662,7 +666,8 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
 }
 
 absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
-                                        const IngestOptions& options) {
+                                        const IngestOptions& options,
+                                        IngestReport* failed_report) {
   WB_RETURN_IF_ERROR(options.Validate());
   Dataset data;
   data.report.files.resize(4);
@@ -717,8 +722,12 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
                        &data.session_ids, &data.clicks, &data.report.files[3],
                        release, join_small);
   }();
-  WB_RETURN_IF_ERROR(join_small());
-  WB_RETURN_IF_ERROR(clicks);
+  absl::Status status = join_small();
+  if (status.ok()) status = clicks;
+  if (!status.ok()) {
+    if (failed_report != nullptr) *failed_report = std::move(data.report);
+    return status;
+  }
   return data;
 }
 

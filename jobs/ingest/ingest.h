@@ -65,9 +65,13 @@ inline constexpr char kClickHeader[] =
 // of first appearance in transactions.csv, then click_stream.csv). Files are
 // memory mapped; pages of click_stream.csv are dropped from the resident set
 // as they are parsed. A missing file fails with NotFound naming it. The
-// returned Dataset holds the four reports in the order above.
+// returned Dataset holds the four reports in the order above. When ingest
+// fails and `failed_report` is given, it receives the reports as far as
+// they got (a file whose bad-row share was too high has its full counts),
+// so the failure can be explained.
 absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
-                                        const IngestOptions& options);
+                                        const IngestOptions& options,
+                                        IngestReport* failed_report = nullptr);
 
 // customer.csv: customer_id (int, else bad_id; repeated, duplicate_id for
 // the later row), gender F/M/empty (else bad_value), birthdate (date or

@@ -125,6 +125,30 @@ TEST(ParseCustomers, RejectsBadRowsWithReasons) {
                           "duplicate_id:1@6", "wrong_field_count:1@8"));
 }
 
+// Blank lines (an editor's trailing ones, a "\r" left by CRLF) are no rows:
+// not read, not rejected, but later rows keep their file line numbers.
+TEST(ParseCustomers, SkipsBlankLinesKeepingLineNumbers) {
+  const std::string good_tail =
+      ",d,v,-6.2,106.8,Jakarta Raya,Indonesia,2019-08-23";
+  const std::string text = CustomerText({
+      "1,A,B,u,e,F,1990-05-17,Android" + good_tail,   // line 2
+      "",                                             // 3
+      "\r",                                           // 4
+      "x2,A,B,u,e,F,1990-05-17,Android" + good_tail,  // 5: bad_id
+      "3,A,B,u,e,F,1990-05-17,Android" + good_tail,   // 6
+      "",                                             // 7
+      "",                                             // 8
+  });
+  CustomerTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseCustomers(text, "customer.csv", Lenient(), &t, &report).ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 3));
+  EXPECT_EQ(report.rows_read, 3);
+  EXPECT_EQ(report.rows_rejected, 1);
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:1@5"));
+}
+
 // ----------------------------------------------------------------- products
 
 std::string ProductText(const std::vector<std::string>& rows) {
@@ -418,6 +442,29 @@ TEST(ParseClicks, ThrowsNoRowsAwayWithoutFinalLineEnd) {
   }
 }
 
+TEST(ParseClicks, SkipsBlankLinesKeepingLineNumbersOnAnyThreadCount) {
+  const std::string good =
+      Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", "");
+  const std::string bad = Click(U(1), "NAP", kT0Text, U(102), "MOBILE", "");
+  // Lines: 2 good, 3 blank, 4 good, 5 "\r", 6 bad, 7 good, 8-9 blank.
+  const std::string text = absl::StrCat(kClickHeader, "\n", good, "\n\n", good,
+                                        "\n\r\n", bad, "\n", good, "\n\n\n");
+  for (int threads : {1, 2, 3}) {
+    IngestOptions o = Lenient();
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    EXPECT_EQ(t.size(), 3u) << threads;
+    EXPECT_EQ(report.rows_read, 4) << threads;
+    EXPECT_EQ(report.rows_rejected, 1) << threads;
+    EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_value:1@6"))
+        << threads;
+  }
+}
+
 // Twelve rows of equal length, so that n threads get 12 / n rows each; bad
 // rows sit at data rows 2, 6, 7 and 11 (lines 3, 7, 8 and 12), which puts
 // one or more in every chunk for 2 and 3 threads.
@@ -589,15 +636,46 @@ TEST(Header, AcceptsBomAndCrLf) {
   EXPECT_EQ(t.names.Get(t.display_name[0]), "N");
 }
 
-TEST(Header, EmptyBodyIsZeroRows) {
+// A file cut off after its header is an error, not an empty table: an
+// export with no clicks or no customers would publish empty lists.
+TEST(Header, HeaderOnlyFileFailsNamingIt) {
   StringPool sessions;
-  ClickTable t;
   FileReport report;
-  ASSERT_TRUE(ParseClicks(absl::StrCat(kClickHeader, "\n"), "click_stream.csv",
-                          IngestOptions(), &sessions, &t, &report)
-                  .ok());
-  EXPECT_EQ(t.size(), 0u);
-  EXPECT_EQ(report.rows_read, 0);
+  const auto expect_failure = [&report](const absl::Status& s,
+                                        const std::string& file) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << file;
+    EXPECT_EQ(s.message(), file +
+                               ":2: no data rows after the header (an "
+                               "empty or truncated export?)");
+    EXPECT_EQ(report.file, file);
+    EXPECT_EQ(report.rows_read, 0);
+  };
+  {
+    CustomerTable t;
+    expect_failure(ParseCustomers(absl::StrCat(kCustomerHeader, "\n"),
+                                  "customer.csv", IngestOptions(), &t, &report),
+                   "customer.csv");
+  }
+  {
+    ProductTable t;
+    expect_failure(ParseProducts(kProductHeader, "product.csv", IngestOptions(),
+                                 &t, &report),
+                   "product.csv");
+  }
+  {
+    BookingTable t;
+    expect_failure(ParseBookings(absl::StrCat(kTransactionHeader, "\r\n"),
+                                 "transactions.csv", IngestOptions(), &sessions,
+                                 &t, &report),
+                   "transactions.csv");
+  }
+  {
+    ClickTable t;
+    expect_failure(
+        ParseClicks(absl::StrCat(kClickHeader, "\n"), "click_stream.csv",
+                    IngestOptions(), &sessions, &t, &report),
+        "click_stream.csv");
+  }
 }
 
 // -------------------------------------------------------- shared session ids

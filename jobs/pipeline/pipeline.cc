@@ -33,11 +33,12 @@ Micros LatestEvent(const Dataset& d) {
   return latest;
 }
 
-std::vector<std::pair<std::string, int64_t>> Counts(const Dataset& d,
-                                                    const SessionizeStats& s,
-                                                    const LabelStats& l) {
+// Rows read, rejected and repaired per file: "customer.rows_read", ...
+std::vector<std::pair<std::string, int64_t>> FileCounts(
+    const IngestReport& report) {
   std::vector<std::pair<std::string, int64_t>> c;
-  for (const FileReport& f : d.report.files) {
+  for (const FileReport& f : report.files) {
+    if (f.file.empty()) continue;  // not reached before ingest failed
     std::string base = f.file;
     if (const auto dot = base.rfind('.'); dot != std::string::npos) {
       base.resize(dot);
@@ -46,6 +47,13 @@ std::vector<std::pair<std::string, int64_t>> Counts(const Dataset& d,
     c.emplace_back(base + ".rows_rejected", f.rows_rejected);
     c.emplace_back(base + ".rows_repaired", f.rows_repaired);
   }
+  return c;
+}
+
+std::vector<std::pair<std::string, int64_t>> Counts(const Dataset& d,
+                                                    const SessionizeStats& s,
+                                                    const LabelStats& l) {
+  std::vector<std::pair<std::string, int64_t>> c = FileCounts(d.report);
   c.emplace_back("click_events", s.events_used);
   c.emplace_back("click_events_after_as_of", s.events_after_as_of);
   c.emplace_back("session_ids", s.session_ids);
@@ -140,13 +148,16 @@ class Runner {
       IngestOptions o;
       o.max_bad_row_share = config_.data.max_bad_row_share;
       o.threads = config_.data.ingest_threads;
-      WB_ASSIGN_OR_RETURN(data, IngestDirectory(config_.data.dir, o));
+      absl::StatusOr<Dataset> read =
+          IngestDirectory(config_.data.dir, o, &result->ingest);
+      if (!read.ok()) return read.status();
+      data = *std::move(read);
+      result->ingest = data.report;
       return static_cast<int64_t>(data.clicks.size() + data.bookings.size() +
                                   data.customers.size() + data.products.size());
     }, result));
     as_of_ = request.as_of.has_value() ? *request.as_of : LatestEvent(data);
     WB_RETURN_IF_ERROR(store_->SetAsOf(run_id_, as_of_));
-    result->ingest = data.report;
 
     SessionTable sessions;
     WB_RETURN_IF_ERROR(Stage("sessionize", [&]() -> absl::StatusOr<int64_t> {
@@ -410,8 +421,12 @@ absl::StatusOr<RunResult> RunPipeline(const Config& config, Store* store,
     const RunState state = status.code() == absl::StatusCode::kCancelled
                                ? RunState::kCancelled
                                : RunState::kFailed;
+    // What was counted before the run stopped stays with it: the file
+    // counts and first bad lines explain most failures.
     const absl::Status recorded = store->FinishUnpublished(
-        record.run_id, state, status.message(), NowMicros());
+        record.run_id, state, status.message(), NowMicros(),
+        result.counts.empty() ? FileCounts(result.ingest) : result.counts,
+        Rejects(result.ingest));
     if (!recorded.ok()) {
       return absl::Status(status.code(),
                           absl::StrCat(status.message(),

@@ -730,13 +730,19 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
       });
 }
 
-absl::Status Store::FinishUnpublished(int64_t run_id, RunState state,
-                                      std::string_view error, Micros now) {
+absl::Status Store::FinishUnpublished(
+    int64_t run_id, RunState state, std::string_view error, Micros now,
+    const std::vector<std::pair<std::string, int64_t>>& counts,
+    const std::vector<RejectStat>& rejects) {
   if (state != RunState::kFailed && state != RunState::kCancelled) {
     return absl::InvalidArgumentError(
         absl::StrCat("FinishUnpublished takes failed or cancelled, not ",
                      Sv(RunStateName(state))));
   }
+  RunOutputs kept;
+  kept.counts = counts;
+  kept.rejects = rejects;
+  WB_RETURN_IF_ERROR(ValidateOutputs(kept));
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
   return Guarded(
@@ -745,6 +751,8 @@ absl::Status Store::FinishUnpublished(int64_t run_id, RunState state,
         SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
         WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
         DeleteOutputs(db, run_id);
+        WriteCounts(db, run_id, kept.counts);
+        WriteRejects(db, run_id, kept.rejects);
         SQLite::Statement q(db,
                             "UPDATE runs SET state = ?, published = 0, "
                             "finished_at_us = ?, error = ? WHERE run_id = ?");

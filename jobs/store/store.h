@@ -163,17 +163,24 @@ class Store {
 
   // Marks an unfinished run failed or cancelled (`state`) with `error`;
   // publishes nothing and deletes any output rows of the run. Stage timings
-  // are kept as history.
-  absl::Status FinishUnpublished(int64_t run_id, RunState state,
-                                 std::string_view error, Micros now);
+  // are kept as history, and so are `counts` and `rejects`: what the run
+  // had counted before it stopped (rows read and rejected per file, and the
+  // first bad lines), which is what an operator needs to see why it failed.
+  absl::Status FinishUnpublished(
+      int64_t run_id, RunState state, std::string_view error, Micros now,
+      const std::vector<std::pair<std::string, int64_t>>& counts = {},
+      const std::vector<RejectStat>& rejects = {});
   // The same, for an error text straight from absl::Status::message(): this
   // absl build's absl::string_view is not std::string_view and does not
   // convert to it. (A template, so that string literals stay unambiguous.)
   template <std::same_as<absl::string_view> S>
-  absl::Status FinishUnpublished(int64_t run_id, RunState state, S error,
-                                 Micros now) {
+  absl::Status FinishUnpublished(
+      int64_t run_id, RunState state, S error, Micros now,
+      const std::vector<std::pair<std::string, int64_t>>& counts = {},
+      const std::vector<RejectStat>& rejects = {}) {
     return FinishUnpublished(run_id, state,
-                             std::string_view(error.data(), error.size()), now);
+                             std::string_view(error.data(), error.size()), now,
+                             counts, rejects);
   }
 
   // Marks every pending or running run failed ("interrupted: the daemon
