@@ -4,11 +4,12 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <tuple>
 
@@ -205,6 +206,43 @@ TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {
             as_of);
   const LabelMap expected = ExpectedLabels(ReadTruthPurchases(data_), as_of);
   EXPECT_EQ(StoredLabels(db, run_id), expected);
+}
+
+// Past the export's last event there is no data: an as-of time there would
+// label every later-ending window "no repurchase". Such a run fails, naming
+// both times, and publishes nothing; the latest event itself is accepted.
+TEST_F(RunE2E, AsOfAfterTheLatestEventFailsNamingBoth) {
+  const int64_t latest =
+      std::max(summary_["last_event_time_us"].get<int64_t>(),
+               summary_["last_booking_time_us"].get<int64_t>());
+  // "YYYY-MM-DDTHH:MM:SS.ffffffZ" of a UTC microsecond time.
+  auto text = [](int64_t us) {
+    const std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    char frac[16];
+    std::snprintf(frac, sizeof(frac), ".%06lldZ",
+                  static_cast<long long>(us % 1'000'000));
+    return std::string(buf) + frac;
+  };
+  std::string out;
+  EXPECT_NE(Run("--as-of " + text(latest + 1), &out), 0);
+  EXPECT_THAT(
+      out, HasSubstr("as-of time " + text(latest + 1) +
+                     " is after the export's latest event, " + text(latest)));
+  ASSERT_EQ(Run("--as-of " + text(latest), &out), 0) << out;
+
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT state, published FROM runs ORDER BY run_id");
+  std::vector<std::pair<std::string, int>> runs;
+  while (q.executeStep()) {
+    runs.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt());
+  }
+  EXPECT_THAT(runs, ::testing::ElementsAre(
+                        std::pair<std::string, int>("failed", 0),
+                        std::pair<std::string, int>("succeeded", 1)));
 }
 
 TEST_F(RunE2E, BrokenInputFailsWithoutPublishingAndKeepsThePreviousRun) {

@@ -46,6 +46,11 @@ absl::Status IngestOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("threads must be in [1, 256], got ", threads));
   }
+  if (latest_event_time < kEarliestEventTime) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("latest_event_time must not be before 2000-01-01, got ",
+                     latest_event_time, " us"));
+  }
   return absl::OkStatus();
 }
 
@@ -208,15 +213,23 @@ bool ParseMoney(std::string_view s, int64_t* out) {
   return ParseInt64(s, out) && *out >= 0;
 }
 
-RowResult BookingRow(std::string_view line, FieldSplitter* splitter,
-                     Literal* lit, std::vector<ProductLine>* lines,
-                     StringPool* session_ids, BookingTable* out) {
+// An event time that parses and lies in the options' range.
+bool PlausibleEventTime(const std::optional<Micros>& t,
+                        const IngestOptions& options) {
+  return t.has_value() && *t >= kEarliestEventTime &&
+         *t <= options.latest_event_time;
+}
+
+RowResult BookingRow(std::string_view line, const IngestOptions& options,
+                     FieldSplitter* splitter, Literal* lit,
+                     std::vector<ProductLine>* lines, StringPool* session_ids,
+                     BookingTable* out) {
   std::string_view f[kBookingFields];
   if (splitter->Split(line, f, kBookingFields) != kBookingFields) {
     return Reject::kWrongFieldCount;
   }
   const std::optional<Micros> created = FastTimestamp(f[0]);
-  if (!created.has_value()) return Reject::kBadTimestamp;
+  if (!PlausibleEventTime(created, options)) return Reject::kBadTimestamp;
   int64_t customer;
   if (!ParseInt64(f[1], &customer)) return Reject::kBadId;
   if (!FastUuid(f[2]).has_value() || !FastUuid(f[3]).has_value()) {
@@ -302,13 +315,14 @@ struct ClickRow {
 // metadata is checked by the Literal parser and the result is the row's
 // verdict; without it only canonical metadata passes, and a rejection just
 // means "not for the fast path".
-RowResult ClickFields(const std::string_view* f, Literal* lit, ClickRow* row) {
+RowResult ClickFields(const std::string_view* f, const IngestOptions& options,
+                      Literal* lit, ClickRow* row) {
   const std::optional<Uuid> session = FastUuid(f[0], &row->lowercase);
   if (!session.has_value()) return Reject::kBadId;
   const std::optional<EventType> type = ParseEventType(f[1]);
   if (!type.has_value()) return Reject::kBadValue;
   const std::optional<Micros> time = FastTimestamp(f[2]);
-  if (!time.has_value()) return Reject::kBadTimestamp;
+  if (!PlausibleEventTime(time, options)) return Reject::kBadTimestamp;
   const std::optional<Uuid> event_id = FastUuid(f[3]);
   if (!event_id.has_value()) return Reject::kBadId;
   const std::optional<TrafficSource> source = ParseTrafficSource(f[4]);
@@ -357,8 +371,9 @@ struct ClickChunk {
   int64_t lines = 0;  // physical lines in the chunk
 };
 
-void ParseClickChunk(std::string_view text, size_t reserve_rows,
-                     const ReleaseFn& release, ClickChunk* c) {
+void ParseClickChunk(std::string_view text, const IngestOptions& options,
+                     size_t reserve_rows, const ReleaseFn& release,
+                     ClickChunk* c) {
   c->session.reserve(reserve_rows);
   c->event_time.reserve(reserve_rows);
   c->event_id.reserve(reserve_rows);
@@ -421,12 +436,13 @@ void ParseClickChunk(std::string_view text, size_t reserve_rows,
     // one, which alone decides rejections.
     ClickRow row;
     if (!SplitPlainClickRow(line, f) ||
-        ClickFields(f, nullptr, &row).has_value()) {
+        ClickFields(f, options, nullptr, &row).has_value()) {
       if (splitter.Split(line, f, kClickFields) != kClickFields) {
         c->log.AddReject(Reject::kWrongFieldCount, line_no);
         continue;
       }
-      if (const RowResult r = ClickFields(f, &lit, &row); r.has_value()) {
+      if (const RowResult r = ClickFields(f, options, &lit, &row);
+          r.has_value()) {
         c->log.AddReject(*r, line_no);
         continue;
       }
@@ -542,8 +558,8 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
     ++line_no;
     if (line.empty()) continue;  // a blank line is no row (see LineReader)
     log.CountRow();
-    const RowResult r =
-        BookingRow(line, &splitter, &lit, &lines_buf, session_ids, out);
+    const RowResult r = BookingRow(line, options, &splitter, &lit, &lines_buf,
+                                   session_ids, out);
     if (r.has_value()) log.AddReject(*r, line_no);
   }
   return FinishReport(log, options, report);
@@ -568,8 +584,8 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   };
   ParallelFor(pieces.size(), static_cast<int>(pieces.size()), [&](size_t i) {
     // The first chunk reserves room for the whole file: see JoinColumn.
-    ParseClickChunk(pieces[i], Rows(i == 0 ? text : pieces[i]), release,
-                    &chunks[i]);
+    ParseClickChunk(pieces[i], options, Rows(i == 0 ? text : pieces[i]),
+                    release, &chunks[i]);
   });
 
   RowLog log;

@@ -23,6 +23,7 @@
 #define WINBACK_JOBS_INGEST_INGEST_H_
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -33,14 +34,23 @@
 
 namespace winback {
 
+// 2000-01-01T00:00:00Z: no event of this platform is older.
+inline constexpr Micros kEarliestEventTime = 946'684'800'000'000;
+
 struct IngestOptions {
   // Per file: a larger share of rejected rows fails the ingest.
   double max_bad_row_share = 0.01;
   // Parallel parser threads for click_stream.csv.
   int threads = 2;
+  // Event times (click event_time, booking created_at) outside
+  // [kEarliestEventTime, latest_event_time] are rejected as bad_timestamp:
+  // one mistyped year (2099, 0000) would otherwise become the run's default
+  // as-of time or add centuries of empty months. The pipeline sets this to a
+  // day past the run's start.
+  Micros latest_event_time = std::numeric_limits<Micros>::max();
 
-  // InvalidArgument naming the field unless 0 <= max_bad_row_share <= 1 and
-  // 1 <= threads <= 256.
+  // InvalidArgument naming the field unless 0 <= max_bad_row_share <= 1,
+  // 1 <= threads <= 256 and latest_event_time >= kEarliestEventTime.
   absl::Status Validate() const;
 };
 
@@ -92,8 +102,9 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
                            const IngestOptions& options, ProductTable* out,
                            FileReport* report);
 
-// transactions.csv: created_at and shipment_date_limit (timestamps, else
-// bad_timestamp), customer_id (int, else bad_id), booking_id and session_id
+// transactions.csv: created_at (a timestamp in the options' event time
+// range) and shipment_date_limit (a timestamp), else bad_timestamp;
+// customer_id (int, else bad_id), booking_id and session_id
 // (UUIDs, else bad_id; session_id interned as written into `session_ids`),
 // product_metadata (a list of dicts with int product_id, quantity >= 1 and
 // item_price >= 0, else bad_metadata), payment_method (non-empty, interned),
@@ -112,7 +123,8 @@ using ReleaseFn = std::function<void(std::string_view done)>;
 // click_stream.csv, parsed in options.threads pieces split at line
 // boundaries. session_id (UUID, else bad_id; interned as written into
 // `session_ids` in order of first appearance), event_name (else bad_value),
-// event_time (else bad_timestamp), event_id (UUID, else bad_id),
+// event_time (a timestamp in the options' event time range, else
+// bad_timestamp), event_id (UUID, else bad_id),
 // traffic_source (else bad_value), event_metadata: for ADD_TO_CART a dict
 // with int product_id, quantity and item_price; for BOOKING a string
 // payment_status; for SEARCH a string search_keywords; for ADD_PROMO a

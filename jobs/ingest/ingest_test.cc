@@ -465,6 +465,49 @@ TEST(ParseClicks, SkipsBlankLinesKeepingLineNumbersOnAnyThreadCount) {
   }
 }
 
+// A year typed wrong (0000, 2099, 9999) parses, but no export holds such
+// an event: left in, it would become the default as-of time or add
+// centuries of empty months. Bookings and clicks reject it as
+// bad_timestamp; the bounds themselves are kept.
+TEST(EventTimes, OutsideTheRangeAreBadTimestamps) {
+  IngestOptions o = Lenient();
+  o.latest_event_time = kT0;
+  const std::vector<std::string> times = {
+      "1999-12-31T23:59:59.999999Z",  // line 2: just before 2000
+      "2000-01-01T00:00:00.000000Z",  // 3: the earliest kept
+      kT0Text,                        // 4: the latest kept
+      "2022-06-16T16:53:30.033497Z",  // 5: 1 us past latest_event_time
+      "0000-01-01T00:00:00.000000Z",  // 6
+      "9999-12-31T23:59:59.999999Z",  // 7
+  };
+  std::vector<std::string> bookings, clicks;
+  for (size_t i = 0; i < times.size(); ++i) {
+    bookings.push_back(Booking(times[i], "1", U(static_cast<uint32_t>(i + 1)),
+                               kOneItem, "OVO", "Success", "0", "", "0",
+                               "3000"));
+    clicks.push_back(Click(U(1), "HOMEPAGE", times[i],
+                           U(static_cast<uint32_t>(100 + i)), "MOBILE", ""));
+  }
+  StringPool sessions;
+  BookingTable b;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(BookingText(bookings), "transactions.csv", o,
+                            &sessions, &b, &report)
+                  .ok());
+  EXPECT_THAT(b.created_at, ElementsAre(946'684'800'000'000, kT0));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_timestamp:4@2,5,6,7"));
+  for (int threads : {1, 2}) {
+    o.threads = threads;
+    ClickTable c;
+    ASSERT_TRUE(ParseClicks(ClickText(clicks), "click_stream.csv", o, &sessions,
+                            &c, &report)
+                    .ok());
+    EXPECT_THAT(c.event_time, ElementsAre(946'684'800'000'000, kT0));
+    EXPECT_THAT(Reasons(report.rejects),
+                ElementsAre("bad_timestamp:4@2,5,6,7"));
+  }
+}
+
 // Twelve rows of equal length, so that n threads get 12 / n rows each; bad
 // rows sit at data rows 2, 6, 7 and 11 (lines 3, 7, 8 and 12), which puts
 // one or more in every chunk for 2 and 3 threads.

@@ -148,6 +148,7 @@ class Runner {
       IngestOptions o;
       o.max_bad_row_share = config_.data.max_bad_row_share;
       o.threads = config_.data.ingest_threads;
+      o.latest_event_time = NowMicros() + kMicrosPerDay;
       absl::StatusOr<Dataset> read =
           IngestDirectory(config_.data.dir, o, &result->ingest);
       if (!read.ok()) return read.status();
@@ -156,7 +157,21 @@ class Runner {
       return static_cast<int64_t>(data.clicks.size() + data.bookings.size() +
                                   data.customers.size() + data.products.size());
     }, result));
-    as_of_ = request.as_of.has_value() ? *request.as_of : LatestEvent(data);
+    const Micros latest = LatestEvent(data);
+    if (latest == std::numeric_limits<Micros>::min()) {
+      return absl::InvalidArgumentError(
+          "ingest: no valid click event or booking in the export");
+    }
+    // Past the export's last event there is no data, so a later as-of time
+    // would make every window that ends after it look like no repurchase.
+    if (request.as_of.has_value() && *request.as_of > latest) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "as-of time ", FormatTimestamp(*request.as_of),
+          " is after the export's latest event, ", FormatTimestamp(latest),
+          ": churn windows ending after that cannot be judged (leave the "
+          "as-of time out to use the latest event)"));
+    }
+    as_of_ = request.as_of.value_or(latest);
     WB_RETURN_IF_ERROR(store_->SetAsOf(run_id_, as_of_));
 
     SessionTable sessions;
