@@ -220,9 +220,12 @@ bool PlausibleEventTime(const std::optional<Micros>& t,
          *t <= options.latest_event_time;
 }
 
+// `seen`: the booking ids of the rows kept so far; a repeated one is a
+// duplicate_id (the same order twice would count its revenue twice).
 RowResult BookingRow(std::string_view line, const IngestOptions& options,
                      FieldSplitter* splitter, Literal* lit,
                      std::vector<ProductLine>* lines, StringPool* session_ids,
+                     absl::flat_hash_set<Uuid, UuidHash>* seen,
                      BookingTable* out) {
   std::string_view f[kBookingFields];
   if (splitter->Split(line, f, kBookingFields) != kBookingFields) {
@@ -232,7 +235,8 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   if (!PlausibleEventTime(created, options)) return Reject::kBadTimestamp;
   int64_t customer;
   if (!ParseInt64(f[1], &customer)) return Reject::kBadId;
-  if (!FastUuid(f[2]).has_value() || !FastUuid(f[3]).has_value()) {
+  const std::optional<Uuid> booking_id = FastUuid(f[2]);
+  if (!booking_id.has_value() || !FastUuid(f[3]).has_value()) {
     return Reject::kBadId;
   }
   if (!ParseProductLines(f[4], lit, lines)) return Reject::kBadMetadata;
@@ -256,6 +260,7 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
     return Reject::kBadValue;
   }
 
+  if (!seen->insert(*booking_id).second) return Reject::kDuplicateId;
   out->created_at.push_back(*created);
   out->customer_id.push_back(customer);
   out->session.push_back(session_ids->Intern(f[3]));
@@ -551,6 +556,7 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
   FieldSplitter splitter;
   Literal lit;
   std::vector<ProductLine> lines_buf;
+  absl::flat_hash_set<Uuid, UuidHash> seen;
   LineReader lines(text);
   std::string_view line;
   int64_t line_no = 1;
@@ -559,7 +565,7 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
     if (line.empty()) continue;  // a blank line is no row (see LineReader)
     log.CountRow();
     const RowResult r = BookingRow(line, options, &splitter, &lit, &lines_buf,
-                                   session_ids, out);
+                                   session_ids, &seen, out);
     if (r.has_value()) log.AddReject(*r, line_no);
   }
   return FinishReport(log, options, report);

@@ -111,7 +111,8 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
 // payment_status Success/Failed, promo_amount/shipment_fee/total_amount
 // (integers >= 0), shipment_location_lat/long (numbers); else bad_value.
 // promo_code is interned with "" first (id 0). total_amount is kept as
-// written even when it disagrees with the lines.
+// written even when it disagrees with the lines. A booking_id seen in an
+// earlier kept row (as a UUID, whatever its case) is duplicate_id.
 absl::Status ParseBookings(std::string_view text, std::string_view file_name,
                            const IngestOptions& options,
                            StringPool* session_ids, BookingTable* out,

@@ -2,9 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -228,9 +230,10 @@ std::string Booking(const std::string& created, const std::string& customer,
                     const std::string& promo_amount,
                     const std::string& promo_code, const std::string& fee,
                     const std::string& total) {
-  return absl::StrCat(created, ",", customer, ",", U(999), ",", session, ",\"",
-                      metadata, "\",", method, ",", status, ",", promo_amount,
-                      ",", promo_code, ",", fee,
+  static uint32_t booking_id = 1000;  // a new id for every row
+  return absl::StrCat(created, ",", customer, ",", U(booking_id++), ",",
+                      session, ",\"", metadata, "\",", method, ",", status, ",",
+                      promo_amount, ",", promo_code, ",", fee,
                       ",2022-06-18T07:43:39.033496Z,-6.2088,106.8456,", total);
 }
 
@@ -311,6 +314,36 @@ TEST(ParseBookings, RejectsBadRowsWithReasons) {
       Reasons(report.rejects),
       ElementsAre("bad_id:2@4,5", "bad_metadata:2@6,7", "bad_timestamp:1@3",
                   "bad_value:2@8,9", "wrong_field_count:1@10"));
+}
+
+// The same order twice (a line exported twice, or its booking id again in
+// any case) would count its revenue twice: the later row is duplicate_id,
+// and a rejected row does not claim its id.
+TEST(ParseBookings, RepeatedBookingIdIsDuplicate) {
+  std::string first = Booking(kT0Text, "1", U(1), kOneItem, "OVO", "Success",
+                              "0", "", "0", "3000");
+  const size_t id_at = first.find(',', first.find(',') + 1) + 1;
+  first.replace(id_at, 36, U(0xabcdef));
+  std::string upper = first;
+  for (size_t i = id_at; i < id_at + 36; ++i) {
+    upper[i] = static_cast<char>(std::toupper(upper[i]));
+  }
+  ASSERT_NE(upper, first);
+  std::string bad = first;  // the same id on a row rejected for its status
+  bad.replace(bad.find("Success"), 7, "Pending");
+  const std::string other = Booking(kT0Text, "2", U(2), kOneItem, "OVO",
+                                    "Success", "0", "", "0", "3000");
+  const std::string text =
+      BookingText({bad, first, other, first, upper});  // lines 2-6
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseBookings(text, "transactions.csv", Lenient(), &sessions, &t, &report)
+          .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 2));
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_value:1@2", "duplicate_id:2@5,6"));
 }
 
 // ------------------------------------------------------------------- clicks
@@ -943,6 +976,18 @@ TEST_F(IngestDirectoryTest, MissingFileIsNotFoundNamingIt) {
       IngestDirectory(dir_.string(), IngestOptions());
   EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(data.status().message(), HasSubstr("click_stream.csv"));
+}
+
+// A named pipe in place of a file (a half-set-up export job) is refused at
+// once rather than waiting forever for a writer.
+TEST_F(IngestDirectoryTest, FifoIsRefusedWithoutWaitingForAWriter) {
+  std::filesystem::remove(dir_ / "product.csv");
+  ASSERT_EQ(::mkfifo((dir_ / "product.csv").c_str(), 0600), 0);
+  absl::StatusOr<Dataset> data =
+      IngestDirectory(dir_.string(), IngestOptions());
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(data.status().message(),
+              HasSubstr("product.csv: not a regular file"));
 }
 
 TEST_F(IngestDirectoryTest, EmptyFileFailsTheHeaderCheck) {
