@@ -38,6 +38,36 @@ absl::Status ErrorAt(const std::string& source, const YAML::Mark& mark,
                   : absl::StrCat(where, ": ", key, ": ", what));
 }
 
+// yaml-cpp keeps every entry of a repeated key, but a lookup sees only the
+// first, so a second `model:` section would be ignored without a word.
+// Walks the whole document once, before anything is read.
+absl::Status CheckNoRepeatedKeys(const YAML::Node& node,
+                                 const std::string& path,
+                                 const std::string& source) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      WB_RETURN_IF_ERROR(CheckNoRepeatedKeys(
+          node[i], absl::StrCat(path, "[", i, "]"), source));
+    }
+    return absl::OkStatus();
+  }
+  if (!node.IsMap()) return absl::OkStatus();
+  std::map<std::string, YAML::Mark> first;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = Text(it->first);
+    const std::string key_path =
+        path.empty() ? key : absl::StrCat(path, ".", key);
+    const auto [prev, inserted] = first.emplace(key, it->first.Mark());
+    if (!inserted) {
+      return ErrorAt(source, it->first.Mark(), key_path,
+                     absl::StrCat("repeated key (first on line ",
+                                  prev->second.line + 1, ")"));
+    }
+    WB_RETURN_IF_ERROR(CheckNoRepeatedKeys(it->second, key_path, source));
+  }
+  return absl::OkStatus();
+}
+
 // Walks one YAML mapping, remembering which keys were read so that unknown
 // keys (usually typos) can be reported by their full path. Errors carry the
 // line of the key they are about, of the list entry for an entry of a list,
@@ -260,7 +290,8 @@ class Section {
     YAML::Node value;  // a null node when not found
   };
 
-  // Looks `key` up and marks it as known.
+  // Looks `key` up and marks it as known. CheckNoRepeatedKeys has run, so
+  // the first match is the only one.
   Entry Find(const std::string& key) {
     seen_.insert(key);
     return Lookup(key);
@@ -559,6 +590,7 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
                                  const std::string& source) {
   Config c;
   c.source = source;
+  WB_RETURN_IF_ERROR(CheckNoRepeatedKeys(root, "", source));
   Section top(root, "", root.Mark(), source);
   WB_RETURN_IF_ERROR(top.CheckIsMap());
 

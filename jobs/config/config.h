@@ -81,7 +81,7 @@ struct Config {
 };
 
 // Parses YAML text. `base_dir` resolves relative paths; `source` names the
-// text in error messages. Unknown keys, wrong types and
+// text in error messages. Unknown or repeated keys, wrong types and
 // out-of-range values are InvalidArgument errors of the form
 // "<source>:<line>: <key.path>: <problem>", the line being that of the key
 // (or list entry) the error is about; a required key that is missing gets

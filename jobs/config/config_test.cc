@@ -459,6 +459,48 @@ TEST(ConfigLines, CrossFieldChecksGiveTheLineOfTheKeyTheyAreAbout) {
   });
 }
 
+TEST(ConfigLines, RepeatedKeysAreErrors) {
+  const std::string two_models = R"(
+data: {dir: d}
+store: {path: s.db}
+model:
+  folds: 5
+churn:
+  window: 25d
+model:
+  folds: 3
+)";
+  const std::string two_dirs = R"(
+data:
+  dir: first
+  ingest_threads: 2
+  dir: second
+store: {path: s.db}
+)";
+  const std::string in_a_campaign = R"(
+data: {dir: d}
+store: {path: s.db}
+campaigns:
+  list:
+    - name: a
+    - name: b
+      min_score: 0.2
+      min_score: 0.3
+)";
+  const std::string flow = "data: {dir: d}\nstore: {path: a, path: b}\n";
+  const auto first = [](const std::string& yaml, const std::string& marker) {
+    return "repeated key (first on line " +
+           std::to_string(LineOf(yaml, marker)) + ")";
+  };
+  ExpectErrorsAtTheirLines({
+      {two_models, "model:", "model", first(two_models, "model:"), 2},
+      {two_dirs, "dir:", "data.dir", first(two_dirs, "dir:"), 2},
+      {in_a_campaign, "min_score", "campaigns.list[1].min_score",
+       first(in_a_campaign, "min_score"), 2},
+      {flow, "path: a", "store.path", "repeated key (first on line 2)"},
+  });
+}
+
 std::string DemoConfigText() {
   std::ifstream in(std::string(WINBACK_SOURCE_DIR) + "/config/winback.yaml");
   std::stringstream ss;
