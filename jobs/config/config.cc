@@ -208,7 +208,7 @@ class Section {
                        std::vector<YAML::Mark>* marks = nullptr) {
     const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
-    if (!v.IsSequence()) return Fail(key, "expected a list");
+    WB_RETURN_IF_ERROR(CheckNonEmptyList(key, v));
     out->clear();
     if (marks != nullptr) marks->clear();
     for (const YAML::Node& item : v) {
@@ -225,9 +225,7 @@ class Section {
   absl::Status Doubles(const std::string& key, std::vector<double>* out) {
     const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
-    if (!v.IsSequence() || v.size() == 0) {
-      return Fail(key, "expected a non-empty list of numbers");
-    }
+    WB_RETURN_IF_ERROR(CheckNonEmptyList(key, v));
     out->clear();
     for (const YAML::Node& item : v) {
       double value;
@@ -307,6 +305,21 @@ class Section {
       }
     }
     return {};
+  }
+
+  // An empty list is refused, as c_values: [] always was: in the other lists
+  // the code read it as the default (imbalance: [] meant all five options, a
+  // campaign's segments: [] every segment), the opposite of what it says.
+  // Leaving the key out gives the default.
+  absl::Status CheckNonEmptyList(const std::string& key,
+                                 const YAML::Node& v) const {
+    if (!v.IsSequence()) return Fail(key, "expected a list");
+    if (v.size() == 0) {
+      return Fail(key,
+                  "must not be an empty list; leave the key out for the "
+                  "default");
+    }
+    return absl::OkStatus();
   }
 
   std::string Join(const std::string& key) const {
@@ -428,6 +441,7 @@ absl::Status ParseCampaigns(Section& top, const std::string& source,
   std::set<std::string> known_segments;
   for (const SegmentRule& r : c->segments.rules) known_segments.insert(r.name);
   const YAML::Node list = campaigns.Raw("list");
+  // An empty list is taken literally: no campaigns.
   if (list && !list.IsNull()) {
     if (!list.IsSequence()) {
       return campaigns.Fail("list", "expected a list of campaigns");
@@ -503,7 +517,7 @@ absl::Status ParseModelSections(Section& top, const std::string& source,
   std::vector<std::string> imbalances;
   std::vector<YAML::Mark> marks;
   WB_RETURN_IF_ERROR(m.Strings("imbalance", &imbalances, &marks));
-  if (!imbalances.empty()) {
+  if (!imbalances.empty()) {  // empty: the key is absent (Strings refuses [])
     mc.grid.imbalances.clear();
     for (size_t j = 0; j < imbalances.size(); ++j) {
       const std::optional<model::Imbalance> parsed =

@@ -501,6 +501,29 @@ campaigns:
   });
 }
 
+TEST(ConfigLines, EmptyListsAreRejected) {
+  const std::string base = "data: {dir: d}\nstore: {path: s.db}\n";
+  const std::string empty = "must not be an empty list";
+  ExpectErrorsAtTheirLines({
+      {base + "model:\n  folds: 5\n  imbalance: []\n", "imbalance",
+       "model.imbalance", empty},
+      {base + "model:\n  folds: 5\n  c_values: []\n", "c_values",
+       "model.c_values", empty},
+      {base + "campaigns:\n  list:\n    - name: x\n      segments: []\n",
+       "segments", "campaigns.list[0].segments", empty},
+      {base + "campaigns:\n  list:\n    - name: x\n      churn_statuses: []\n",
+       "churn_statuses", "campaigns.list[0].churn_statuses", empty},
+  });
+}
+
+TEST(ConfigLines, AnEmptyCampaignListMeansNoCampaigns) {
+  auto c = ParseConfig(
+      "data: {dir: d}\nstore: {path: s.db}\ncampaigns: {list: []}\n", "/b",
+      "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->campaigns.campaigns.empty());
+}
+
 std::string DemoConfigText() {
   std::ifstream in(std::string(WINBACK_SOURCE_DIR) + "/config/winback.yaml");
   std::stringstream ss;
