@@ -142,7 +142,11 @@ class Section {
     return absl::OkStatus();
   }
 
-  absl::Status Duration(const std::string& key, Micros* out, Micros min) {
+  // A duration in [min, max]. Every key has a `max` well below what Micros
+  // holds: ParseDuration saturates rather than fail, and the stages add
+  // these windows to timestamps.
+  absl::Status Duration(const std::string& key, Micros* out, Micros min,
+                        Micros max) {
     const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
     const std::optional<Micros> d =
@@ -154,6 +158,10 @@ class Section {
     }
     if (*d < min) {
       return Fail(key, absl::StrCat("must be at least ", FormatDuration(min)));
+    }
+    if (*d > max) {
+      return Fail(key, absl::StrCat("must be at most ", FormatDuration(max),
+                                    ", got '", Text(v), "'"));
     }
     *out = *d;
     return absl::OkStatus();
@@ -340,6 +348,14 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / path).lexically_normal();
 }
 
+// Limits on durations: far above any sensible setting, so what they catch
+// is a typo (30d for 30m), and far below what Micros holds, so window
+// arithmetic on timestamps cannot overflow.
+constexpr Micros kMaxWindow = 3650 * kMicrosPerDay;
+constexpr Micros kMaxSessionGap = 7 * kMicrosPerDay;  // the default is 30m
+// The scheduler caps each retry delay at a day (services/scheduler.cc).
+constexpr Micros kMaxRetryBackoff = kMicrosPerDay;
+
 absl::Status ParseSegmentRules(Section& top, const std::string& source,
                                Config* c) {
   const YAML::Node list = top.Raw("segments");
@@ -436,8 +452,9 @@ absl::Status ParseCampaigns(Section& top, const std::string& source,
                             Config* c) {
   Section campaigns = top.Child("campaigns");
   WB_RETURN_IF_ERROR(campaigns.CheckIsMap());
-  WB_RETURN_IF_ERROR(campaigns.Duration(
-      "suppress_bought_within", &c->campaigns.suppression.bought_within, 0));
+  WB_RETURN_IF_ERROR(campaigns.Duration("suppress_bought_within",
+                                        &c->campaigns.suppression.bought_within,
+                                        0, kMaxWindow));
   std::set<std::string> known_segments;
   for (const SegmentRule& r : c->segments.rules) known_segments.insert(r.name);
   const YAML::Node list = campaigns.Raw("list");
@@ -482,9 +499,11 @@ absl::Status ParseFeatures(Section& top, Config* c) {
   Section features = top.Child("features");
   WB_RETURN_IF_ERROR(features.CheckIsMap());
   FeatureOptions& f = c->features;
-  WB_RETURN_IF_ERROR(features.Duration("lookback", &f.lookback, 1));
-  WB_RETURN_IF_ERROR(features.Duration("trend_window", &f.trend_window, 1));
-  WB_RETURN_IF_ERROR(features.Duration("spend_window", &f.spend_window, 1));
+  WB_RETURN_IF_ERROR(features.Duration("lookback", &f.lookback, 1, kMaxWindow));
+  WB_RETURN_IF_ERROR(
+      features.Duration("trend_window", &f.trend_window, 1, kMaxWindow));
+  WB_RETURN_IF_ERROR(
+      features.Duration("spend_window", &f.spend_window, 1, kMaxWindow));
   WB_RETURN_IF_ERROR(features.CheckNoUnknownKeys());
   if (2 * f.trend_window > f.lookback) {
     return features.Fail(
@@ -626,12 +645,13 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
 
   Section sessionize = top.Child("sessionize");
   WB_RETURN_IF_ERROR(sessionize.CheckIsMap());
-  WB_RETURN_IF_ERROR(sessionize.Duration("gap", &c.session_gap, 1));
+  WB_RETURN_IF_ERROR(
+      sessionize.Duration("gap", &c.session_gap, 1, kMaxSessionGap));
   WB_RETURN_IF_ERROR(sessionize.CheckNoUnknownKeys());
 
   Section churn = top.Child("churn");
   WB_RETURN_IF_ERROR(churn.CheckIsMap());
-  WB_RETURN_IF_ERROR(churn.Duration("window", &c.churn_window, 1));
+  WB_RETURN_IF_ERROR(churn.Duration("window", &c.churn_window, 1, kMaxWindow));
   WB_RETURN_IF_ERROR(churn.CheckNoUnknownKeys());
 
   WB_RETURN_IF_ERROR(ParseService(top, base_dir, &c));
@@ -645,8 +665,8 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
   WB_RETURN_IF_ERROR(schedule.Bool("catch_up", &c.schedule.catch_up));
   WB_RETURN_IF_ERROR(
       schedule.Int("max_retries", &c.schedule.max_retries, 0, 100));
-  WB_RETURN_IF_ERROR(
-      schedule.Duration("retry_backoff", &c.schedule.retry_backoff, 0));
+  WB_RETURN_IF_ERROR(schedule.Duration(
+      "retry_backoff", &c.schedule.retry_backoff, 0, kMaxRetryBackoff));
   WB_RETURN_IF_ERROR(schedule.CheckNoUnknownKeys());
 
   WB_RETURN_IF_ERROR(ParseModelSections(top, source, &c));

@@ -524,6 +524,36 @@ TEST(ConfigLines, AnEmptyCampaignListMeansNoCampaigns) {
   EXPECT_TRUE(c->campaigns.campaigns.empty());
 }
 
+TEST(ConfigLines, DurationsPastTheirKeysLimitAreRejected) {
+  const std::string base = "data: {dir: d}\nstore: {path: s.db}\n";
+  ExpectErrorsAtTheirLines({
+      // 2.6e19 us: past int64, it used to wrap to about 86,500 days.
+      {base + "churn:\n  window: 300000000d\n", "window", "churn.window",
+       "must be at most 3650d, got '300000000d'"},
+      {base + "churn:\n  window: 3651d\n", "window", "churn.window",
+       "must be at most 3650d"},
+      {base + "sessionize:\n  gap: 8d\n", "gap", "sessionize.gap",
+       "must be at most 7d"},
+      {base + "features:\n  spend_window: 99999999999999999999999d\n",
+       "spend_window", "features.spend_window", "must be at most 3650d"},
+      {base + "campaigns:\n  suppress_bought_within: 1d9999999999999999h\n",
+       "suppress_bought_within", "campaigns.suppress_bought_within",
+       "must be at most 3650d"},
+      {base + "schedule:\n  retry_backoff: 25h\n", "retry_backoff",
+       "schedule.retry_backoff", "must be at most 1d"},
+  });
+  auto c = ParseConfig(base + R"(churn: {window: 3650d}
+sessionize: {gap: 7d}
+schedule: {retry_backoff: 1d}
+features: {lookback: 3650d, trend_window: 1825d, spend_window: 3650d}
+campaigns: {suppress_bought_within: 3650d}
+)",
+                       "/b", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->churn_window, 3650 * kMicrosPerDay);
+  EXPECT_EQ(c->session_gap, 7 * kMicrosPerDay);
+}
+
 std::string DemoConfigText() {
   std::ifstream in(std::string(WINBACK_SOURCE_DIR) + "/config/winback.yaml");
   std::stringstream ss;
