@@ -2,8 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
+#include <climits>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -66,6 +67,43 @@ absl::Status CheckNoRepeatedKeys(const YAML::Node& node,
     WB_RETURN_IF_ERROR(CheckNoRepeatedKeys(it->second, key_path, source));
   }
   return absl::OkStatus();
+}
+
+// A decimal integer, optionally signed. yaml-cpp's own conversion reads 010
+// as octal, refuses 08, and calls a number past int64 "not an integer".
+enum class IntParse { kOk, kMalformed, kOutOfRange };
+IntParse ParseInt64(std::string_view text, int64_t* out) {
+  if (!text.empty() && text[0] == '+') {
+    text.remove_prefix(1);
+    if (text.empty() || text[0] < '0' || text[0] > '9') {
+      return IntParse::kMalformed;
+    }
+  }
+  const char* end = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(text.data(), end, *out);
+  if (p != end) return IntParse::kMalformed;
+  if (ec == std::errc::result_out_of_range) return IntParse::kOutOfRange;
+  return ec == std::errc() ? IntParse::kOk : IntParse::kMalformed;
+}
+
+// A score range "lo-hi" or a single score "n". A count too large for int is
+// kept as INT_MAX, which the caller's 1..5 check then rejects.
+bool ParseScoreRange(std::string_view text, int* lo, int* hi) {
+  const auto number = [](std::string_view t, int* out) {
+    if (t.empty()) return false;
+    const char* end = t.data() + t.size();
+    const auto [p, ec] = std::from_chars(t.data(), end, *out);
+    if (p != end) return false;
+    if (ec == std::errc::result_out_of_range) *out = INT_MAX;
+    return ec == std::errc() || ec == std::errc::result_out_of_range;
+  };
+  const size_t dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    if (!number(text, lo)) return false;
+    *hi = *lo;
+    return true;
+  }
+  return number(text.substr(0, dash), lo) && number(text.substr(dash + 1), hi);
 }
 
 // Walks one YAML mapping, remembering which keys were read so that unknown
@@ -197,14 +235,16 @@ class Section {
                      int64_t hi) {
     const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
-    int64_t value;
-    if (!v.IsScalar() || !YAML::convert<int64_t>::decode(v, value)) {
+    int64_t value = 0;
+    const IntParse parsed =
+        v.IsScalar() ? ParseInt64(v.Scalar(), &value) : IntParse::kMalformed;
+    if (parsed == IntParse::kMalformed) {
       return Fail(key,
                   absl::StrCat("expected an integer, got '", Text(v), "'"));
     }
-    if (value < lo || value > hi) {
-      return Fail(key,
-                  absl::StrCat("must be in [", lo, ", ", hi, "], got ", value));
+    if (parsed == IntParse::kOutOfRange || value < lo || value > hi) {
+      return Fail(
+          key, absl::StrCat("must be in [", lo, ", ", hi, "], got ", Text(v)));
     }
     *out = value;
     return absl::OkStatus();
@@ -229,7 +269,7 @@ class Section {
     return absl::OkStatus();
   }
 
-  // A list of positive numbers; absent leaves `out` unchanged.
+  // A list of positive finite numbers; absent leaves `out` unchanged.
   absl::Status Doubles(const std::string& key, std::vector<double>* out) {
     const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
@@ -238,10 +278,10 @@ class Section {
     for (const YAML::Node& item : v) {
       double value;
       if (!item.IsScalar() || !YAML::convert<double>::decode(item, value) ||
-          !(value > 0)) {
-        return FailAt(
-            item.Mark(), key,
-            absl::StrCat("expected positive numbers, got '", Text(item), "'"));
+          !(value > 0) || !std::isfinite(value)) {
+        return FailAt(item.Mark(), key,
+                      absl::StrCat("expected finite positive numbers, got '",
+                                   Text(item), "'"));
       }
       out->push_back(value);
     }
@@ -254,11 +294,7 @@ class Section {
     if (!v || v.IsNull()) return Fail(key, "is required (e.g. 4-5)");
     const std::string text = v.IsScalar() ? v.Scalar() : "";
     int a = 0, b = 0;
-    char dash = 0, extra = 0;
-    const int n = std::sscanf(text.c_str(), "%d%c%d%c", &a, &dash, &b, &extra);
-    if (n == 1) {
-      b = a;
-    } else if (!(n == 3 && dash == '-')) {
+    if (!ParseScoreRange(text, &a, &b)) {
       return Fail(key, absl::StrCat("expected a score such as 4 or a "
                                     "range such as 4-5, got '",
                                     Text(v), "'"));

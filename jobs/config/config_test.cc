@@ -188,7 +188,7 @@ TEST(Config, ModelSectionErrorsNameTheKey) {
       {base + "model: {imbalance: [smote, adasyn]}",
        "model.imbalance: unknown option 'adasyn'"},
       {base + "model: {c_values: [1, -2]}",
-       "model.c_values: expected positive numbers"},
+       "model.c_values: expected finite positive numbers"},
       {base + "model: {cv_metric: f1}", "model.cv_metric"},
       {base + "segments: [{name: A, r: 1-5, f: 2-5}]",
        "no segment rule covers R=1 F=1"},
@@ -347,7 +347,7 @@ model:
     - 1
     - -2
 )",
-       "- -2", "model.c_values", "expected positive numbers, got '-2'"},
+       "- -2", "model.c_values", "expected finite positive numbers, got '-2'"},
       {R"(
 data: {dir: d}
 store: {path: s.db}
@@ -552,6 +552,35 @@ campaigns: {suppress_bought_within: 3650d}
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->churn_window, 3650 * kMicrosPerDay);
   EXPECT_EQ(c->session_gap, 7 * kMicrosPerDay);
+}
+
+TEST(ConfigLines, NumbersPastTheirTypeAreOutOfRange) {
+  const std::string base = "data: {dir: d}\nstore: {path: s.db}\n";
+  ExpectErrorsAtTheirLines({
+      {base + "campaigns:\n  list:\n    - name: x\n      max_size: "
+              "99999999999999999999\n",
+       "max_size", "campaigns.list[0].max_size",
+       "must be in [0, 9223372036854775807], got 99999999999999999999"},
+      {base + "model:\n  seed: -99999999999999999999\n", "seed", "model.seed",
+       "must be in [0, 9223372036854775807], got -99999999999999999999"},
+      // 2^32 + 3 and 2^32 + 5: sscanf's %d used to wrap them to 3 and 5.
+      {base + "segments:\n  - {name: A, r: 4294967299, f: 1-5}\n", "name: A",
+       "segments[0].r",
+       "scores run from 1 to 5 with low <= high, got "
+       "'4294967299'"},
+      {base + "segments:\n  - {name: A, r: 1-4294967301, f: 1-5}\n", "name: A",
+       "segments[0].r", "scores run from 1 to 5"},
+      {base + "model:\n  c_values: [1, .inf]\n", "c_values", "model.c_values",
+       "expected finite positive numbers, got '.inf'"},
+  });
+  // Integers are decimal: yaml-cpp alone reads 010 as octal 8 and refuses 08.
+  auto c = ParseConfig(
+      "data: {dir: d, ingest_threads: 08}\n"
+      "store: {path: s.db, keep_runs: 010}\n",
+      "/b", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data.ingest_threads, 8);
+  EXPECT_EQ(c->store.keep_runs, 10);
 }
 
 std::string DemoConfigText() {
