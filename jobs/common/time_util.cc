@@ -1,6 +1,7 @@
 #include "jobs/common/time_util.h"
 
 #include <cstdio>
+#include <limits>
 #include <vector>
 
 namespace winback {
@@ -183,14 +184,17 @@ std::optional<MonthIndex> ParseMonth(std::string_view s) {
 
 std::optional<Micros> ParseDuration(std::string_view s) {
   if (s.empty()) return std::nullopt;
+  // Counts and sums past kMax stay at kMax (see the header): the caller's
+  // upper bound then rejects them, where plain arithmetic would overflow.
+  constexpr Micros kMax = std::numeric_limits<Micros>::max();
   Micros total = 0;
   size_t pos = 0;
   while (pos < s.size()) {
-    int64_t v = 0;
+    Micros v = 0;
     size_t start = pos;
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      v = v * 10 + (s[pos] - '0');
-      if (v > (int64_t{1} << 40)) return std::nullopt;
+      const int digit = s[pos] - '0';
+      v = v > (kMax - digit) / 10 ? kMax : v * 10 + digit;
       ++pos;
     }
     if (pos == start) return std::nullopt;
@@ -205,7 +209,7 @@ std::optional<Micros> ParseDuration(std::string_view s) {
     else if (unit == "h") scale = kMicrosPerHour;
     else if (unit == "d") scale = kMicrosPerDay;
     else return std::nullopt;
-    total += v * scale;
+    total = v > (kMax - total) / scale ? kMax : total + v * scale;
   }
   return total;
 }

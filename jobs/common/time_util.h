@@ -66,7 +66,9 @@ std::string FormatMonth(MonthIndex m);
 std::optional<MonthIndex> ParseMonth(std::string_view text);
 
 // Parses a duration such as `30m`, `25d`, `90s`, `1h30m`, `1500ms`, `250us`.
-// Returns nullopt when malformed or negative.
+// Returns nullopt when malformed or negative. A duration longer than Micros
+// holds (about 292,000 years) comes back as the largest Micros, so a caller's
+// upper bound rejects it by value.
 std::optional<Micros> ParseDuration(std::string_view text);
 
 // Formats a duration in the largest exact units, e.g. `30m`, `25d`, `1h30m`.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <limits>
 
 namespace winback {
 namespace {
@@ -95,6 +96,18 @@ TEST(Duration, ParsesAndFormats) {
   EXPECT_FALSE(ParseDuration("5 weeks").has_value());
   EXPECT_EQ(FormatDuration(90 * kMicrosPerMinute), "1h30m");
   EXPECT_EQ(FormatDuration(25 * kMicrosPerDay), "25d");
+}
+
+TEST(Duration, TooLongForMicrosComesBackAsTheLargest) {
+  constexpr Micros kMax = std::numeric_limits<Micros>::max();
+  // 300,000,000 days is 2.6e19 us, past int64's 9.2e18.
+  EXPECT_EQ(ParseDuration("300000000d"), kMax);
+  EXPECT_EQ(ParseDuration("99999999999999999999999us"), kMax);
+  EXPECT_EQ(ParseDuration("106751d1000000000000h"), kMax);
+  // 106,751 days is the longest whole number of days that fits.
+  EXPECT_EQ(ParseDuration("106751d"), 106751 * kMicrosPerDay);
+  // Counts above 2^40 used to be refused as malformed.
+  EXPECT_EQ(ParseDuration("2000000000000us"), 2000000000000);
 }
 
 }  // namespace

@@ -2,11 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
+#include <climits>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -17,34 +19,126 @@
 namespace winback {
 namespace {
 
+// The text of a node for messages: a scalar as written, anything else as
+// YAML.
+std::string Text(const YAML::Node& v) {
+  if (v.IsScalar()) return v.Scalar();
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// "<source>:<line>: <key>: <what>"; the line is left out for a null mark (a
+// key that is not in the file at all). yaml-cpp counts lines from 0.
+absl::Status ErrorAt(const std::string& source, const YAML::Mark& mark,
+                     const std::string& key, const std::string& what) {
+  std::string where = source;
+  if (!mark.is_null()) absl::StrAppend(&where, ":", mark.line + 1);
+  return absl::InvalidArgumentError(
+      key.empty() ? absl::StrCat(where, ": ", what)
+                  : absl::StrCat(where, ": ", key, ": ", what));
+}
+
+// yaml-cpp keeps every entry of a repeated key, but a lookup sees only the
+// first, so a second `model:` section would be ignored without a word.
+// Walks the whole document once, before anything is read.
+absl::Status CheckNoRepeatedKeys(const YAML::Node& node,
+                                 const std::string& path,
+                                 const std::string& source) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      WB_RETURN_IF_ERROR(CheckNoRepeatedKeys(
+          node[i], absl::StrCat(path, "[", i, "]"), source));
+    }
+    return absl::OkStatus();
+  }
+  if (!node.IsMap()) return absl::OkStatus();
+  std::map<std::string, YAML::Mark> first;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = Text(it->first);
+    const std::string key_path =
+        path.empty() ? key : absl::StrCat(path, ".", key);
+    const auto [prev, inserted] = first.emplace(key, it->first.Mark());
+    if (!inserted) {
+      return ErrorAt(source, it->first.Mark(), key_path,
+                     absl::StrCat("repeated key (first on line ",
+                                  prev->second.line + 1, ")"));
+    }
+    WB_RETURN_IF_ERROR(CheckNoRepeatedKeys(it->second, key_path, source));
+  }
+  return absl::OkStatus();
+}
+
+// A decimal integer, optionally signed. yaml-cpp's own conversion reads 010
+// as octal, refuses 08, and calls a number past int64 "not an integer".
+enum class IntParse { kOk, kMalformed, kOutOfRange };
+IntParse ParseInt64(std::string_view text, int64_t* out) {
+  if (!text.empty() && text[0] == '+') {
+    text.remove_prefix(1);
+    if (text.empty() || text[0] < '0' || text[0] > '9') {
+      return IntParse::kMalformed;
+    }
+  }
+  const char* end = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(text.data(), end, *out);
+  if (p != end) return IntParse::kMalformed;
+  if (ec == std::errc::result_out_of_range) return IntParse::kOutOfRange;
+  return ec == std::errc() ? IntParse::kOk : IntParse::kMalformed;
+}
+
+// A score range "lo-hi" or a single score "n". A count too large for int is
+// kept as INT_MAX, which the caller's 1..5 check then rejects.
+bool ParseScoreRange(std::string_view text, int* lo, int* hi) {
+  const auto number = [](std::string_view t, int* out) {
+    if (t.empty()) return false;
+    const char* end = t.data() + t.size();
+    const auto [p, ec] = std::from_chars(t.data(), end, *out);
+    if (p != end) return false;
+    if (ec == std::errc::result_out_of_range) *out = INT_MAX;
+    return ec == std::errc() || ec == std::errc::result_out_of_range;
+  };
+  const size_t dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    if (!number(text, lo)) return false;
+    *hi = *lo;
+    return true;
+  }
+  return number(text.substr(0, dash), lo) && number(text.substr(dash + 1), hi);
+}
+
 // Walks one YAML mapping, remembering which keys were read so that unknown
-// keys (usually typos) can be reported by their full path.
+// keys (usually typos) can be reported by their full path. Errors carry the
+// line of the key they are about, of the list entry for an entry of a list,
+// and of the section itself for a key that is missing.
 class Section {
  public:
-  Section(const YAML::Node& node, std::string path, const std::string& source)
-      : node_(node), path_(std::move(path)), source_(source) {}
+  // `mark` is where the section is named: its key in the parent mapping or
+  // its list item; null when it is not in the file.
+  Section(const YAML::Node& node, std::string path, YAML::Mark mark,
+          const std::string& source)
+      : node_(node), path_(std::move(path)), mark_(mark), source_(source) {}
 
   absl::Status CheckIsMap() const {
     if (node_ && !node_.IsNull() && !node_.IsMap()) {
-      return Error(path_, "expected a mapping");
+      return ErrorAt(source_, mark_, path_, "expected a mapping");
     }
     return absl::OkStatus();
   }
 
   Section Child(const std::string& key) {
-    seen_.insert(key);
-    return Section(node_ ? node_[key] : YAML::Node(), Join(key), source_);
+    const Entry e = Find(key);
+    return Section(e.value, Join(key),
+                   e.found ? e.key.Mark() : YAML::Mark::null_mark(), source_);
   }
 
   absl::Status String(const std::string& key, std::string* out, bool required) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) {
-      return required ? Error(Join(key), "is required") : absl::OkStatus();
+      return required ? Fail(key, "is required") : absl::OkStatus();
     }
-    if (!v.IsScalar()) return Error(Join(key), "expected a string");
+    if (!v.IsScalar()) return Fail(key, "expected a string");
     *out = v.Scalar();
-    if (required && out->empty()) return Error(Join(key), "must not be empty");
+    if (required && out->empty()) return Fail(key, "must not be empty");
     return absl::OkStatus();
   }
 
@@ -57,17 +151,15 @@ class Section {
 
   absl::Status Double(const std::string& key, double* out, double lo,
                       double hi) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
     double value;
     if (!v.IsScalar() || !YAML::convert<double>::decode(v, value)) {
-      return Error(Join(key), absl::StrCat("expected a number, got '",
-                                           Text(v), "'"));
+      return Fail(key, absl::StrCat("expected a number, got '", Text(v), "'"));
     }
     if (!(value >= lo && value <= hi) || !std::isfinite(value)) {
-      return Error(
-          Join(key),
+      return Fail(
+          key,
           std::isinf(hi)
               ? absl::StrCat("must be a finite number >= ", lo, ", got ", value)
               : absl::StrCat("must be in [", lo, ", ", hi, "], got ", value));
@@ -77,97 +169,119 @@ class Section {
   }
 
   absl::Status Bool(const std::string& key, bool* out) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
     bool value;
     if (!v.IsScalar() || !YAML::convert<bool>::decode(v, value)) {
-      return Error(Join(key), absl::StrCat("expected true or false, got '",
-                                           Text(v), "'"));
+      return Fail(key,
+                  absl::StrCat("expected true or false, got '", Text(v), "'"));
     }
     *out = value;
     return absl::OkStatus();
   }
 
-  absl::Status Duration(const std::string& key, Micros* out, Micros min) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+  // A duration in [min, max]. Every key has a `max` well below what Micros
+  // holds: ParseDuration saturates rather than fail, and the stages add
+  // these windows to timestamps.
+  absl::Status Duration(const std::string& key, Micros* out, Micros min,
+                        Micros max) {
+    const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
     const std::optional<Micros> d =
         v.IsScalar() ? ParseDuration(v.Scalar()) : std::nullopt;
     if (!d) {
-      return Error(Join(key),
-                   absl::StrCat("expected a duration such as 30m, 25d or "
-                                "1h30m, got '",
-                                Text(v), "'"));
+      return Fail(key, absl::StrCat("expected a duration such as 30m, 25d or "
+                                    "1h30m, got '",
+                                    Text(v), "'"));
     }
     if (*d < min) {
-      return Error(Join(key), absl::StrCat("must be at least ",
-                                           FormatDuration(min)));
+      return Fail(key, absl::StrCat("must be at least ", FormatDuration(min)));
+    }
+    if (*d > max) {
+      return Fail(key, absl::StrCat("must be at most ", FormatDuration(max),
+                                    ", got '", Text(v), "'"));
     }
     *out = *d;
     return absl::OkStatus();
   }
 
   // The raw node of `key` (marked as known), for lists.
-  YAML::Node Raw(const std::string& key) {
-    seen_.insert(key);
-    return node_ ? node_[key] : YAML::Node();
-  }
+  YAML::Node Raw(const std::string& key) { return Find(key).value; }
+
+  // Whether the file sets `key` in this mapping.
+  bool Has(const std::string& key) const { return Lookup(key).found; }
 
   std::string KeyPath(const std::string& key) const { return Join(key); }
 
+  // An error about `key`, at its line; at the section's line when the key
+  // is not in the file.
   absl::Status Fail(const std::string& key, const std::string& what) const {
-    return Error(Join(key), what);
+    return ErrorAt(source_, MarkOf(key), Join(key), what);
+  }
+
+  // Where `key` is written; the section's own position when it is not.
+  YAML::Mark MarkOf(const std::string& key) const {
+    const Entry e = Lookup(key);
+    return e.found ? e.key.Mark() : mark_;
+  }
+
+  // An error about `key` at `mark`, e.g. the line of one entry of its list.
+  absl::Status FailAt(const YAML::Mark& mark, const std::string& key,
+                      const std::string& what) const {
+    return ErrorAt(source_, mark, Join(key), what);
   }
 
   absl::Status Int64(const std::string& key, int64_t* out, int64_t lo,
                      int64_t hi) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
-    int64_t value;
-    if (!v.IsScalar() || !YAML::convert<int64_t>::decode(v, value)) {
-      return Error(Join(key), absl::StrCat("expected an integer, got '",
-                                           Text(v), "'"));
+    int64_t value = 0;
+    const IntParse parsed =
+        v.IsScalar() ? ParseInt64(v.Scalar(), &value) : IntParse::kMalformed;
+    if (parsed == IntParse::kMalformed) {
+      return Fail(key,
+                  absl::StrCat("expected an integer, got '", Text(v), "'"));
     }
-    if (value < lo || value > hi) {
-      return Error(Join(key), absl::StrCat("must be in [", lo, ", ", hi,
-                                           "], got ", value));
+    if (parsed == IntParse::kOutOfRange || value < lo || value > hi) {
+      return Fail(
+          key, absl::StrCat("must be in [", lo, ", ", hi, "], got ", Text(v)));
     }
     *out = value;
     return absl::OkStatus();
   }
 
-  // A list of strings; absent leaves `out` unchanged.
-  absl::Status Strings(const std::string& key, std::vector<std::string>* out) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+  // A list of strings; absent leaves `out` unchanged. `marks`, when given,
+  // receives each entry's position for later checks.
+  absl::Status Strings(const std::string& key, std::vector<std::string>* out,
+                       std::vector<YAML::Mark>* marks = nullptr) {
+    const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
-    if (!v.IsSequence()) return Error(Join(key), "expected a list");
+    WB_RETURN_IF_ERROR(CheckNonEmptyList(key, v));
     out->clear();
+    if (marks != nullptr) marks->clear();
     for (const YAML::Node& item : v) {
-      if (!item.IsScalar()) return Error(Join(key), "expected a list of strings");
+      if (!item.IsScalar()) {
+        return FailAt(item.Mark(), key, "expected a list of strings");
+      }
       out->push_back(item.Scalar());
+      if (marks != nullptr) marks->push_back(item.Mark());
     }
     return absl::OkStatus();
   }
 
-  // A list of numbers; absent leaves `out` unchanged.
+  // A list of positive finite numbers; absent leaves `out` unchanged.
   absl::Status Doubles(const std::string& key, std::vector<double>* out) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
+    const YAML::Node v = Find(key).value;
     if (!v || v.IsNull()) return absl::OkStatus();
-    if (!v.IsSequence() || v.size() == 0) {
-      return Error(Join(key), "expected a non-empty list of numbers");
-    }
+    WB_RETURN_IF_ERROR(CheckNonEmptyList(key, v));
     out->clear();
     for (const YAML::Node& item : v) {
       double value;
       if (!item.IsScalar() || !YAML::convert<double>::decode(item, value) ||
-          !(value > 0)) {
-        return Error(Join(key), absl::StrCat("expected positive numbers, got '",
-                                             Text(item), "'"));
+          !(value > 0) || !std::isfinite(value)) {
+        return FailAt(item.Mark(), key,
+                      absl::StrCat("expected finite positive numbers, got '",
+                                   Text(item), "'"));
       }
       out->push_back(value);
     }
@@ -176,23 +290,19 @@ class Section {
 
   // A score range "lo-hi" or a single score "n" (1..5).
   absl::Status ScoreRange(const std::string& key, int* lo, int* hi) {
-    seen_.insert(key);
-    const YAML::Node v = node_ ? node_[key] : YAML::Node();
-    if (!v || v.IsNull()) return Error(Join(key), "is required (e.g. 4-5)");
+    const YAML::Node v = Find(key).value;
+    if (!v || v.IsNull()) return Fail(key, "is required (e.g. 4-5)");
     const std::string text = v.IsScalar() ? v.Scalar() : "";
     int a = 0, b = 0;
-    char dash = 0, extra = 0;
-    const int n = std::sscanf(text.c_str(), "%d%c%d%c", &a, &dash, &b, &extra);
-    if (n == 1) {
-      b = a;
-    } else if (!(n == 3 && dash == '-')) {
-      return Error(Join(key), absl::StrCat("expected a score such as 4 or a "
-                                           "range such as 4-5, got '",
-                                           Text(v), "'"));
+    if (!ParseScoreRange(text, &a, &b)) {
+      return Fail(key, absl::StrCat("expected a score such as 4 or a "
+                                    "range such as 4-5, got '",
+                                    Text(v), "'"));
     }
     if (a < 1 || b > 5 || a > b) {
-      return Error(Join(key), absl::StrCat("scores run from 1 to 5 with low <= "
-                                           "high, got '", text, "'"));
+      return Fail(key, absl::StrCat("scores run from 1 to 5 with low <= "
+                                    "high, got '",
+                                    text, "'"));
     }
     *lo = a;
     *hi = b;
@@ -204,38 +314,65 @@ class Section {
   // Reports the first key of this mapping that no accessor asked for.
   absl::Status CheckNoUnknownKeys() const {
     if (!node_ || !node_.IsMap()) return absl::OkStatus();
-    for (const auto& kv : node_) {
-      const std::string key = kv.first.as<std::string>();
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string key = Text(it->first);
       if (!seen_.count(key)) {
-        return Error(Join(key),
-                     absl::StrCat("unknown key (known: ",
-                                  absl::StrJoin(seen_, ", "), ")"));
+        return ErrorAt(source_, it->first.Mark(), Join(key),
+                       absl::StrCat("unknown key (known: ",
+                                    absl::StrJoin(seen_, ", "), ")"));
       }
     }
     return absl::OkStatus();
   }
 
  private:
+  struct Entry {
+    bool found = false;
+    YAML::Node key;
+    YAML::Node value;  // a null node when not found
+  };
+
+  // Looks `key` up and marks it as known. CheckNoRepeatedKeys has run, so
+  // the first match is the only one.
+  Entry Find(const std::string& key) {
+    seen_.insert(key);
+    return Lookup(key);
+  }
+
+  // Iterates rather than using operator[], which gives no key node (and so
+  // no line) and on a non-const node inserts the key.
+  Entry Lookup(const std::string& key) const {
+    if (!node_ || !node_.IsMap()) return {};
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) {
+        return {true, it->first, it->second};
+      }
+    }
+    return {};
+  }
+
+  // An empty list is refused, as c_values: [] always was: in the other lists
+  // the code read it as the default (imbalance: [] meant all five options, a
+  // campaign's segments: [] every segment), the opposite of what it says.
+  // Leaving the key out gives the default.
+  absl::Status CheckNonEmptyList(const std::string& key,
+                                 const YAML::Node& v) const {
+    if (!v.IsSequence()) return Fail(key, "expected a list");
+    if (v.size() == 0) {
+      return Fail(key,
+                  "must not be an empty list; leave the key out for the "
+                  "default");
+    }
+    return absl::OkStatus();
+  }
+
   std::string Join(const std::string& key) const {
     return path_.empty() ? key : absl::StrCat(path_, ".", key);
-  }
-  static std::string Text(const YAML::Node& v) {
-    if (v.IsScalar()) return v.Scalar();
-    std::ostringstream os;
-    os << v;
-    return os.str();
-  }
-  absl::Status Error(const std::string& key, const std::string& what) const {
-    std::string where = source_;
-    if (node_ && node_.Mark().line >= 0) {
-      where = absl::StrCat(source_, ":", node_.Mark().line + 1);
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": ", key, ": ", what));
   }
 
   YAML::Node node_;
   std::string path_;
+  YAML::Mark mark_;
   const std::string& source_;
   std::set<std::string> seen_;
 };
@@ -247,100 +384,180 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / path).lexically_normal();
 }
 
+// Limits on durations: far above any sensible setting, so what they catch
+// is a typo (30d for 30m), and far below what Micros holds, so window
+// arithmetic on timestamps cannot overflow.
+constexpr Micros kMaxWindow = 3650 * kMicrosPerDay;
+constexpr Micros kMaxSessionGap = 7 * kMicrosPerDay;  // the default is 30m
+// The scheduler caps each retry delay at a day (services/scheduler.cc).
+constexpr Micros kMaxRetryBackoff = kMicrosPerDay;
+
 absl::Status ParseSegmentRules(Section& top, const std::string& source,
-                                Config* c) {
+                               Config* c) {
   const YAML::Node list = top.Raw("segments");
   if (!list || list.IsNull()) return absl::OkStatus();
   if (!list.IsSequence()) {
     return top.Fail("segments", "expected a list of {name, r, f} rules");
   }
   c->segments.rules.clear();
+  std::map<std::string, YAML::Mark> first_row;  // name -> where it is defined
   for (size_t i = 0; i < list.size(); ++i) {
-    Section rule(list[i], absl::StrCat("segments[", i, "]"), source);
+    Section rule(list[i], absl::StrCat("segments[", i, "]"), list[i].Mark(),
+                 source);
     WB_RETURN_IF_ERROR(rule.CheckIsMap());
     SegmentRule r;
     WB_RETURN_IF_ERROR(rule.String("name", &r.name, /*required=*/true));
     WB_RETURN_IF_ERROR(rule.ScoreRange("r", &r.r_min, &r.r_max));
     WB_RETURN_IF_ERROR(rule.ScoreRange("f", &r.f_min, &r.f_max));
     WB_RETURN_IF_ERROR(rule.CheckNoUnknownKeys());
+    if (const auto [prev, inserted] =
+            first_row.emplace(r.name, rule.MarkOf("name"));
+        !inserted) {
+      return rule.Fail("name", absl::StrCat("segment rule name \"", r.name,
+                                            "\" is repeated (first on line ",
+                                            prev->second.line + 1, ")"));
+    }
     c->segments.rules.push_back(r);
   }
+  // What is left (cells no rule covers) is about the table as a whole.
   if (absl::Status s = c->segments.Validate(); !s.ok()) {
     return top.Fail("segments", std::string(s.message()));
   }
   return absl::OkStatus();
 }
 
+// One entry of campaigns.list; `known_segments` are the segment table's
+// names and `first_name` where each campaign name was first given.
+absl::Status ParseCampaign(Section& item,
+                           const std::set<std::string>& known_segments,
+                           std::map<std::string, YAML::Mark>* first_name,
+                           Campaign* k) {
+  WB_RETURN_IF_ERROR(item.CheckIsMap());
+  WB_RETURN_IF_ERROR(item.String("name", &k->name, /*required=*/true));
+  if (const auto [prev, inserted] =
+          first_name->emplace(k->name, item.MarkOf("name"));
+      !inserted) {
+    return item.Fail("name", absl::StrCat("campaign \"", k->name,
+                                          "\": name is repeated (first on "
+                                          "line ",
+                                          prev->second.line + 1, ")"));
+  }
+  WB_RETURN_IF_ERROR(item.String("description", &k->description, false));
+  std::vector<YAML::Mark> marks;
+  WB_RETURN_IF_ERROR(item.Strings("segments", &k->segments, &marks));
+  for (size_t j = 0; j < k->segments.size(); ++j) {
+    if (!known_segments.count(k->segments[j])) {
+      return item.FailAt(
+          marks[j], "segments",
+          absl::StrCat("campaign \"", k->name, "\": unknown segment \"",
+                       k->segments[j], "\""));
+    }
+  }
+  std::vector<std::string> statuses;
+  WB_RETURN_IF_ERROR(item.Strings("churn_statuses", &statuses, &marks));
+  for (size_t j = 0; j < statuses.size(); ++j) {
+    const std::optional<ChurnStatus> status = ParseChurnStatus(statuses[j]);
+    if (!status) {
+      return item.FailAt(marks[j], "churn_statuses",
+                         absl::StrCat("unknown status '", statuses[j],
+                                      "' (known: active, churned, "
+                                      "never_purchased)"));
+    }
+    k->statuses.push_back(*status);
+  }
+  WB_RETURN_IF_ERROR(item.Double("min_score", &k->min_score, 0, 1));
+  WB_RETURN_IF_ERROR(item.Double("max_score", &k->max_score, 0, 1));
+  if (k->min_score > k->max_score) {
+    // min_score is set here: the defaults (0 and 1) cannot cross.
+    return item.Fail(
+        item.Has("min_score") ? "min_score" : "max_score",
+        absl::StrCat("campaign \"", k->name, "\": min_score ", k->min_score,
+                     " is greater than max_score ", k->max_score));
+  }
+  WB_RETURN_IF_ERROR(item.Double("min_revenue_at_risk", &k->min_revenue_at_risk,
+                                 0, std::numeric_limits<double>::infinity()));
+  WB_RETURN_IF_ERROR(item.String("promo_code", &k->promo_code, false));
+  WB_RETURN_IF_ERROR(item.Double("discount_pct", &k->discount_pct, 0, 100));
+  WB_RETURN_IF_ERROR(item.Int64("max_size", &k->max_size, 0, INT64_MAX));
+  WB_RETURN_IF_ERROR(item.Double("holdout_share", &k->holdout_share, 0, 1));
+  WB_RETURN_IF_ERROR(item.Int("priority", &k->priority, -1000000, 1000000));
+  return item.CheckNoUnknownKeys();
+}
+
 absl::Status ParseCampaigns(Section& top, const std::string& source,
                             Config* c) {
   Section campaigns = top.Child("campaigns");
   WB_RETURN_IF_ERROR(campaigns.CheckIsMap());
-  WB_RETURN_IF_ERROR(campaigns.Duration(
-      "suppress_bought_within", &c->campaigns.suppression.bought_within, 0));
+  WB_RETURN_IF_ERROR(campaigns.Duration("suppress_bought_within",
+                                        &c->campaigns.suppression.bought_within,
+                                        0, kMaxWindow));
+  std::set<std::string> known_segments;
+  for (const SegmentRule& r : c->segments.rules) known_segments.insert(r.name);
   const YAML::Node list = campaigns.Raw("list");
+  // An empty list is taken literally: no campaigns.
   if (list && !list.IsNull()) {
     if (!list.IsSequence()) {
       return campaigns.Fail("list", "expected a list of campaigns");
     }
     c->campaigns.campaigns.clear();
+    std::map<std::string, YAML::Mark> first_name;
     for (size_t i = 0; i < list.size(); ++i) {
-      Section item(list[i], absl::StrCat("campaigns.list[", i, "]"), source);
-      WB_RETURN_IF_ERROR(item.CheckIsMap());
+      Section item(list[i], absl::StrCat("campaigns.list[", i, "]"),
+                   list[i].Mark(), source);
       Campaign k;
-      WB_RETURN_IF_ERROR(item.String("name", &k.name, /*required=*/true));
-      WB_RETURN_IF_ERROR(item.String("description", &k.description, false));
-      WB_RETURN_IF_ERROR(item.Strings("segments", &k.segments));
-      std::vector<std::string> statuses;
-      WB_RETURN_IF_ERROR(item.Strings("churn_statuses", &statuses));
-      for (const std::string& s : statuses) {
-        const std::optional<ChurnStatus> status = ParseChurnStatus(s);
-        if (!status) {
-          return item.Fail("churn_statuses",
-                           absl::StrCat("unknown status '", s,
-                                        "' (known: active, churned, "
-                                        "never_purchased)"));
-        }
-        k.statuses.push_back(*status);
-      }
-      WB_RETURN_IF_ERROR(item.Double("min_score", &k.min_score, 0, 1));
-      WB_RETURN_IF_ERROR(item.Double("max_score", &k.max_score, 0, 1));
-      WB_RETURN_IF_ERROR(item.Double("min_revenue_at_risk",
-                                     &k.min_revenue_at_risk, 0,
-                                     std::numeric_limits<double>::infinity()));
-      WB_RETURN_IF_ERROR(item.String("promo_code", &k.promo_code, false));
-      WB_RETURN_IF_ERROR(item.Double("discount_pct", &k.discount_pct, 0, 100));
-      WB_RETURN_IF_ERROR(item.Int64("max_size", &k.max_size, 0, INT64_MAX));
-      WB_RETURN_IF_ERROR(
-          item.Double("holdout_share", &k.holdout_share, 0, 1));
-      WB_RETURN_IF_ERROR(item.Int("priority", &k.priority, -1000000, 1000000));
-      WB_RETURN_IF_ERROR(item.CheckNoUnknownKeys());
+      WB_RETURN_IF_ERROR(ParseCampaign(item, known_segments, &first_name, &k));
       c->campaigns.campaigns.push_back(std::move(k));
     }
   }
   WB_RETURN_IF_ERROR(campaigns.CheckNoUnknownKeys());
-  absl::Status s = c->campaigns.Validate();
-  if (s.ok()) {
-    std::vector<std::string> names;
-    for (const SegmentRule& r : c->segments.rules) names.push_back(r.name);
-    s = CheckCampaignSegments(c->campaigns, names);
+  // ParseCampaign has checked each listed campaign, so these catch the
+  // default campaigns against a segment table of other names (and are a
+  // backstop for checks TargetOptions may add).
+  if (absl::Status s = CheckCampaignSegments(
+          c->campaigns, std::vector<std::string>(known_segments.begin(),
+                                                 known_segments.end()));
+      !s.ok()) {
+    if (!campaigns.Has("list")) {
+      return top.Fail("segments",
+                      absl::StrCat(s.message(),
+                                   " (a default campaign: campaigns.list is "
+                                   "not set)"));
+    }
+    return campaigns.Fail("list", std::string(s.message()));
   }
-  if (!s.ok()) return top.Fail("campaigns", std::string(s.message()));
+  if (absl::Status s = c->campaigns.Validate(); !s.ok()) {
+    return campaigns.Fail("list", std::string(s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseFeatures(Section& top, Config* c) {
+  Section features = top.Child("features");
+  WB_RETURN_IF_ERROR(features.CheckIsMap());
+  FeatureOptions& f = c->features;
+  WB_RETURN_IF_ERROR(features.Duration("lookback", &f.lookback, 1, kMaxWindow));
+  WB_RETURN_IF_ERROR(
+      features.Duration("trend_window", &f.trend_window, 1, kMaxWindow));
+  WB_RETURN_IF_ERROR(
+      features.Duration("spend_window", &f.spend_window, 1, kMaxWindow));
+  WB_RETURN_IF_ERROR(features.CheckNoUnknownKeys());
+  if (2 * f.trend_window > f.lookback) {
+    return features.Fail(
+        features.Has("trend_window") ? "trend_window" : "lookback",
+        absl::StrCat("two trend windows (2 x ", FormatDuration(f.trend_window),
+                     ") must fit in the lookback window (",
+                     FormatDuration(f.lookback), ")"));
+  }
+  // A backstop for checks FeatureOptions may add.
+  if (absl::Status s = f.Validate(); !s.ok()) {
+    return top.Fail("features", std::string(s.message()));
+  }
   return absl::OkStatus();
 }
 
 absl::Status ParseModelSections(Section& top, const std::string& source,
                                 Config* c) {
-  Section features = top.Child("features");
-  WB_RETURN_IF_ERROR(features.CheckIsMap());
-  WB_RETURN_IF_ERROR(features.Duration("lookback", &c->features.lookback, 1));
-  WB_RETURN_IF_ERROR(
-      features.Duration("trend_window", &c->features.trend_window, 1));
-  WB_RETURN_IF_ERROR(
-      features.Duration("spend_window", &c->features.spend_window, 1));
-  WB_RETURN_IF_ERROR(features.CheckNoUnknownKeys());
-  if (absl::Status s = c->features.Validate(); !s.ok()) {
-    return top.Fail("features", std::string(s.message()));
-  }
+  WB_RETURN_IF_ERROR(ParseFeatures(top, c));
 
   Section m = top.Child("model");
   WB_RETURN_IF_ERROR(m.CheckIsMap());
@@ -353,16 +570,18 @@ absl::Status ParseModelSections(Section& top, const std::string& source,
   WB_RETURN_IF_ERROR(m.Int("folds", &mc.grid.folds, 2, 20));
   WB_RETURN_IF_ERROR(m.Doubles("c_values", &mc.grid.c_values));
   std::vector<std::string> imbalances;
-  WB_RETURN_IF_ERROR(m.Strings("imbalance", &imbalances));
-  if (!imbalances.empty()) {
+  std::vector<YAML::Mark> marks;
+  WB_RETURN_IF_ERROR(m.Strings("imbalance", &imbalances, &marks));
+  if (!imbalances.empty()) {  // empty: the key is absent (Strings refuses [])
     mc.grid.imbalances.clear();
-    for (const std::string& name : imbalances) {
-      const std::optional<model::Imbalance> parsed = model::ParseImbalance(name);
+    for (size_t j = 0; j < imbalances.size(); ++j) {
+      const std::optional<model::Imbalance> parsed =
+          model::ParseImbalance(imbalances[j]);
       if (!parsed) {
-        return m.Fail("imbalance",
-                      absl::StrCat("unknown option '", name,
-                                   "' (known: none, class_weight, undersample, "
-                                   "smote, borderline_smote)"));
+        return m.FailAt(marks[j], "imbalance",
+                        absl::StrCat("unknown option '", imbalances[j],
+                                     "' (known: none, class_weight, "
+                                     "undersample, smote, borderline_smote)"));
       }
       mc.grid.imbalances.push_back(*parsed);
     }
@@ -389,12 +608,59 @@ absl::Status ParseModelSections(Section& top, const std::string& source,
   return ParseCampaigns(top, source, c);
 }
 
+absl::Status ParseService(Section& top, const std::string& base_dir,
+                          Config* c) {
+  Section service = top.Child("service");
+  ServiceConfig& sc = c->service;
+  WB_RETURN_IF_ERROR(service.CheckIsMap());
+  WB_RETURN_IF_ERROR(service.String("listen", &sc.listen, false));
+  WB_RETURN_IF_ERROR(
+      service.String("metrics_listen", &sc.metrics_listen, false));
+  WB_RETURN_IF_ERROR(service.String("api_keys_file", &sc.api_keys_file, false));
+  WB_RETURN_IF_ERROR(service.String("api_keys_env", &sc.api_keys_env, false));
+  WB_RETURN_IF_ERROR(service.String("tls_cert_file", &sc.tls_cert_file, false));
+  WB_RETURN_IF_ERROR(service.String("tls_key_file", &sc.tls_key_file, false));
+  WB_RETURN_IF_ERROR(
+      service.Int("default_page_size", &sc.default_page_size, 1, 1000000));
+  WB_RETURN_IF_ERROR(
+      service.Int("max_page_size", &sc.max_page_size, 1, 1000000));
+  WB_RETURN_IF_ERROR(
+      service.Int("target_cache_mb", &sc.target_cache_mb, 0, 1 << 20));
+  WB_RETURN_IF_ERROR(service.CheckNoUnknownKeys());
+  // The default listen address is not empty, so an empty one is in the file.
+  if (sc.listen.empty()) return service.Fail("listen", "must not be empty");
+  if (sc.tls_cert_file.empty() != sc.tls_key_file.empty()) {
+    return service.Fail(
+        sc.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file",
+        "set both or neither of service.tls_cert_file and "
+        "service.tls_key_file");
+  }
+  if (sc.default_page_size > sc.max_page_size) {
+    if (!service.Has("default_page_size")) {
+      return service.Fail(
+          "max_page_size",
+          absl::StrCat("must not be below "
+                       "service.default_page_size (",
+                       sc.max_page_size, " < ", sc.default_page_size, ")"));
+    }
+    return service.Fail(
+        "default_page_size",
+        absl::StrCat("must not exceed service.max_page_size (",
+                     sc.default_page_size, " > ", sc.max_page_size, ")"));
+  }
+  sc.api_keys_file = Resolve(base_dir, sc.api_keys_file);
+  sc.tls_cert_file = Resolve(base_dir, sc.tls_cert_file);
+  sc.tls_key_file = Resolve(base_dir, sc.tls_key_file);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
                                  const std::string& base_dir,
                                  const std::string& source) {
   Config c;
   c.source = source;
-  Section top(root, "", source);
+  WB_RETURN_IF_ERROR(CheckNoRepeatedKeys(root, "", source));
+  Section top(root, "", root.Mark(), source);
   WB_RETURN_IF_ERROR(top.CheckIsMap());
 
   Section data = top.Child("data");
@@ -415,51 +681,16 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
 
   Section sessionize = top.Child("sessionize");
   WB_RETURN_IF_ERROR(sessionize.CheckIsMap());
-  WB_RETURN_IF_ERROR(sessionize.Duration("gap", &c.session_gap, 1));
+  WB_RETURN_IF_ERROR(
+      sessionize.Duration("gap", &c.session_gap, 1, kMaxSessionGap));
   WB_RETURN_IF_ERROR(sessionize.CheckNoUnknownKeys());
 
   Section churn = top.Child("churn");
   WB_RETURN_IF_ERROR(churn.CheckIsMap());
-  WB_RETURN_IF_ERROR(churn.Duration("window", &c.churn_window, 1));
+  WB_RETURN_IF_ERROR(churn.Duration("window", &c.churn_window, 1, kMaxWindow));
   WB_RETURN_IF_ERROR(churn.CheckNoUnknownKeys());
 
-  Section service = top.Child("service");
-  WB_RETURN_IF_ERROR(service.CheckIsMap());
-  WB_RETURN_IF_ERROR(service.String("listen", &c.service.listen, false));
-  WB_RETURN_IF_ERROR(
-      service.String("metrics_listen", &c.service.metrics_listen, false));
-  WB_RETURN_IF_ERROR(
-      service.String("api_keys_file", &c.service.api_keys_file, false));
-  WB_RETURN_IF_ERROR(
-      service.String("api_keys_env", &c.service.api_keys_env, false));
-  WB_RETURN_IF_ERROR(
-      service.String("tls_cert_file", &c.service.tls_cert_file, false));
-  WB_RETURN_IF_ERROR(
-      service.String("tls_key_file", &c.service.tls_key_file, false));
-  WB_RETURN_IF_ERROR(service.Int("default_page_size",
-                                 &c.service.default_page_size, 1, 1000000));
-  WB_RETURN_IF_ERROR(
-      service.Int("max_page_size", &c.service.max_page_size, 1, 1000000));
-  WB_RETURN_IF_ERROR(service.Int("target_cache_mb",
-                                 &c.service.target_cache_mb, 0, 1 << 20));
-  WB_RETURN_IF_ERROR(service.CheckNoUnknownKeys());
-  if (c.service.listen.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": service.listen: must not be empty"));
-  }
-  if (c.service.tls_cert_file.empty() != c.service.tls_key_file.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": service.tls_cert_file and service.tls_key_file: set both "
-                "or neither"));
-  }
-  if (c.service.default_page_size > c.service.max_page_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": service.default_page_size: must not exceed "
-                "service.max_page_size"));
-  }
-  c.service.api_keys_file = Resolve(base_dir, c.service.api_keys_file);
-  c.service.tls_cert_file = Resolve(base_dir, c.service.tls_cert_file);
-  c.service.tls_key_file = Resolve(base_dir, c.service.tls_key_file);
+  WB_RETURN_IF_ERROR(ParseService(top, base_dir, &c));
 
   Section schedule = top.Child("schedule");
   WB_RETURN_IF_ERROR(schedule.CheckIsMap());
@@ -470,8 +701,8 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
   WB_RETURN_IF_ERROR(schedule.Bool("catch_up", &c.schedule.catch_up));
   WB_RETURN_IF_ERROR(
       schedule.Int("max_retries", &c.schedule.max_retries, 0, 100));
-  WB_RETURN_IF_ERROR(
-      schedule.Duration("retry_backoff", &c.schedule.retry_backoff, 0));
+  WB_RETURN_IF_ERROR(schedule.Duration(
+      "retry_backoff", &c.schedule.retry_backoff, 0, kMaxRetryBackoff));
   WB_RETURN_IF_ERROR(schedule.CheckNoUnknownKeys());
 
   WB_RETURN_IF_ERROR(ParseModelSections(top, source, &c));

@@ -81,8 +81,11 @@ struct Config {
 };
 
 // Parses YAML text. `base_dir` resolves relative paths; `source` names the
-// text in error messages. Unknown keys, wrong types and out-of-range values
-// are InvalidArgument errors of the form "<source>: <key.path>: <problem>".
+// text in error messages. Unknown or repeated keys, wrong types, empty lists
+// and out-of-range values are InvalidArgument errors of the form
+// "<source>:<line>: <key.path>: <problem>", the line being that of the key
+// (or list entry) the error is about; a required key that is missing gets
+// its section's line, or none when the section is missing too.
 absl::StatusOr<Config> ParseConfig(std::string_view yaml_text,
                                    const std::string& base_dir,
                                    const std::string& source);
