@@ -181,7 +181,10 @@ grpc::Status CampaignServiceImpl::ListSegments(
   absl::StatusOr<std::vector<SegmentRecord>> segments =
       store->GetSegments(*run_id);
   if (!segments.ok()) return ToGrpcStatus(segments.status());
+  absl::StatusOr<RunRecord> run = store->GetRun(*run_id);
+  if (!run.ok()) return ToGrpcStatus(run.status());
   response->set_run_id(*run_id);
+  *response->mutable_as_of() = ToTimestamp(run->as_of);
   for (const SegmentRecord& s : *segments) ToProto(s, response->add_segments());
   return grpc::Status::OK;
 }
@@ -199,7 +202,10 @@ grpc::Status CampaignServiceImpl::ListCampaigns(
   absl::StatusOr<std::vector<CampaignRecord>> campaigns =
       store->GetCampaigns(*run_id);
   if (!campaigns.ok()) return ToGrpcStatus(campaigns.status());
+  absl::StatusOr<RunRecord> run = store->GetRun(*run_id);
+  if (!run.ok()) return ToGrpcStatus(run.status());
   response->set_run_id(*run_id);
+  *response->mutable_as_of() = ToTimestamp(run->as_of);
   for (const CampaignRecord& c : *campaigns) {
     ToProto(c, response->add_campaigns());
   }

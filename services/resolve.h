@@ -9,7 +9,8 @@
 
 namespace winback {
 
-// run_id 0: the newest published run, FailedPrecondition when none is.
+// run_id 0: the run served by default (Store::LatestPublishedRun: the latest
+// as-of time), FailedPrecondition when none is published.
 // Otherwise that run: NotFound when unknown or not published. InvalidArgument
 // for a negative run_id.
 absl::StatusOr<int64_t> ResolvePublishedRun(Store* store, int64_t run_id);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "jobs/common/time_util.h"
 #include "spdlog/spdlog.h"
 
 namespace winback {
@@ -71,7 +72,22 @@ absl::StatusOr<int64_t> RunManager::StartRun(RunTrigger trigger,
     absl::StatusOr<std::optional<RunRecord>> seen =
         store_->FindRunByRequestId(request_id);
     if (!seen.ok()) return seen.status();
-    if (seen->has_value()) return (*seen)->run_id;
+    if (seen->has_value()) {
+      // A retry is the same run; the same request_id with another as-of time
+      // is a different request, which must not silently get the old run.
+      // (A run started without an as-of time reads 0 until its ingest has
+      // set it; that one cannot be told apart yet.)
+      const RunRecord& run = **seen;
+      if (as_of.has_value() && run.as_of != 0 && run.as_of != *as_of) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("request_id '", request_id, "' is run ", run.run_id,
+                         " (", std::string(RunStateName(run.state)), ", as of ",
+                         FormatTimestamp(run.as_of), "), not a run as of ",
+                         FormatTimestamp(*as_of),
+                         "; use a new request_id for a different run"));
+      }
+      return run.run_id;
+    }
   }
   if (running_) {
     return absl::AbortedError(absl::StrCat(

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -737,6 +738,104 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   EXPECT_EQ(RunCommand(reader + "--tls-ca " + missing_ca + " campaigns", &out),
             2);
   EXPECT_NE(out.find(missing_ca), std::string::npos) << out;
+  // Usage errors exit 2 (CLI11's own codes are 100 and up).
+  EXPECT_EQ(RunCommand(operator_ + "no-such-command", &out), 2) << out;
+  EXPECT_EQ(RunCommand(operator_ + "run not-a-number", &out), 2) << out;
+  EXPECT_EQ(RunCommand(operator_ + "export", &out), 2) << out;
+  EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
+}
+
+// "YYYY-MM-DDTHH:MM:SS" of a UTC time in whole seconds, via the C library.
+std::string UtcText(int64_t seconds) {
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+// A backfill (an earlier as-of time, started later) is published but read
+// only by its run id: the default lists stay the current ones. A request_id
+// names one run: a retry gets it back, another as-of time is refused.
+TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
+  TempDir dir("svc-backfill");
+  Daemon d(dir.path());
+  d.Start();
+  const v1::Run nightly = StartRun(d, "nightly");
+  ASSERT_EQ(WaitForRun(d, nightly.run_id()), v1::RUN_STATE_SUCCEEDED)
+      << d.Log();
+  v1::GetRunRequest get;
+  get.set_run_id(nightly.run_id());
+  v1::Run done;
+  ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &done).ok());
+  const google::protobuf::Timestamp current_as_of = done.as_of();
+
+  const std::string ctl = std::string("env -u WINBACK_API_KEY ") +
+                          WINBACKCTL_BIN +
+                          " --addr 127.0.0.1:" + std::to_string(d.port()) +
+                          " --key " + kOperatorKey + " ";
+  std::string out;
+  ASSERT_EQ(RunCommand(ctl + "start --request-id nightly", &out), 0) << out;
+  EXPECT_NE(
+      out.find("request_id nightly is run " + std::to_string(nightly.run_id()) +
+               " (succeeded); nothing started"),
+      std::string::npos)
+      << out;
+
+  // 30 days earlier, written in UTC+7 with a fraction of a second.
+  const int64_t backfill_s = current_as_of.seconds() - 30 * 86'400;
+  const std::string backfill_text =
+      UtcText(backfill_s + 7 * 3600) + ".25+07:00";
+  ASSERT_EQ(RunCommand(ctl + "start --request-id backfill --follow --as-of " +
+                           backfill_text,
+                       &out),
+            0)
+      << out << d.Log();
+  const size_t at = out.find("started run ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const int64_t backfill = std::stoll(out.substr(at + 12));
+  get.set_run_id(backfill);
+  ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &done).ok());
+  EXPECT_EQ(done.as_of().seconds(), backfill_s);
+  EXPECT_EQ(done.as_of().nanos(), 250'000'000);
+  EXPECT_TRUE(done.published());
+
+  v1::ListCampaignsRequest lc;
+  v1::ListCampaignsResponse served;
+  ASSERT_TRUE(
+      d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &served).ok());
+  EXPECT_EQ(served.run_id(), nightly.run_id());
+  EXPECT_EQ(served.as_of().seconds(), current_as_of.seconds());
+  EXPECT_EQ(served.as_of().nanos(), current_as_of.nanos());
+  lc.set_run_id(backfill);
+  ASSERT_TRUE(
+      d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &served).ok());
+  EXPECT_EQ(served.run_id(), backfill);
+  EXPECT_EQ(served.as_of().seconds(), backfill_s);
+  v1::ListSegmentsResponse segments;
+  ASSERT_TRUE(
+      d.campaigns().ListSegments(Ctx(kReaderKey).get(), {}, &segments).ok());
+  EXPECT_EQ(segments.run_id(), nightly.run_id());
+  EXPECT_EQ(segments.as_of().seconds(), current_as_of.seconds());
+  ASSERT_EQ(RunCommand(ctl + "campaigns", &out), 0) << out;
+  EXPECT_EQ(out.rfind("run " + std::to_string(nightly.run_id()) + ", as of " +
+                          UtcText(current_as_of.seconds()).replace(10, 1, " ") +
+                          "Z\n",
+                      0),
+            0u)
+      << out;
+
+  // The same request_id with another as-of time is another request.
+  EXPECT_EQ(RunCommand(ctl + "start --request-id backfill --as-of " +
+                           UtcText(backfill_s - 86'400) + "Z",
+                       &out),
+            1);
+  EXPECT_NE(out.find("ALREADY_EXISTS"), std::string::npos) << out;
+  EXPECT_NE(
+      out.find("request_id 'backfill' is run " + std::to_string(backfill)),
+      std::string::npos)
+      << out;
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 

@@ -437,6 +437,8 @@ class ForeignKeysOff {
 
 // Deletes every finished run older than the newest `keep_runs` published
 // runs, with its rows: its outputs (DeleteOutputs) and its stage history.
+// The run served by default (LatestPublishedRun) is always kept, even when
+// newer backfills push it past `keep_runs`.
 //
 // Call it with foreign keys off (ForeignKeysOff): it does the cascade itself.
 // With enforcement on, SQLite deletes from a table that has a foreign key in
@@ -449,9 +451,13 @@ void ApplyRetention(SQLite::Database& db, int keep_runs) {
                                 "ORDER BY run_id DESC LIMIT 1 OFFSET ?");
   oldest_kept.bind(1, keep_runs - 1);
   if (!oldest_kept.executeStep()) return;  // fewer published runs than kept
-  SQLite::Statement expired(db, absl::StrCat("SELECT run_id FROM runs WHERE "
-                                             "run_id < ? AND state NOT IN ",
-                                             kUnfinishedStates));
+  SQLite::Statement expired(
+      db, absl::StrCat("SELECT run_id FROM runs WHERE run_id < ? AND state "
+                       "NOT IN ",
+                       kUnfinishedStates,
+                       " AND run_id IS NOT (SELECT run_id FROM runs WHERE "
+                       "published = 1 ORDER BY as_of_us DESC, run_id DESC "
+                       "LIMIT 1)"));
   expired.bind(1, oldest_kept.getColumn(0).getInt64());
   std::vector<int64_t> run_ids;
   while (expired.executeStep()) run_ids.push_back(expired.getColumn(0));
@@ -833,7 +839,8 @@ absl::StatusOr<std::optional<RunRecord>> Store::LatestPublishedRun() {
         StatementCache::Handle q =
             statements.Get(absl::StrCat("SELECT ", kRunColumns,
                                         " FROM runs WHERE published = 1 "
-                                        "ORDER BY run_id DESC LIMIT 1"));
+                                        "ORDER BY as_of_us DESC, run_id DESC "
+                                        "LIMIT 1"));
         return LoadOptionalRun(statements, *q);
       });
 }

@@ -196,8 +196,10 @@ class Store {
   absl::StatusOr<std::vector<RunRecord>> ListRuns(
       int limit, std::optional<int64_t> before_run_id);
 
-  // The newest published run (highest run_id with published = 1), or
-  // nullopt when none is published.
+  // The run whose lists are served by default: the published run with the
+  // latest as-of time (the newest of those on a tie), so that a backfill of
+  // an earlier as-of time does not replace the current lists. nullopt when
+  // none is published.
   absl::StatusOr<std::optional<RunRecord>> LatestPublishedRun();
 
   // The run started with `request_id`, or nullopt.

@@ -664,6 +664,36 @@ TEST_F(StoreTest, RetentionKeepsTheNewestPublishedRunsAndCascades) {
             12);
 }
 
+// A backfill (a newer run with an earlier as-of time) is published for
+// whoever asks for it by id, but the lists served by default stay those of
+// the latest as-of time, and retention does not expire them.
+TEST_F(StoreTest, ABackfillDoesNotReplaceTheServedRunNorExpireIt) {
+  auto store = OpenStore({.keep_runs = 1});
+  ASSERT_NE(store, nullptr);
+  constexpr Micros kDay = 86'400'000'000;
+  const auto served = [&store]() -> int64_t {
+    absl::StatusOr<std::optional<RunRecord>> r = store->LatestPublishedRun();
+    EXPECT_TRUE(r.ok() && r->has_value());
+    return r.ok() && r->has_value() ? (*r)->run_id : -1;
+  };
+  const int64_t nightly = PublishNewRun(*store, 6, kT0 + 10 * kDay);
+  const int64_t backfill = PublishNewRun(*store, 6, kT0);
+  EXPECT_EQ(served(), nightly);
+  ASSERT_OK(store->GetRun(nightly));  // kept past keep_runs = 1
+  ASSERT_OK(store->GetRun(backfill));
+
+  // The next nightly run takes over, and both older runs expire.
+  const int64_t next = PublishNewRun(*store, 6, kT0 + 11 * kDay);
+  EXPECT_EQ(served(), next);
+  EXPECT_EQ(store->GetRun(nightly).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetRun(backfill).status().code(),
+            absl::StatusCode::kNotFound);
+  // On equal as-of times the newer run is served.
+  const int64_t rerun = PublishNewRun(*store, 6, kT0 + 11 * kDay);
+  EXPECT_EQ(served(), rerun);
+}
+
 TEST_F(StoreTest, ReusedStatementsLeaveNoSnapshotOpenBetweenCalls) {
   auto writer = OpenStore({.keep_runs = 1});
   ASSERT_NE(writer, nullptr);

@@ -1,15 +1,16 @@
 // winbackctl: start, watch, cancel and inspect Winback runs, and export
 // campaign lists, over winbackd's gRPC API.
 //
-//   winbackctl --addr HOST:PORT [--key KEY] start [--as-of T] [--request-id ID] [--follow]
-//   winbackctl runs | run ID | cancel ID | watch ID
-//   winbackctl diagnosis [ID] | model-report [ID]
-//   winbackctl segments [--run ID] | campaigns [--run ID] | customer ID [--run ID]
-//   winbackctl export CAMPAIGN --out FILE.csv [--run ID]
+//   winbackctl --addr HOST:PORT [--key KEY] start [--as-of T] [--request-id ID]
+//   [--follow] winbackctl runs | run ID | cancel ID | watch ID winbackctl
+//   diagnosis [ID] | model-report [ID] winbackctl segments [--run ID] |
+//   campaigns [--run ID] | customer ID [--run ID] winbackctl export CAMPAIGN
+//   --out FILE.csv [--run ID]
 //
 // The key comes from --key or the WINBACK_API_KEY environment variable.
-// Exit codes: 0 ok, 1 RPC error (its code and message on stderr), 2 usage,
-// 3 when a followed or watched run ends without succeeding.
+// Exit codes: 0 ok, 1 RPC error (its code and message on stderr) or an
+// output file that cannot be written, 2 usage, 3 when a followed or watched
+// run ends without succeeding.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -100,7 +101,16 @@ void PrintRun(const v1::Run& r) {
     std::cout << "  request   " << r.request_id() << "\n";
   }
   if (!r.error().empty()) std::cout << "  error     " << r.error() << "\n";
+  const bool running =
+      r.state() == v1::RUN_STATE_PENDING || r.state() == v1::RUN_STATE_RUNNING;
   for (const v1::StageStat& s : r.stages()) {
+    // A stage is recorded with no time and rows when it begins: the run's
+    // current stage is then still going, or is where the run stopped.
+    if (s.stage() == r.current_stage() && s.seconds() == 0 && s.rows() == 0) {
+      std::cout << absl::StrFormat("  %-12s %s\n", s.stage(),
+                                   running ? "running" : "did not finish");
+      continue;
+    }
     std::cout << absl::StrFormat("  %-12s %9.3fs %12d rows\n", s.stage(),
                                  s.seconds(), s.rows());
   }
@@ -247,7 +257,13 @@ int main(int argc, char** argv) {
   exp->add_option("--out", out_file, "CSV file to write")->required();
   exp->add_option("--run", run_id, "run (default: latest published)");
   exp->add_option("--page-size", page_size, "rows per page");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message (or the help) and picks its own codes (106
+    // and so on); ours are documented above.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (key.empty()) {
     if (const char* env = std::getenv("WINBACK_API_KEY")) key = env;
@@ -283,27 +299,45 @@ int main(int argc, char** argv) {
         std::cerr << "winbackctl: --as-of: " << err << "\n";
         return 2;
       }
-      req.mutable_as_of()->set_seconds(absl::ToUnixSeconds(t));
+      // Whole seconds rounded down and the fraction as nanos, so that a time
+      // before 1970 keeps 0 <= nanos < 1e9 as Timestamp requires.
+      const int64_t seconds = absl::ToUnixSeconds(t);
+      req.mutable_as_of()->set_seconds(seconds);
+      req.mutable_as_of()->set_nanos(static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
     }
     grpc::ClientContext ctx;
     c.Prepare(&ctx);
     v1::Run r;
     if (grpc::Status s = c.jobs->StartRun(&ctx, req, &r); !s.ok()) return Fail(s);
-    std::cout << "started run " << r.run_id() << std::endl;
+    if (r.state() == v1::RUN_STATE_PENDING ||
+        r.state() == v1::RUN_STATE_RUNNING) {
+      std::cout << "started run " << r.run_id() << std::endl;
+    } else {
+      // A request_id seen before names the run it started, whatever became
+      // of it: a retry does not start another.
+      std::cout << "request_id " << request_id << " is run " << r.run_id()
+                << " (" << StateName(r.state()) << "); nothing started"
+                << std::endl;
+    }
     return follow ? Watch(c, r.run_id()) : 0;
   }
   if (runs->parsed()) {
     v1::ListRunsRequest req;
     req.set_page_size(page_size);
-    std::cout << absl::StrFormat("%6s  %-10s %-9s %-20s %-20s %s\n", "run",
-                                 "state", "trigger", "started", "finished",
-                                 "published");
+    bool header = false;
     do {
       grpc::ClientContext ctx;
       c.Prepare(&ctx);
       v1::ListRunsResponse resp;
       if (grpc::Status s = c.jobs->ListRuns(&ctx, req, &resp); !s.ok()) {
         return Fail(s);
+      }
+      if (!header) {  // only once the call has succeeded
+        std::cout << absl::StrFormat("%6s  %-10s %-9s %-20s %-20s %s\n", "run",
+                                     "state", "trigger", "started", "finished",
+                                     "published");
+        header = true;
       }
       for (const v1::Run& r : resp.runs()) {
         std::cout << absl::StrFormat(
@@ -331,6 +365,11 @@ int main(int argc, char** argv) {
       s = c.jobs->CancelRun(&ctx, req, &r);
     }
     if (!s.ok()) return Fail(s);
+    if (cancel->parsed() && (r.state() == v1::RUN_STATE_PENDING ||
+                             r.state() == v1::RUN_STATE_RUNNING)) {
+      std::cout << "cancel requested: run " << r.run_id()
+                << " stops before its next stage and publishes nothing\n";
+    }
     PrintRun(r);
     if (run->parsed()) {
       const std::map<std::string, int64_t> counts(r.counts().begin(),
@@ -409,7 +448,8 @@ int main(int argc, char** argv) {
     if (grpc::Status s = c.campaigns->ListSegments(&ctx, req, &resp); !s.ok()) {
       return Fail(s);
     }
-    std::cout << "run " << resp.run_id() << "\n"
+    std::cout << "run " << resp.run_id() << ", as of " << Time(resp.as_of())
+              << "\n"
               << absl::StrFormat("%-20s %9s %9s %9s %10s %16s\n", "segment",
                                  "customers", "active", "churned", "mean score",
                                  "at risk (IDR)");
@@ -437,7 +477,8 @@ int main(int argc, char** argv) {
         !s.ok()) {
       return Fail(s);
     }
-    std::cout << "run " << resp.run_id() << "\n"
+    std::cout << "run " << resp.run_id() << ", as of " << Time(resp.as_of())
+              << "\n"
               << absl::StrFormat("%-28s %4s %-14s %8s %9s %8s %16s\n",
                                  "campaign", "prio", "promo", "size",
                                  "treatment", "holdout", "at risk (IDR)");
@@ -488,7 +529,7 @@ int main(int argc, char** argv) {
     std::ofstream out(part, std::ios::binary | std::ios::trunc);
     if (!out) {
       std::cerr << "winbackctl: cannot write '" << part << "'\n";
-      return 2;
+      return 1;
     }
     struct RemoveUnlessRenamed {
       const std::string& path;
