@@ -132,6 +132,26 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
   EXPECT_EQ(run.getColumn(1).getString(), "succeeded");
   EXPECT_EQ(run.getColumn(2).getInt(), 1);
   const int64_t as_of = run.getColumn(3).getInt64();
+  // Every stage's rows in the printed summary are the stored ones (publish
+  // used to print fewer than it recorded).
+  SQLite::Statement stages(
+      db, "SELECT stage, rows FROM run_stages WHERE run_id = ?");
+  stages.bind(1, run_id);
+  int stage_count = 0;
+  while (stages.executeStep()) {
+    ++stage_count;
+    const std::string stage = stages.getColumn(0).getString();
+    // The stage table follows its header line.
+    std::istringstream lines(out.substr(out.find("stage          seconds")));
+    std::string line, name, seconds, rows;
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      if (fields >> name >> seconds >> rows && name == stage) break;
+      rows.clear();
+    }
+    EXPECT_EQ(rows, std::to_string(stages.getColumn(1).getInt64())) << stage;
+  }
+  EXPECT_EQ(stage_count, 9);
   EXPECT_EQ(as_of, std::max(summary_["last_event_time_us"].get<int64_t>(),
                             summary_["last_booking_time_us"].get<int64_t>()));
 

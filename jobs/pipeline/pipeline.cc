@@ -358,7 +358,7 @@ class Runner {
       out.model_report = &result->model_report;
       out.diagnosis = &diagnosis;
       WB_RETURN_IF_ERROR(store_->PublishRun(run_id_, out, NowMicros()));
-      return static_cast<int64_t>(labels.size() + customers.size() + targets.size());
+      return OutputRows(out);  // as the store records it
     }, result));
     return absl::OkStatus();
   }

@@ -395,23 +395,6 @@ void WriteOutputsV2(SQLite::Database& db, int64_t run_id,
   if (outputs.diagnosis) WriteDiagnosis(db, run_id, *outputs.diagnosis);
 }
 
-// Rows PublishRun writes for `outputs` (the publish stage's row count).
-int64_t OutputRows(const RunOutputs& o) {
-  int64_t n = static_cast<int64_t>(o.counts.size() + o.rejects.size());
-  if (o.labels) n += static_cast<int64_t>(o.labels->size());
-  if (o.customers) n += static_cast<int64_t>(o.customers->size());
-  if (o.segments) n += static_cast<int64_t>(o.segments->size());
-  if (o.campaigns) n += static_cast<int64_t>(o.campaigns->size());
-  if (o.targets) n += static_cast<int64_t>(o.targets->size());
-  if (o.model_report) ++n;
-  if (o.diagnosis) {
-    const Diagnosis& d = o.diagnosis->diagnosis;
-    n += static_cast<int64_t>(d.months.size() + d.segment_months.size() +
-                              d.funnel.size() + d.promo_by_segment.size() + 1);
-  }
-  return n;
-}
-
 // Turns foreign-key enforcement off on `db` while it lives and back on after.
 // Construct it outside any transaction (SQLite ignores the pragma inside one)
 // and before the transaction it covers, so that it outlives it.
@@ -686,6 +669,22 @@ absl::Status Store::RecordStage(int64_t run_id, const StageStat& stat) {
         tx.commit();
         return absl::OkStatus();
       });
+}
+
+int64_t OutputRows(const RunOutputs& o) {
+  int64_t n = static_cast<int64_t>(o.counts.size() + o.rejects.size());
+  if (o.labels) n += static_cast<int64_t>(o.labels->size());
+  if (o.customers) n += static_cast<int64_t>(o.customers->size());
+  if (o.segments) n += static_cast<int64_t>(o.segments->size());
+  if (o.campaigns) n += static_cast<int64_t>(o.campaigns->size());
+  if (o.targets) n += static_cast<int64_t>(o.targets->size());
+  if (o.model_report) ++n;
+  if (o.diagnosis) {
+    const Diagnosis& d = o.diagnosis->diagnosis;
+    n += static_cast<int64_t>(d.months.size() + d.segment_months.size() +
+                              d.funnel.size() + d.promo_by_segment.size() + 1);
+  }
+  return n;
 }
 
 absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,

@@ -111,6 +111,10 @@ struct RunOutputs {
   const DiagnosisRecord* diagnosis = nullptr;
 };
 
+// The rows PublishRun writes for `outputs`: the publish stage's row count,
+// wherever it is shown.
+int64_t OutputRows(const RunOutputs& outputs);
+
 struct StoreOptions {
   // Published runs kept. Publishing a run deletes every older finished run
   // (and its rows) beyond the newest `keep_runs` published ones.
