@@ -175,16 +175,15 @@ grpc::Status CampaignServiceImpl::ListSegments(
     return s;
   }
   StorePool::Lease store = stores_->Acquire();
+  Micros as_of = 0;
   absl::StatusOr<int64_t> run_id =
-      ResolvePublishedRun(store.get(), request->run_id());
+      ResolvePublishedRun(store.get(), request->run_id(), &as_of);
   if (!run_id.ok()) return ToGrpcStatus(run_id.status());
   absl::StatusOr<std::vector<SegmentRecord>> segments =
       store->GetSegments(*run_id);
   if (!segments.ok()) return ToGrpcStatus(segments.status());
-  absl::StatusOr<RunRecord> run = store->GetRun(*run_id);
-  if (!run.ok()) return ToGrpcStatus(run.status());
   response->set_run_id(*run_id);
-  *response->mutable_as_of() = ToTimestamp(run->as_of);
+  *response->mutable_as_of() = ToTimestamp(as_of);
   for (const SegmentRecord& s : *segments) ToProto(s, response->add_segments());
   return grpc::Status::OK;
 }
@@ -196,16 +195,15 @@ grpc::Status CampaignServiceImpl::ListCampaigns(
     return s;
   }
   StorePool::Lease store = stores_->Acquire();
+  Micros as_of = 0;
   absl::StatusOr<int64_t> run_id =
-      ResolvePublishedRun(store.get(), request->run_id());
+      ResolvePublishedRun(store.get(), request->run_id(), &as_of);
   if (!run_id.ok()) return ToGrpcStatus(run_id.status());
   absl::StatusOr<std::vector<CampaignRecord>> campaigns =
       store->GetCampaigns(*run_id);
   if (!campaigns.ok()) return ToGrpcStatus(campaigns.status());
-  absl::StatusOr<RunRecord> run = store->GetRun(*run_id);
-  if (!run.ok()) return ToGrpcStatus(run.status());
   response->set_run_id(*run_id);
-  *response->mutable_as_of() = ToTimestamp(run->as_of);
+  *response->mutable_as_of() = ToTimestamp(as_of);
   for (const CampaignRecord& c : *campaigns) {
     ToProto(c, response->add_campaigns());
   }

@@ -4,7 +4,8 @@
 
 namespace winback {
 
-absl::StatusOr<int64_t> ResolvePublishedRun(Store* store, int64_t run_id) {
+absl::StatusOr<int64_t> ResolvePublishedRun(Store* store, int64_t run_id,
+                                            Micros* as_of) {
   if (run_id < 0) {
     return absl::InvalidArgumentError("run_id: must be 0 (latest) or a run id");
   }
@@ -16,6 +17,7 @@ absl::StatusOr<int64_t> ResolvePublishedRun(Store* store, int64_t run_id) {
       return absl::FailedPreconditionError(
           "nothing is published yet: no run has succeeded");
     }
+    if (as_of != nullptr) *as_of = (*latest)->as_of;
     return (*latest)->run_id;
   }
   absl::StatusOr<RunRecord> run = store->GetRun(run_id);
@@ -25,6 +27,7 @@ absl::StatusOr<int64_t> ResolvePublishedRun(Store* store, int64_t run_id) {
         "run ", run_id, " is not published (state ", std::string(RunStateName(run->state)),
         ")"));
   }
+  if (as_of != nullptr) *as_of = run->as_of;
   return run_id;
 }
 
