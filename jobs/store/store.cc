@@ -41,6 +41,10 @@ constexpr char kRunColumns[] =
     "finished_at_us, error, published, current_stage, config_json";
 
 constexpr char kUnfinishedStates[] = "('pending', 'running')";
+// Picks the run served by default (LatestPublishedRun) from `runs`: the
+// published run with the latest as-of time, the newest of those on a tie.
+constexpr char kCurrentRunFilter[] =
+    "WHERE published = 1 ORDER BY as_of_us DESC, run_id DESC LIMIT 1";
 
 // ---------------------------------------------------------------------------
 // The one place where SQLiteCpp exceptions become Status values.
@@ -438,9 +442,8 @@ void ApplyRetention(SQLite::Database& db, int keep_runs) {
       db, absl::StrCat("SELECT run_id FROM runs WHERE run_id < ? AND state "
                        "NOT IN ",
                        kUnfinishedStates,
-                       " AND run_id IS NOT (SELECT run_id FROM runs WHERE "
-                       "published = 1 ORDER BY as_of_us DESC, run_id DESC "
-                       "LIMIT 1)"));
+                       " AND run_id IS NOT (SELECT run_id FROM runs ",
+                       kCurrentRunFilter, ")"));
   expired.bind(1, oldest_kept.getColumn(0).getInt64());
   std::vector<int64_t> run_ids;
   while (expired.executeStep()) run_ids.push_back(expired.getColumn(0));
@@ -835,11 +838,8 @@ absl::StatusOr<std::optional<RunRecord>> Store::LatestPublishedRun() {
   return Guarded(
       "LatestPublishedRun", [&]() -> absl::StatusOr<std::optional<RunRecord>> {
         SQLite::Transaction tx(db);
-        StatementCache::Handle q =
-            statements.Get(absl::StrCat("SELECT ", kRunColumns,
-                                        " FROM runs WHERE published = 1 "
-                                        "ORDER BY as_of_us DESC, run_id DESC "
-                                        "LIMIT 1"));
+        StatementCache::Handle q = statements.Get(absl::StrCat(
+            "SELECT ", kRunColumns, " FROM runs ", kCurrentRunFilter));
         return LoadOptionalRun(statements, *q);
       });
 }
