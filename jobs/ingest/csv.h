@@ -84,9 +84,7 @@ absl::Status CheckRejectShare(const FileReport& report, double max_share);
 
 // Iterates the physical lines of a text. A line excludes its '\n' and one
 // '\r' before it. Text after the last '\n' is a line only when non-empty, so
-// a final line end does not make an extra empty row. The parsers skip empty
-// lines (as pandas' read_csv does) without counting them as rows, but they
-// still count toward the line numbers of later rows.
+// a final line end does not make an extra empty row.
 class LineReader {
  public:
   explicit LineReader(std::string_view text)
@@ -103,6 +101,17 @@ class LineReader {
     *line = std::string_view(p_, static_cast<size_t>(stop - p_));
     p_ = nl == nullptr ? end_ : nl + 1;
     return true;
+  }
+
+  // The next row: like Next, but passes over empty lines (as pandas'
+  // read_csv does), which are no rows. `*line_no` advances by every line
+  // read, empty ones included, so it stays the row's line in the file.
+  bool NextRow(std::string_view* line, int64_t* line_no) {
+    while (Next(line)) {
+      ++*line_no;
+      if (!line->empty()) return true;
+    }
+    return false;
   }
 
   // The unread rest of the text.

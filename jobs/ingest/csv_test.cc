@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jobs/ingest/csv_test_util.h"
@@ -59,6 +61,17 @@ TEST(LineReader, StripsLfAndCrLf) {
   EXPECT_THAT(Lines("a\r\nb\r\n"), ElementsAre("a", "b"));
   EXPECT_THAT(Lines("a\n\nb\n"), ElementsAre("a", "", "b"));
   EXPECT_THAT(Lines(""), ElementsAre());
+}
+
+TEST(LineReader, NextRowPassesOverEmptyLinesButNumbersThem) {
+  LineReader lines("a\n\n\r\nb\n\n");
+  std::string_view line;
+  int64_t line_no = 1;  // the header
+  std::vector<std::pair<std::string, int64_t>> rows;
+  while (lines.NextRow(&line, &line_no)) rows.emplace_back(line, line_no);
+  EXPECT_THAT(rows, ElementsAre(std::pair<std::string, int64_t>("a", 2),
+                                std::pair<std::string, int64_t>("b", 5)));
+  EXPECT_EQ(line_no, 6);  // the trailing empty line is read too
 }
 
 TEST(ConsumeHeader, AcceptsBomAndCrLf) {

@@ -423,9 +423,7 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
   std::string_view line;
   int64_t line_no = 0;
   const char* released = text.data();
-  while (lines.Next(&line)) {
-    ++line_no;
-    if (line.empty()) continue;  // a blank line is no row (see LineReader)
+  while (lines.NextRow(&line, &line_no)) {
     c->log.CountRow();
     if (release &&
         static_cast<size_t>(lines.position() - released) >= kReleaseBytes) {
@@ -501,9 +499,7 @@ absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
   LineReader lines(text);
   std::string_view line;
   int64_t line_no = 1;
-  while (lines.Next(&line)) {
-    ++line_no;
-    if (line.empty()) continue;  // a blank line is no row (see LineReader)
+  while (lines.NextRow(&line, &line_no)) {
     log.CountRow();
     const RowResult r = CustomerRow(line, &splitter, out);
     if (r.has_value()) log.AddReject(*r, line_no);
@@ -527,9 +523,7 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
   LineReader lines(text);
   std::string_view line;
   int64_t line_no = 1;
-  while (lines.Next(&line)) {
-    ++line_no;
-    if (line.empty()) continue;  // a blank line is no row (see LineReader)
+  while (lines.NextRow(&line, &line_no)) {
     log.CountRow();
     bool repaired = false;
     const RowResult r =
@@ -560,9 +554,7 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
   LineReader lines(text);
   std::string_view line;
   int64_t line_no = 1;
-  while (lines.Next(&line)) {
-    ++line_no;
-    if (line.empty()) continue;  // a blank line is no row (see LineReader)
+  while (lines.NextRow(&line, &line_no)) {
     log.CountRow();
     const RowResult r = BookingRow(line, options, &splitter, &lit, &lines_buf,
                                    session_ids, &seen, out);
