@@ -1,14 +1,26 @@
 #include "tests/e2e_util.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
-#include <sys/wait.h>
 
 namespace winback::testing {
+
+std::string UtcText(int64_t us, const char* format) {
+  const std::time_t secs = static_cast<std::time_t>(
+      us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), format, &tm);
+  return buf;
+}
 
 TempDir::TempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");

@@ -26,6 +26,11 @@ class TempDir {
 // combined stdout and stderr.
 int RunCommand(const std::string& command, std::string* output);
 
+// A UTC microsecond time formatted by strftime(`format`), through the C
+// library rather than the code under test; the time is rounded down to
+// whole seconds.
+std::string UtcText(int64_t us, const char* format);
+
 // Writes `text` to `path`.
 void WriteFile(const std::filesystem::path& path, const std::string& text);
 std::string ReadFile(const std::filesystem::path& path);

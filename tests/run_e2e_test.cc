@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -22,17 +21,6 @@ using ::testing::HasSubstr;
 
 constexpr int64_t kDayUs = 86'400'000'000LL;
 constexpr int64_t kWindowUs = 25 * kDayUs;
-
-// "YYYY-MM" of a UTC microsecond time, via the C library.
-std::string MonthText(int64_t us) {
-  const std::time_t secs = static_cast<std::time_t>(
-      us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof(buf), "%Y-%m", &tm);
-  return buf;
-}
 
 struct Label {
   int64_t last_purchase_at;
@@ -55,7 +43,7 @@ LabelMap ExpectedLabels(const std::map<int64_t, std::vector<int64_t>>& purchases
     }
     std::map<std::string, int64_t> last_in_month;
     for (int64_t t : times) {
-      auto& last = last_in_month[MonthText(t)];
+      auto& last = last_in_month[UtcText(t, "%Y-%m")];
       last = std::max(last, t);
     }
     for (const auto& [month, t] : last_in_month) {
@@ -237,15 +225,10 @@ TEST_F(RunE2E, AsOfAfterTheLatestEventFailsNamingBoth) {
                summary_["last_booking_time_us"].get<int64_t>());
   // "YYYY-MM-DDTHH:MM:SS.ffffffZ" of a UTC microsecond time.
   auto text = [](int64_t us) {
-    const std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
     char frac[16];
     std::snprintf(frac, sizeof(frac), ".%06lldZ",
                   static_cast<long long>(us % 1'000'000));
-    return std::string(buf) + frac;
+    return UtcText(us, "%Y-%m-%dT%H:%M:%S") + frac;
   };
   std::string out;
   EXPECT_NE(Run("--as-of " + text(latest + 1), &out), 0);

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -35,6 +34,7 @@ namespace {
 namespace v1 = ::winback::v1;
 using ::winback::testing::RunCommand;
 using ::winback::testing::TempDir;
+using ::winback::testing::UtcText;
 using ::winback::testing::WriteFile;
 
 constexpr char kReaderKey[] = "reader-key-0123456789";
@@ -745,14 +745,9 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
-// "YYYY-MM-DDTHH:MM:SS" of a UTC time in whole seconds, via the C library.
-std::string UtcText(int64_t seconds) {
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
+// "YYYY-MM-DDTHH:MM:SS" of a UTC time in whole seconds.
+std::string UtcSeconds(int64_t seconds) {
+  return UtcText(seconds * 1'000'000, "%Y-%m-%dT%H:%M:%S");
 }
 
 // A backfill (an earlier as-of time, started later) is published but read
@@ -786,7 +781,7 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   // 30 days earlier, written in UTC+7 with a fraction of a second.
   const int64_t backfill_s = current_as_of.seconds() - 30 * 86'400;
   const std::string backfill_text =
-      UtcText(backfill_s + 7 * 3600) + ".25+07:00";
+      UtcSeconds(backfill_s + 7 * 3600) + ".25+07:00";
   ASSERT_EQ(RunCommand(ctl + "start --request-id backfill --follow --as-of " +
                            backfill_text,
                        &out),
@@ -819,16 +814,17 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   EXPECT_EQ(segments.run_id(), nightly.run_id());
   EXPECT_EQ(segments.as_of().seconds(), current_as_of.seconds());
   ASSERT_EQ(RunCommand(ctl + "campaigns", &out), 0) << out;
-  EXPECT_EQ(out.rfind("run " + std::to_string(nightly.run_id()) + ", as of " +
-                          UtcText(current_as_of.seconds()).replace(10, 1, " ") +
-                          "Z\n",
-                      0),
-            0u)
+  EXPECT_EQ(
+      out.rfind("run " + std::to_string(nightly.run_id()) + ", as of " +
+                    UtcSeconds(current_as_of.seconds()).replace(10, 1, " ") +
+                    "Z\n",
+                0),
+      0u)
       << out;
 
   // The same request_id with another as-of time is another request.
   EXPECT_EQ(RunCommand(ctl + "start --request-id backfill --as-of " +
-                           UtcText(backfill_s - 86'400) + "Z",
+                           UtcSeconds(backfill_s - 86'400) + "Z",
                        &out),
             1);
   EXPECT_NE(out.find("ALREADY_EXISTS"), std::string::npos) << out;

@@ -90,6 +90,12 @@ std::string TriggerName(v1::RunTrigger t) {
   return n;
 }
 
+// Pending or running: the run may still change.
+bool InProgress(const v1::Run& r) {
+  return r.state() == v1::RUN_STATE_PENDING ||
+         r.state() == v1::RUN_STATE_RUNNING;
+}
+
 void PrintRun(const v1::Run& r) {
   std::cout << "run " << r.run_id() << ": " << StateName(r.state())
             << " (trigger " << TriggerName(r.trigger()) << ")"
@@ -101,14 +107,13 @@ void PrintRun(const v1::Run& r) {
     std::cout << "  request   " << r.request_id() << "\n";
   }
   if (!r.error().empty()) std::cout << "  error     " << r.error() << "\n";
-  const bool running =
-      r.state() == v1::RUN_STATE_PENDING || r.state() == v1::RUN_STATE_RUNNING;
   for (const v1::StageStat& s : r.stages()) {
     // A stage is recorded with no time and rows when it begins: the run's
     // current stage is then still going, or is where the run stopped.
     if (s.stage() == r.current_stage() && s.seconds() == 0 && s.rows() == 0) {
-      std::cout << absl::StrFormat("  %-12s %s\n", s.stage(),
-                                   running ? "running" : "did not finish");
+      std::cout << absl::StrFormat(
+          "  %-12s %s\n", s.stage(),
+          InProgress(r) ? "running" : "did not finish");
       continue;
     }
     std::cout << absl::StrFormat("  %-12s %9.3fs %12d rows\n", s.stage(),
@@ -310,8 +315,7 @@ int main(int argc, char** argv) {
     c.Prepare(&ctx);
     v1::Run r;
     if (grpc::Status s = c.jobs->StartRun(&ctx, req, &r); !s.ok()) return Fail(s);
-    if (r.state() == v1::RUN_STATE_PENDING ||
-        r.state() == v1::RUN_STATE_RUNNING) {
+    if (InProgress(r)) {
       std::cout << "started run " << r.run_id() << std::endl;
     } else {
       // A request_id seen before names the run it started, whatever became
@@ -365,8 +369,7 @@ int main(int argc, char** argv) {
       s = c.jobs->CancelRun(&ctx, req, &r);
     }
     if (!s.ok()) return Fail(s);
-    if (cancel->parsed() && (r.state() == v1::RUN_STATE_PENDING ||
-                             r.state() == v1::RUN_STATE_RUNNING)) {
+    if (cancel->parsed() && InProgress(r)) {
       std::cout << "cancel requested: run " << r.run_id()
                 << " stops before its next stage and publishes nothing\n";
     }
