@@ -333,6 +333,11 @@ void ToProto(const ModelReportRecord& r, int64_t run_id, v1::ModelReport* out) {
     p->set_sd_score(g.sd_score);
   }
   out->set_scored_customers(r.scored_customers);
+  out->set_cv_metric(r.cv_metric);
+  out->set_cv_mean(r.cv_mean);
+  out->set_cv_sd(r.cv_sd);
+  out->set_holdout_positive_rate(r.holdout_positive_rate);
+  out->set_notes(r.notes);
 }
 
 void ToProto(const DiagnosisRecord& d, int64_t run_id, v1::Diagnosis* out) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "SQLiteCpp/SQLiteCpp.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "grpcpp/grpcpp.h"
@@ -669,6 +670,48 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
     ++coefficient_lines;
   }
   EXPECT_EQ(coefficient_lines, report.coefficients().size());
+  // The grid search's result, the held-out base rate and the notes are the
+  // stored ones; the base rate is also counted from the published labels.
+  {
+    SQLite::Database db((dir.path() / "winback.db").string(),
+                        SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT cv_metric, cv_mean, cv_sd, "
+                        "holdout_positive_rate, notes FROM model_reports "
+                        "WHERE run_id = ?");
+    q.bind(1, report.run_id());
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_EQ(report.cv_metric(), q.getColumn(0).getString());
+    EXPECT_EQ(report.cv_mean(), q.getColumn(1).getDouble());
+    EXPECT_EQ(report.cv_sd(), q.getColumn(2).getDouble());
+    EXPECT_EQ(report.holdout_positive_rate(), q.getColumn(3).getDouble());
+    EXPECT_EQ(report.notes(), q.getColumn(4).getString());
+    SQLite::Statement rate(db,
+                           "SELECT AVG(churned), COUNT(*) FROM churn_labels "
+                           "WHERE run_id = ? AND month = ? AND censored = 0");
+    rate.bind(1, report.run_id());
+    rate.bind(2, report.holdout_month());
+    ASSERT_TRUE(rate.executeStep());
+    EXPECT_EQ(rate.getColumn(1).getInt64(), report.holdout_rows());
+    EXPECT_NEAR(report.holdout_positive_rate(), rate.getColumn(0).getDouble(),
+                1e-12);
+  }
+  EXPECT_NE(report.cv_metric(), "");
+  EXPECT_GT(report.holdout_positive_rate(), 0);
+  EXPECT_NE(out.find(absl::StrFormat("CV %s %.4f +/- %.4f", report.cv_metric(),
+                                     report.cv_mean(), report.cv_sd())),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(absl::StrFormat(
+                "held out %s: %d rows, %.1f%% churned", report.holdout_month(),
+                report.holdout_rows(), 100 * report.holdout_positive_rate())),
+            std::string::npos)
+      << out;
+  for (absl::string_view note :
+       absl::StrSplit(report.notes(), "; ", absl::SkipEmpty())) {
+    EXPECT_NE(out.find(absl::StrCat("  note: ", note, "\n")), std::string::npos)
+        << out;
+  }
 
   // diagnosis: months whose churn windows are still open show no churn rate
   // but how many are open; complete months show churned / labeled. Both are

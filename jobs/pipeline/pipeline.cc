@@ -9,7 +9,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/diagnosis/diagnosis.h"
 #include "jobs/features/features.h"
@@ -117,15 +116,7 @@ ModelReportRecord ToReport(const ScoringResult& s) {
     r.grid.push_back({g.c, std::string(model::ImbalanceName(g.imbalance)),
                       g.mean_score, g.sd_score});
   }
-  std::vector<std::string> notes;
-  if (!m.resample_note.empty()) notes.push_back(m.resample_note);
-  if (s.training_rows < s.training_rows_available) {
-    notes.push_back(absl::StrCat("trained on a stratified sample of ",
-                                 s.training_rows, " of ",
-                                 s.training_rows_available, " customer-months"));
-  }
-  if (!m.converged) notes.push_back("the final fit did not converge");
-  r.notes = absl::StrJoin(notes, "; ");
+  r.notes = ModelNotes(s);
   return r;
 }
 

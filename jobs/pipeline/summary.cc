@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace winback {
 
@@ -45,12 +46,16 @@ std::string FormatRunSummary(const RunResult& r) {
   const ModelReportRecord& m = r.model_report;
   if (!m.imbalance.empty()) {
     out += absl::StrFormat(
-        "model      C=%g, imbalance %s (CV %s %.3f +/- %.3f); held-out %s: "
-        "AUC %.3f (recency alone %.3f), PR-AUC %.3f, Brier %.3f, top-decile "
-        "lift %.2f; %d customers scored\n",
+        "model      C=%g, imbalance %s (CV %s %.3f +/- %.3f); held-out %s "
+        "(%.1f%% churned): AUC %.3f (recency alone %.3f), PR-AUC %.3f, "
+        "Brier %.3f, top-decile lift %.2f; %d customers scored\n",
         m.c, m.imbalance, m.cv_metric, m.cv_mean, m.cv_sd, m.holdout_month,
-        m.auc, m.baseline_recency_auc, m.pr_auc, m.brier, m.lift_top_decile,
-        m.scored_customers);
+        100 * m.holdout_positive_rate, m.auc, m.baseline_recency_auc, m.pr_auc,
+        m.brier, m.lift_top_decile, m.scored_customers);
+    for (absl::string_view note :
+         absl::StrSplit(m.notes, "; ", absl::SkipEmpty())) {
+      out += absl::StrCat("           note: ", note, "\n");
+    }
   }
   if (!r.campaigns.empty()) {
     out += "\ncampaign                        list  holdout  capped  "

@@ -7,6 +7,8 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/model/metrics.h"
 
@@ -237,6 +239,28 @@ absl::StatusOr<ScoringResult> TrainAndScore(const CustomerTable& customers,
   }
   result.scored_customers = static_cast<int64_t>(active.size());
   return result;
+}
+
+std::string ModelNotes(const ScoringResult& result) {
+  const model::ModelSummary& m = result.model;
+  std::vector<std::string> notes;
+  if (!m.resample_note.empty()) notes.push_back(m.resample_note);
+  if (result.training_rows < result.training_rows_available) {
+    notes.push_back(absl::StrCat(
+        "trained on a stratified sample of ", result.training_rows, " of ",
+        result.training_rows_available, " customer-months"));
+  }
+  if (!m.converged) notes.push_back("the final fit did not converge");
+  // 0 is "undefined" (a holdout month with one class has no AUC at all).
+  if (result.baseline_recency_auc > 0 &&
+      m.holdout.roc_auc < result.baseline_recency_auc) {
+    notes.push_back(absl::StrFormat(
+        "held-out AUC %.3f is below recency alone's %.3f: on the held-out "
+        "month, sorting customers by days since their last purchase ranked "
+        "churners better than the model",
+        m.holdout.roc_auc, result.baseline_recency_auc));
+  }
+  return absl::StrJoin(notes, "; ");
 }
 
 }  // namespace winback

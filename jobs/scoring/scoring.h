@@ -77,6 +77,13 @@ absl::StatusOr<ScoringResult> TrainAndScore(const CustomerTable& customers,
                                             Micros as_of, Micros churn_window,
                                             const ScoringOptions& options);
 
+// Plain-language caveats on the chosen model, "; "-joined (empty when there
+// are none): how its training set was resampled or subsampled, a final fit
+// that did not converge, and a held-out AUC below recency alone's (sorting by
+// days since the last purchase would have ranked that month's churners
+// better than the model did).
+std::string ModelNotes(const ScoringResult& result);
+
 }  // namespace winback
 
 #endif  // WINBACK_JOBS_SCORING_SCORING_H_

@@ -129,6 +129,39 @@ TEST(TrainAndScore, SubsamplesTrainingRowsKeepingTheClassMix) {
   EXPECT_NEAR(r->training_rows, 300, 1);
 }
 
+TEST(ModelNotes, NamesEachCaveatAndAModelBelowRecencyAlone) {
+  ScoringResult r;
+  r.model.converged = true;
+  r.model.holdout.roc_auc = 0.80;
+  r.baseline_recency_auc = 0.75;
+  r.training_rows = r.training_rows_available = 1000;
+  EXPECT_EQ(ModelNotes(r), "");
+
+  // Each caveat on its own, in the order they are listed.
+  r.model.resample_note = "SMOTE added 120 synthetic churners";
+  r.training_rows = 500;
+  r.model.converged = false;
+  r.model.holdout.roc_auc = 0.737;
+  r.baseline_recency_auc = 0.789;
+  EXPECT_EQ(ModelNotes(r),
+            "SMOTE added 120 synthetic churners; "
+            "trained on a stratified sample of 500 of 1000 customer-months; "
+            "the final fit did not converge; "
+            "held-out AUC 0.737 is below recency alone's 0.789: on the "
+            "held-out month, sorting customers by days since their last "
+            "purchase ranked churners better than the model");
+
+  // Equal is not below; an undefined baseline (0) is never "better".
+  r = ScoringResult{};
+  r.model.converged = true;
+  r.model.holdout.roc_auc = 0.789;
+  r.baseline_recency_auc = 0.789;
+  EXPECT_EQ(ModelNotes(r), "");
+  r.model.holdout.roc_auc = 0.6;
+  r.baseline_recency_auc = 0;
+  EXPECT_EQ(ModelNotes(r), "");
+}
+
 TEST(TrainAndScore, NeedsTwoFullyLabeledMonths) {
   World w(20);
   // As of the first days of the data, nothing is fully labeled yet.

@@ -29,6 +29,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "winback/v1/campaigns.grpc.pb.h"
@@ -421,13 +422,19 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
     std::cout << absl::StrFormat(
-        "run %d: C=%g imbalance=%s holdout %s (%d rows, trained on %d)\n"
+        "run %d: C=%g imbalance=%s, CV %s %.4f +/- %.4f\n"
+        "  held out %s: %d rows, %.1f%% churned (trained on %d)\n"
         "  AUC %.4f  PR-AUC %.4f  Brier %.4f  lift@10%% %.2f  log-loss %.4f\n"
         "  recency-only AUC %.4f  scored customers %d\n",
-        m.run_id(), m.c(), m.imbalance(), m.holdout_month(), m.holdout_rows(),
+        m.run_id(), m.c(), m.imbalance(), m.cv_metric(), m.cv_mean(), m.cv_sd(),
+        m.holdout_month(), m.holdout_rows(), 100 * m.holdout_positive_rate(),
         m.training_rows(), m.holdout_auc(), m.holdout_pr_auc(),
         m.holdout_brier(), m.holdout_lift_top_decile(), m.holdout_log_loss(),
         m.baseline_recency_auc(), m.scored_customers());
+    for (absl::string_view note :
+         absl::StrSplit(m.notes(), "; ", absl::SkipEmpty())) {
+      std::cout << "  note: " << note << "\n";
+    }
     // Strongest first (on standardized features, so comparable).
     std::vector<std::pair<std::string, double>> coefficients(
         m.coefficients().begin(), m.coefficients().end());
