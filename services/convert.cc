@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "jobs/features/features.h"
@@ -105,6 +106,15 @@ void ToProto(const RunRecord& run,
     p->set_rows(s.rows);
   }
   for (const auto& [name, value] : counts) (*out->mutable_counts())[name] = value;
+}
+
+void ToProto(const RejectStat& reject, v1::RowIssue* out) {
+  out->set_file(reject.file);
+  absl::string_view reason = reject.reason;
+  out->set_repaired(absl::ConsumePrefix(&reason, kRepairedReasonPrefix));
+  out->set_reason(std::string(reason));
+  out->set_count(reject.count);
+  for (int64_t line : reject.first_lines) out->add_first_lines(line);
 }
 
 void ToProto(const RunEvent& e, v1::RunEvent* out) {

@@ -37,6 +37,9 @@ v1::RunTrigger ToProto(RunTrigger trigger);
 void ToProto(const RunRecord& run,
              const std::vector<std::pair<std::string, int64_t>>& counts,
              v1::Run* out);
+// One run_rejects row; a repair's reason loses kRepairedReasonPrefix and sets
+// `repaired`.
+void ToProto(const RejectStat& reject, v1::RowIssue* out);
 void ToProto(const RunEvent& event, v1::RunEvent* out);
 
 void ToProto(const SegmentRecord& segment, v1::Segment* out);

@@ -59,6 +59,24 @@ TEST(ToProto, RunStatesAndTriggers) {
   EXPECT_EQ(out.counts().at("customers"), 3);
 }
 
+TEST(ToProto, RowIssuesSplitRepairsFromRejects) {
+  v1::RowIssue skipped, repaired;
+  ToProto(RejectStat{"click_stream.csv", "bad_timestamp", 12, {5, 9}},
+          &skipped);
+  EXPECT_EQ(skipped.file(), "click_stream.csv");
+  EXPECT_EQ(skipped.reason(), "bad_timestamp");
+  EXPECT_FALSE(skipped.repaired());
+  EXPECT_EQ(skipped.count(), 12);
+  EXPECT_EQ(std::vector<int64_t>(skipped.first_lines().begin(),
+                                 skipped.first_lines().end()),
+            (std::vector<int64_t>{5, 9}));
+  ToProto(RejectStat{"product.csv", "repaired:unquoted_comma", 3, {2}},
+          &repaired);
+  EXPECT_EQ(repaired.reason(), "unquoted_comma");
+  EXPECT_TRUE(repaired.repaired());
+  EXPECT_EQ(repaired.count(), 3);
+}
+
 TEST(ParseReasons, AcceptsJsonAndFreeText) {
   auto a = ParseReasons(EncodeReasons({{"recency_days", 1.25}}));
   ASSERT_EQ(a.size(), 1u);

@@ -17,14 +17,17 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-// Fills `out` with the stored run and its counts.
+// Fills `out` with the stored run, its counts and its row issues.
 absl::Status LoadRun(Store* store, int64_t run_id, v1::Run* out) {
   absl::StatusOr<RunRecord> run = store->GetRun(run_id);
   if (!run.ok()) return run.status();
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
       store->GetCounts(run_id);
   if (!counts.ok()) return counts.status();
+  absl::StatusOr<std::vector<RejectStat>> rejects = store->GetRejects(run_id);
+  if (!rejects.ok()) return rejects.status();
   ToProto(*run, *counts, out);
+  for (const RejectStat& r : *rejects) ToProto(r, out->add_row_issues());
   return absl::OkStatus();
 }
 

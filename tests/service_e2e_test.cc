@@ -21,6 +21,7 @@
 #include "SQLiteCpp/SQLiteCpp.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
@@ -768,6 +769,49 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   }
   for (const auto& [month, counts] : labels_of) {
     EXPECT_TRUE(by_segments[month] == counts) << month;
+  }
+
+  // run: GetRun carries ingest's skipped and repaired rows as stored in
+  // run_rejects, and winbackctl prints each; ListRuns leaves them out.
+  {
+    v1::GetRunRequest gr;
+    gr.set_run_id(run.run_id());
+    v1::Run got;
+    ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), gr, &got).ok());
+    SQLite::Database db((dir.path() / "winback.db").string(),
+                        SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT file, reason, count, first_lines FROM "
+                        "run_rejects WHERE run_id = ? ORDER BY file, reason");
+    q.bind(1, run.run_id());
+    std::vector<std::string> stored, served;
+    while (q.executeStep()) {
+      stored.push_back(absl::StrCat(
+          q.getColumn(0).getString(), " ", q.getColumn(1).getString(), " ",
+          q.getColumn(2).getInt64(), " ", q.getColumn(3).getString()));
+    }
+    ASSERT_EQ(
+        RunCommand(operator_ + "run " + std::to_string(run.run_id()), &out), 0)
+        << out;
+    bool any_repaired = false;
+    for (const v1::RowIssue& i : got.row_issues()) {
+      served.push_back(absl::StrCat(
+          i.file(), " ", i.repaired() ? "repaired:" : "", i.reason(), " ",
+          i.count(), " ", absl::StrJoin(i.first_lines(), ",")));
+      any_repaired |= i.repaired();
+      EXPECT_NE(out.find(absl::StrFormat(
+                    "  %-20s %-8s %-20s %8d  first lines: %s\n", i.file(),
+                    i.repaired() ? "repaired" : "rejected", i.reason(),
+                    i.count(), absl::StrJoin(i.first_lines(), ", "))),
+                std::string::npos)
+          << out;
+    }
+    EXPECT_EQ(served, stored);
+    EXPECT_TRUE(any_repaired) << "the generated export has split product names";
+    v1::ListRunsResponse listed;
+    ASSERT_TRUE(d.jobs().ListRuns(Ctx(kOperatorKey).get(), {}, &listed).ok());
+    ASSERT_GE(listed.runs_size(), 1);
+    EXPECT_EQ(listed.runs(0).row_issues_size(), 0);
   }
 
   // Failures: the code on stderr, exit 1 (RPC) or 2 (usage).

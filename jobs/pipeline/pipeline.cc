@@ -77,7 +77,8 @@ std::vector<RejectStat> Rejects(const IngestReport& report) {
       out.push_back({f.file, r.reason, r.count, r.first_lines});
     }
     for (const FileReport::Reason& r : f.repairs) {
-      out.push_back({f.file, "repaired:" + r.reason, r.count, r.first_lines});
+      out.push_back({f.file, absl::StrCat(kRepairedReasonPrefix, r.reason),
+                     r.count, r.first_lines});
     }
   }
   return out;

@@ -73,9 +73,12 @@ struct StageStat {
 };
 
 // Rows of one input file rejected for one reason.
+// run_rejects.reason of rows kept after a repair: "repaired:" + the reason.
+inline constexpr absl::string_view kRepairedReasonPrefix = "repaired:";
+
 struct RejectStat {
   std::string file;  // e.g. "click_stream.csv"
-  std::string reason;
+  std::string reason;  // kRepairedReasonPrefix first for repairs
   int64_t count = 0;
   std::vector<int64_t> first_lines;  // 1-based line numbers, a few at most
 };

@@ -381,6 +381,12 @@ int main(int argc, char** argv) {
       for (const auto& [name, value] : counts) {
         std::cout << absl::StrFormat("  %-32s %d\n", name, value);
       }
+      for (const v1::RowIssue& i : r.row_issues()) {
+        std::cout << absl::StrFormat(
+            "  %-20s %-8s %-20s %8d  first lines: %s\n", i.file(),
+            i.repaired() ? "repaired" : "rejected", i.reason(), i.count(),
+            absl::StrJoin(i.first_lines(), ", "));
+      }
     }
     return 0;
   }
