@@ -882,6 +882,31 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   EXPECT_EQ(done.as_of().seconds(), backfill_s);
   EXPECT_EQ(done.as_of().nanos(), 250'000'000);
   EXPECT_TRUE(done.published());
+  // The backfill leaves out the customers who joined after its as-of date
+  // (first_join_date is customer.csv's last column; none of them booked
+  // before joining in the generated export).
+  {
+    const std::string as_of_date = UtcSeconds(backfill_s).substr(0, 10);
+    std::istringstream rows(testing::ReadFile(DataDir() / "customer.csv"));
+    std::string row;
+    std::getline(rows, row);  // header
+    int64_t known = 0, late = 0;
+    while (std::getline(rows, row)) {
+      const std::string joined = row.substr(row.rfind(',') + 1, 10);
+      (joined > as_of_date ? late : known) += 1;
+    }
+    EXPECT_GT(late, 0) << "no customer joined in the export's last 30 days";
+    EXPECT_EQ(done.counts().at("customers"), known);
+    EXPECT_EQ(done.counts().at("customers_joined_after_as_of"), late);
+    SQLite::Database db((dir.path() / "winback.db").string(),
+                        SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT COUNT(*) FROM customer_features WHERE "
+                        "run_id = ?");
+    q.bind(1, backfill);
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_EQ(q.getColumn(0).getInt64(), known);
+  }
 
   v1::ListCampaignsRequest lc;
   v1::ListCampaignsResponse served;

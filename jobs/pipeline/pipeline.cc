@@ -165,6 +165,9 @@ class Runner {
     }
     as_of_ = request.as_of.value_or(latest);
     WB_RETURN_IF_ERROR(store_->SetAsOf(run_id_, as_of_));
+    // A backfill does not see the customers who joined after its as-of time.
+    const int64_t joined_after_as_of =
+        DropCustomersJoinedAfter(as_of_, data.bookings, &data.customers);
 
     SessionTable sessions;
     WB_RETURN_IF_ERROR(Stage("sessionize", [&]() -> absl::StatusOr<int64_t> {
@@ -195,6 +198,8 @@ class Runner {
       return static_cast<int64_t>(labels.size());
     }, result));
     result->counts = Counts(data, result->sessions, result->labels);
+    result->counts.emplace_back("customers_joined_after_as_of",
+                                joined_after_as_of);
 
     CustomerHistory history;
     WB_RETURN_IF_ERROR(Stage("features", [&]() -> absl::StatusOr<int64_t> {

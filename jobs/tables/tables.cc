@@ -94,4 +94,44 @@ std::string FormatUuid(const Uuid& u) {
   return buf;
 }
 
+int64_t DropCustomersJoinedAfter(Micros as_of, const BookingTable& bookings,
+                                 CustomerTable* customers) {
+  CustomerTable& c = *customers;
+  const int64_t as_of_day = as_of / kMicrosPerDay;  // as_of is after 2000
+  std::vector<uint8_t> keep(c.size(), 1);
+  bool any_late = false;
+  for (size_t r = 0; r < c.size(); ++r) {
+    if (c.first_join_date[r] > as_of_day) keep[r] = 0, any_late = true;
+  }
+  if (!any_late) return 0;  // every nightly run: nothing to do
+  for (size_t b = 0; b < bookings.size(); ++b) {
+    if (bookings.created_at[b] > as_of) continue;
+    auto it = c.row_of.find(bookings.customer_id[b]);
+    if (it != c.row_of.end()) keep[it->second] = 1;
+  }
+  size_t w = 0;
+  for (size_t r = 0; r < c.size(); ++r) {
+    if (!keep[r]) continue;
+    c.customer_id[w] = c.customer_id[r];
+    c.gender[w] = c.gender[r];
+    c.birthdate[w] = c.birthdate[r];
+    c.device_type[w] = c.device_type[r];
+    c.home_location[w] = c.home_location[r];
+    c.first_join_date[w] = c.first_join_date[r];
+    ++w;
+  }
+  const int64_t removed = static_cast<int64_t>(c.size() - w);
+  c.customer_id.resize(w);
+  c.gender.resize(w);
+  c.birthdate.resize(w);
+  c.device_type.resize(w);
+  c.home_location.resize(w);
+  c.first_join_date.resize(w);
+  c.row_of.clear();
+  for (size_t r = 0; r < w; ++r) {
+    c.row_of[c.customer_id[r]] = static_cast<uint32_t>(r);
+  }
+  return removed;
+}
+
 }  // namespace winback

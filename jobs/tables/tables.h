@@ -198,6 +198,14 @@ struct LabelTable {
   size_t size() const { return customer_id.size(); }
 };
 
+// Removes the customers not yet known at `as_of`: first_join_date after
+// as_of's UTC date and no booking at or before as_of (a booking before the
+// join date is kept, as it is evidence the customer existed). Keeps the
+// other rows in order, rebuilds row_of, and returns how many were removed.
+// Only a backfill's as-of time can be before a join date.
+int64_t DropCustomersJoinedAfter(Micros as_of, const BookingTable& bookings,
+                                 CustomerTable* customers);
+
 }  // namespace winback
 
 #endif  // WINBACK_JOBS_TABLES_TABLES_H_
