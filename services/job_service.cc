@@ -17,7 +17,7 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-// Fills `out` with the stored run, its counts and its row issues.
+// Fills `out` with the stored run, its counts, row issues and config.
 absl::Status LoadRun(Store* store, int64_t run_id, v1::Run* out) {
   absl::StatusOr<RunRecord> run = store->GetRun(run_id);
   if (!run.ok()) return run.status();
@@ -28,6 +28,7 @@ absl::Status LoadRun(Store* store, int64_t run_id, v1::Run* out) {
   if (!rejects.ok()) return rejects.status();
   ToProto(*run, *counts, out);
   for (const RejectStat& r : *rejects) ToProto(r, out->add_row_issues());
+  out->set_config_json(run->config_json);
   return absl::OkStatus();
 }
 

@@ -26,6 +26,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/e2e_util.h"
 #include "winback/v1/campaigns.grpc.pb.h"
 #include "winback/v1/jobs.grpc.pb.h"
@@ -807,6 +808,22 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
           << out;
     }
     EXPECT_EQ(served, stored);
+    // --config prints the configuration the run recorded: the daemon's.
+    ASSERT_EQ(
+        RunCommand(operator_ + "run --config " + std::to_string(run.run_id()),
+                   &out),
+        0)
+        << out;
+    SQLite::Statement config(db,
+                             "SELECT config_json FROM runs WHERE run_id = ?");
+    config.bind(1, run.run_id());
+    ASSERT_TRUE(config.executeStep());
+    EXPECT_EQ(out, config.getColumn(0).getString() + "\n");
+    EXPECT_EQ(got.config_json() + "\n", out);
+    const nlohmann::json settings = nlohmann::json::parse(out);
+    EXPECT_EQ(settings["data"]["dir"], DataDir().string());
+    EXPECT_EQ(settings["store"]["path"], (dir.path() / "winback.db").string());
+    EXPECT_EQ(settings["churn"]["window"], "25d");
     EXPECT_TRUE(any_repaired) << "the generated export has split product names";
     v1::ListRunsResponse listed;
     ASSERT_TRUE(d.jobs().ListRuns(Ctx(kOperatorKey).get(), {}, &listed).ok());

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "jobs/common/status_macros.h"
+#include "nlohmann/json.hpp"
 
 namespace winback {
 namespace {
@@ -738,6 +739,92 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   const std::string base =
       std::filesystem::absolute(path).parent_path().string();
   return ParseConfig(ss.str(), base, path);
+}
+
+namespace {
+
+// A segment rule's score range as the YAML writes it: "4-5", or 5.
+nlohmann::json ScoreRangeJson(int lo, int hi) {
+  if (lo == hi) return lo;
+  return absl::StrCat(lo, "-", hi);
+}
+
+}  // namespace
+
+std::string ConfigToJson(const Config& c) {
+  using nlohmann::json;
+  json j;
+  j["data"] = {{"dir", c.data.dir},
+               {"max_bad_row_share", c.data.max_bad_row_share},
+               {"ingest_threads", c.data.ingest_threads}};
+  j["store"] = {{"path", c.store.path}, {"keep_runs", c.store.keep_runs}};
+  j["sessionize"] = {{"gap", FormatDuration(c.session_gap)}};
+  j["churn"] = {{"window", FormatDuration(c.churn_window)}};
+  j["features"] = {{"lookback", FormatDuration(c.features.lookback)},
+                   {"trend_window", FormatDuration(c.features.trend_window)},
+                   {"spend_window", FormatDuration(c.features.spend_window)}};
+  const model::GridSearchOptions& g = c.model.grid;
+  json imbalance = json::array();
+  for (model::Imbalance m : g.imbalances) {
+    imbalance.push_back(model::ImbalanceName(m));
+  }
+  j["model"] = {
+      {"training_months", c.model.training_months},
+      {"max_training_rows", c.model.max_training_rows},
+      {"folds", g.folds},
+      {"c_values", g.c_values},
+      {"imbalance", imbalance},
+      {"cv_metric",
+       g.metric == model::CvMetric::kRocAuc ? "roc_auc" : "average_precision"},
+      {"seed", g.seed},
+      {"reasons", c.model.reasons},
+      {"threads", c.model.threads}};
+  json segments = json::array();
+  for (const SegmentRule& r : c.segments.rules) {
+    segments.push_back({{"name", r.name},
+                        {"r", ScoreRangeJson(r.r_min, r.r_max)},
+                        {"f", ScoreRangeJson(r.f_min, r.f_max)}});
+  }
+  j["segments"] = segments;
+  json campaigns = json::array();
+  for (const Campaign& k : c.campaigns.campaigns) {
+    json statuses = json::array();
+    for (ChurnStatus s : k.statuses) statuses.push_back(ChurnStatusName(s));
+    json campaign = {{"name", k.name},
+                     {"description", k.description},
+                     {"min_score", k.min_score},
+                     {"max_score", k.max_score},
+                     {"min_revenue_at_risk", k.min_revenue_at_risk},
+                     {"promo_code", k.promo_code},
+                     {"discount_pct", k.discount_pct},
+                     {"max_size", k.max_size},
+                     {"holdout_share", k.holdout_share},
+                     {"priority", k.priority}};
+    // An empty list is "any", which the YAML says by leaving the key out.
+    if (!k.segments.empty()) campaign["segments"] = k.segments;
+    if (!statuses.empty()) campaign["churn_statuses"] = statuses;
+    campaigns.push_back(std::move(campaign));
+  }
+  j["campaigns"] = {{"suppress_bought_within",
+                     FormatDuration(c.campaigns.suppression.bought_within)},
+                    {"list", campaigns}};
+  const ServiceConfig& s = c.service;
+  j["service"] = {{"listen", s.listen},
+                  {"metrics_listen", s.metrics_listen},
+                  {"api_keys_file", s.api_keys_file},
+                  {"api_keys_env", s.api_keys_env},
+                  {"tls_cert_file", s.tls_cert_file},
+                  {"tls_key_file", s.tls_key_file},
+                  {"default_page_size", s.default_page_size},
+                  {"max_page_size", s.max_page_size},
+                  {"target_cache_mb", s.target_cache_mb}};
+  j["schedule"] = {{"enabled", c.schedule.enabled},
+                   {"cron", c.schedule.cron},
+                   {"time_zone", c.schedule.time_zone},
+                   {"catch_up", c.schedule.catch_up},
+                   {"max_retries", c.schedule.max_retries},
+                   {"retry_backoff", FormatDuration(c.schedule.retry_backoff)}};
+  return j.dump();
 }
 
 }  // namespace winback

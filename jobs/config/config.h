@@ -93,6 +93,12 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text,
 // Reads and parses the file at `path`.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
+// The effective configuration (every setting, defaults filled in, paths
+// resolved) as one line of JSON under the YAML file's own keys, durations in
+// its units ("25d"). JSON is YAML, so the text loads back with ParseConfig
+// into the same settings. Recorded with each run (runs.config_json).
+std::string ConfigToJson(const Config& config);
+
 }  // namespace winback
 
 #endif  // WINBACK_JOBS_CONFIG_CONFIG_H_

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "nlohmann/json.hpp"
+
 namespace winback {
 namespace {
 
@@ -251,6 +253,121 @@ TEST(Config, ShippedDemoConfigLoadsAndSpellsOutTheDefaults) {
     EXPECT_EQ(a.holdout_share, b.holdout_share);
     EXPECT_EQ(a.priority, b.priority);
     EXPECT_EQ(a.description, b.description);
+  }
+}
+
+// Every setting away from its default, and the JSON it must give, written
+// out by hand.
+constexpr char kEverySetting[] = R"(
+data: {dir: in, max_bad_row_share: 0.05, ingest_threads: 3}
+store: {path: /db/w.db, keep_runs: 7}
+sessionize: {gap: 45m}
+churn: {window: 1d12h}
+features: {lookback: 60d, trend_window: 20d, spend_window: 180d}
+model:
+  training_months: 4
+  max_training_rows: 20000
+  folds: 3
+  c_values: [0.5, 2]
+  imbalance: [smote, none]
+  cv_metric: average_precision
+  seed: 7
+  reasons: 2
+  threads: 1
+segments:
+  - {name: Top, r: 4-5, f: 1-5}
+  - {name: Rest, r: 1-3, f: 1-5}
+campaigns:
+  suppress_bought_within: 3d
+  list:
+    - name: any-top
+      segments: [Top]
+      min_score: 0.25
+      max_score: 0.75
+      min_revenue_at_risk: 1000
+      promo_code: TOP5
+      discount_pct: 5
+      max_size: 50
+      holdout_share: 0.2
+      priority: 3
+    - name: everyone
+      description: all churned customers
+      churn_statuses: [churned]
+service:
+  listen: 0.0.0.0:6000
+  metrics_listen: ""
+  api_keys_file: keys
+  api_keys_env: MY_KEYS
+  tls_cert_file: c.pem
+  tls_key_file: k.pem
+  default_page_size: 10
+  max_page_size: 20
+  target_cache_mb: 0
+schedule:
+  enabled: false
+  cron: "30 1 * * 1"
+  time_zone: UTC
+  catch_up: false
+  max_retries: 0
+  retry_backoff: 0s
+)";
+
+constexpr char kEverySettingJson[] = R"({
+  "data": {"dir": "/etc/wb/in", "max_bad_row_share": 0.05,
+           "ingest_threads": 3},
+  "store": {"path": "/db/w.db", "keep_runs": 7},
+  "sessionize": {"gap": "45m"},
+  "churn": {"window": "1d12h"},
+  "features": {"lookback": "60d", "trend_window": "20d",
+               "spend_window": "180d"},
+  "model": {"training_months": 4, "max_training_rows": 20000, "folds": 3,
+            "c_values": [0.5, 2.0], "imbalance": ["smote", "none"],
+            "cv_metric": "average_precision", "seed": 7, "reasons": 2,
+            "threads": 1},
+  "segments": [{"name": "Top", "r": "4-5", "f": "1-5"},
+               {"name": "Rest", "r": "1-3", "f": "1-5"}],
+  "campaigns": {
+    "suppress_bought_within": "3d",
+    "list": [
+      {"name": "any-top", "description": "", "segments": ["Top"],
+       "min_score": 0.25, "max_score": 0.75, "min_revenue_at_risk": 1000.0,
+       "promo_code": "TOP5", "discount_pct": 5.0, "max_size": 50,
+       "holdout_share": 0.2, "priority": 3},
+      {"name": "everyone", "description": "all churned customers",
+       "churn_statuses": ["churned"], "min_score": 0.0, "max_score": 1.0,
+       "min_revenue_at_risk": 0.0, "promo_code": "", "discount_pct": 0.0,
+       "max_size": 0, "holdout_share": 0.1, "priority": 100}]},
+  "service": {"listen": "0.0.0.0:6000", "metrics_listen": "",
+              "api_keys_file": "/etc/wb/keys", "api_keys_env": "MY_KEYS",
+              "tls_cert_file": "/etc/wb/c.pem",
+              "tls_key_file": "/etc/wb/k.pem", "default_page_size": 10,
+              "max_page_size": 20, "target_cache_mb": 0},
+  "schedule": {"enabled": false, "cron": "30 1 * * 1", "time_zone": "UTC",
+               "catch_up": false, "max_retries": 0, "retry_backoff": "0s"}
+})";
+
+TEST(ConfigToJson, WritesEverySettingUnderTheYamlKeys) {
+  auto c = ParseConfig(kEverySetting, "/etc/wb", "every.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(nlohmann::json::parse(ConfigToJson(*c)),
+            nlohmann::json::parse(kEverySettingJson))
+      << ConfigToJson(*c);
+}
+
+TEST(ConfigToJson, LoadsBackIntoTheSameSettings) {
+  // The shipped demo config (defaults spelled out) and the minimal one
+  // (defaults left out), besides every setting changed.
+  auto demo =
+      LoadConfigFile(std::string(WINBACK_SOURCE_DIR) + "/config/winback.yaml");
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  for (absl::StatusOr<Config> c :
+       {ParseConfig(kEverySetting, "/etc/wb", "every.yaml"),
+        ParseConfig(kMinimal, "/etc/wb", "minimal.yaml"), demo}) {
+    ASSERT_TRUE(c.ok()) << c.status();
+    const std::string json = ConfigToJson(*c);
+    auto back = ParseConfig(json, "/elsewhere", "run.json");
+    ASSERT_TRUE(back.ok()) << back.status() << "\n" << json;
+    EXPECT_EQ(ConfigToJson(*back), json);
   }
 }
 

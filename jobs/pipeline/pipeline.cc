@@ -135,6 +135,7 @@ class Runner {
         before_stage_(before_stage) {}
 
   absl::Status Run(const RunRequest& request, RunResult* result) {
+    WB_RETURN_IF_ERROR(store_->SetConfigJson(run_id_, ConfigToJson(config_)));
     Dataset data;
     WB_RETURN_IF_ERROR(Stage("ingest", [&]() -> absl::StatusOr<int64_t> {
       IngestOptions o;

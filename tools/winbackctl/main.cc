@@ -242,6 +242,10 @@ int main(int argc, char** argv) {
   runs->add_option("--page-size", page_size, "runs per page");
   auto* run = app.add_subcommand("run", "show one run");
   run->add_option("ID", run_id)->required();
+  bool config_only = false;
+  run->add_flag("--config", config_only,
+                "print only the configuration the run used (JSON, which "
+                "loads back as a config file)");
   auto* cancel = app.add_subcommand("cancel", "cancel a run in progress");
   cancel->add_option("ID", run_id)->required();
   auto* watch = app.add_subcommand("watch", "follow a run's progress");
@@ -370,6 +374,17 @@ int main(int argc, char** argv) {
       s = c.jobs->CancelRun(&ctx, req, &r);
     }
     if (!s.ok()) return Fail(s);
+    if (config_only) {
+      if (r.config_json().empty()) {
+        std::cerr << "run " << r.run_id()
+                  << " has no recorded configuration (runs before the "
+                     "configuration was recorded, or one that failed before "
+                     "it started)\n";
+        return 1;
+      }
+      std::cout << r.config_json() << "\n";
+      return 0;
+    }
     if (cancel->parsed() && InProgress(r)) {
       std::cout << "cancel requested: run " << r.run_id()
                 << " stops before its next stage and publishes nothing\n";
