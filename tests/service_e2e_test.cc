@@ -553,6 +553,9 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   const std::string reader = ctl + " --key " + kReaderKey + " ";
   const std::string operator_ = ctl + " --key " + kOperatorKey + " ";
   std::string out;
+  // What the daemon stored, read independently of it.
+  SQLite::Database db((dir.path() / "winback.db").string(),
+                      SQLite::OPEN_READONLY);
 
   // campaigns: a row per campaign with the API's figures, then its filters.
   v1::ListCampaignsResponse campaigns;
@@ -675,8 +678,6 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   // The grid search's result, the held-out base rate and the notes are the
   // stored ones; the base rate is also counted from the published labels.
   {
-    SQLite::Database db((dir.path() / "winback.db").string(),
-                        SQLite::OPEN_READONLY);
     SQLite::Statement q(db,
                         "SELECT cv_metric, cv_mean, cv_sd, "
                         "holdout_positive_rate, notes FROM model_reports "
@@ -724,8 +725,6 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   };
   std::map<std::string, LabelCounts> labels_of;
   {
-    SQLite::Database db((dir.path() / "winback.db").string(),
-                        SQLite::OPEN_READONLY);
     SQLite::Statement q(db,
                         "SELECT month, SUM(censored), SUM(1 - censored), "
                         "SUM(churned) FROM churn_labels WHERE run_id = ? "
@@ -779,8 +778,6 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
     gr.set_run_id(run.run_id());
     v1::Run got;
     ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), gr, &got).ok());
-    SQLite::Database db((dir.path() / "winback.db").string(),
-                        SQLite::OPEN_READONLY);
     SQLite::Statement q(db,
                         "SELECT file, reason, count, first_lines FROM "
                         "run_rejects WHERE run_id = ? ORDER BY file, reason");
