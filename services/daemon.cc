@@ -50,6 +50,23 @@ void WarmLists(CampaignServiceImpl* service, int64_t run_id,
   }
 }
 
+// Sets the freshness gauges from the store: at start-up, and after each run
+// that succeeds (a backfill moves the last success, not the served as-of).
+void RefreshRunTimes(StorePool* pool, Metrics* metrics) {
+  StorePool::Lease store = pool->Acquire();
+  const absl::StatusOr<std::optional<RunRecord>> last =
+      store->LastSucceededRun();
+  const absl::StatusOr<std::optional<RunRecord>> served =
+      store->LatestPublishedRun();
+  if (!last.ok() || !served.ok()) {
+    spdlog::warn(
+        "event=run_times_unread error=\"{}\"",
+        std::string((last.ok() ? served.status() : last.status()).message()));
+    return;
+  }
+  metrics->SetRunTimes(*last, *served);
+}
+
 // Counts and times every RPC (health and reflection included) by method and
 // final code.
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
@@ -167,14 +184,16 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   const PageTokenCodec tokens(std::move(secret));
 
   Metrics metrics;
+  RefreshRunTimes(pool.get(), &metrics);
   RunManagerOptions run_options;
   run_options.stage_delay = options.stage_delay;
   // Set once the campaign service exists; runs.Shutdown() joins the
   // pipeline thread before the service goes away.
   std::atomic<CampaignServiceImpl*> warm_target{nullptr};
-  run_options.on_event = [&metrics, &warm_target](const RunEvent& e) {
+  run_options.on_event = [&metrics, &warm_target, &pool](const RunEvent& e) {
     metrics.OnRunEvent(e);
     if (e.terminal && e.state == RunState::kSucceeded) {
+      RefreshRunTimes(pool.get(), &metrics);
       // Load the new lists now, on the pipeline thread, rather than on the
       // first marketing tool's first page.
       if (CampaignServiceImpl* service = warm_target.load()) {

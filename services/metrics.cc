@@ -54,6 +54,15 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Help("Memory the cached target lists take")
                       .Register(*registry_)
                       .Add({});
+  // Families only: a sample appears once there is a time to report.
+  last_success_ = &prometheus::BuildGauge()
+                       .Name("winback_last_success_timestamp_seconds")
+                       .Help("When the last successful run finished")
+                       .Register(*registry_);
+  served_as_of_ = &prometheus::BuildGauge()
+                       .Name("winback_served_as_of_timestamp_seconds")
+                       .Help("As-of time of the target lists served by default")
+                       .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -115,6 +124,18 @@ void Metrics::OnTargetCacheEvent(TargetCacheEvent event, size_t bytes) {
       break;
   }
   cache_bytes_->Set(static_cast<double>(bytes));
+}
+
+void Metrics::SetRunTimes(const std::optional<RunRecord>& last_success,
+                          const std::optional<RunRecord>& served) {
+  if (last_success.has_value() && last_success->finished_at.has_value()) {
+    last_success_->Add({}).Set(static_cast<double>(*last_success->finished_at) /
+                               kMicrosPerSecond);
+  }
+  if (served.has_value()) {
+    served_as_of_->Add({}).Set(static_cast<double>(served->as_of) /
+                               kMicrosPerSecond);
+  }
 }
 
 std::string Metrics::Scrape() const {

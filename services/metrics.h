@@ -8,11 +8,18 @@
 //   winback_target_cache_misses_total    target lists loaded from the store
 //   winback_target_cache_evictions_total lists dropped to stay in the bound
 //   winback_target_cache_bytes           memory the cached lists take
+//   winback_last_success_timestamp_seconds  when the last successful run
+//                                        finished (Unix time)
+//   winback_served_as_of_timestamp_seconds  the as-of time of the lists
+//                                        served by default (Unix time)
+// The last two have no sample until a run has succeeded; they come from the
+// store, so they survive restarts (alert on time() minus them).
 // No gRPC types: the gRPC edge passes method names and code names in.
 #ifndef WINBACK_SERVICES_METRICS_H_
 #define WINBACK_SERVICES_METRICS_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +56,9 @@ class Metrics {
   void OnRunEvent(const RunEvent& event);
   // A TargetListCache observer.
   void OnTargetCacheEvent(TargetCacheEvent event, size_t bytes);
+  // `last_success`: Store::LastSucceededRun; `served`: LatestPublishedRun.
+  void SetRunTimes(const std::optional<RunRecord>& last_success,
+                   const std::optional<RunRecord>& served);
 
   // The text exposition format of everything recorded (for tests).
   std::string Scrape() const;
@@ -65,6 +75,8 @@ class Metrics {
   prometheus::Counter* cache_misses_;
   prometheus::Counter* cache_evictions_;
   prometheus::Gauge* cache_bytes_;
+  prometheus::Family<prometheus::Gauge>* last_success_;
+  prometheus::Family<prometheus::Gauge>* served_as_of_;
 };
 
 }  // namespace winback

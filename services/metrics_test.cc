@@ -1,5 +1,8 @@
 #include "services/metrics.h"
 
+#include <optional>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace winback {
@@ -28,6 +31,37 @@ TEST(Metrics, RecordsRpcsAndRunEvents) {
   EXPECT_NE(text.find("winback_runs_total{state=\"succeeded\"} 1"),
             std::string::npos);
   EXPECT_NE(text.find("winback_rpc_seconds_bucket"), std::string::npos);
+}
+
+// The value of the unlabelled sample `name` in `text`, or nullopt.
+std::optional<double> Sample(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(text.substr(at + name.size() + 2));
+}
+
+TEST(Metrics, RunTimesAppearOnceKnownInUnixSeconds) {
+  Metrics m;
+  m.SetRunTimes(std::nullopt, std::nullopt);
+  std::string text = m.Scrape();
+  EXPECT_FALSE(Sample(text, "winback_last_success_timestamp_seconds"));
+  EXPECT_FALSE(Sample(text, "winback_served_as_of_timestamp_seconds"));
+
+  RunRecord last, served;
+  last.finished_at = 1'700'000'123'250'000;  // 2023-11-14T22:15:23.25Z
+  served.as_of = 1'690'000'000'500'000;
+  m.SetRunTimes(last, served);
+  text = m.Scrape();
+  EXPECT_EQ(Sample(text, "winback_last_success_timestamp_seconds"),
+            1'700'000'123.25)
+      << text;
+  EXPECT_EQ(Sample(text, "winback_served_as_of_timestamp_seconds"),
+            1'690'000'000.5)
+      << text;
+  // A run with no finish time yet sets nothing; the last value stays.
+  m.SetRunTimes(RunRecord{}, std::nullopt);
+  EXPECT_EQ(Sample(m.Scrape(), "winback_last_success_timestamp_seconds"),
+            1'700'000'123.25);
 }
 
 TEST(Metrics, CountsTargetCacheEvents) {

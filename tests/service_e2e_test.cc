@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -127,6 +128,8 @@ class Daemon {
     std::string line;
     std::getline(in, line);
     port_ = std::stoi(line.substr(line.find('=') + 1));
+    std::getline(in, line);
+    metrics_port_ = std::stoi(line.substr(line.find('=') + 1));
     std::shared_ptr<grpc::ChannelCredentials> credentials =
         grpc::InsecureChannelCredentials();
     if (!config.tls_root.empty()) {
@@ -161,10 +164,27 @@ class Daemon {
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   int port() const { return port_; }
 
+  // The value of the unlabelled sample `name` on the daemon's /metrics page
+  // (fetched with Python's standard library), or nullopt when absent.
+  std::optional<double> MetricSample(const std::string& name) const {
+    std::string page;
+    EXPECT_EQ(RunCommand("/usr/bin/python3 -c 'import sys, urllib.request; "
+                         "sys.stdout.write(urllib.request.urlopen(sys.argv[1])"
+                         ".read().decode())' http://127.0.0.1:" +
+                             std::to_string(metrics_port_) + "/metrics",
+                         &page),
+              0)
+        << page;
+    const size_t at = page.find("\n" + name + " ");
+    if (at == std::string::npos) return std::nullopt;
+    return std::stod(page.substr(at + name.size() + 2));
+  }
+
  private:
   const std::filesystem::path dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int metrics_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::JobService::Stub> jobs_;
   std::unique_ptr<v1::CampaignService::Stub> campaigns_;
@@ -1128,11 +1148,27 @@ TEST(ServiceE2E, RejectsABadScheduleAtStartUpNamingTheKey) {
 
 TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   TempDir dir("svc-kill");
+  const auto Seconds = [](const google::protobuf::Timestamp& t) {
+    return static_cast<double>(t.seconds()) + t.nanos() / 1e9;
+  };
+  v1::Run first_done;
   {
     Daemon d(dir.path());
     d.Start(WithStageDelay(40));
     const v1::Run first = StartRun(d);
+    EXPECT_FALSE(d.MetricSample("winback_last_success_timestamp_seconds"));
     ASSERT_EQ(WaitForRun(d, first.run_id()), v1::RUN_STATE_SUCCEEDED);
+    v1::GetRunRequest get;
+    get.set_run_id(first.run_id());
+    ASSERT_TRUE(
+        d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &first_done).ok());
+    // The freshness gauges follow the run that just succeeded.
+    EXPECT_NEAR(
+        d.MetricSample("winback_last_success_timestamp_seconds").value_or(0),
+        Seconds(first_done.finish_time()), 1e-5);
+    EXPECT_NEAR(
+        d.MetricSample("winback_served_as_of_timestamp_seconds").value_or(0),
+        Seconds(first_done.as_of()), 1e-5);
     d.Stop(SIGTERM);
   }
   int64_t killed_run = 0;
@@ -1157,6 +1193,14 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
       d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &lcr).ok());
   EXPECT_EQ(lcr.run_id(), killed_run - 1);
   EXPECT_GT(lcr.campaigns_size(), 0);
+  // After two restarts and a failed run, the gauges still name the first
+  // run's success (they are read from the store, not kept in memory).
+  EXPECT_NEAR(
+      d.MetricSample("winback_last_success_timestamp_seconds").value_or(0),
+      Seconds(first_done.finish_time()), 1e-5);
+  EXPECT_NEAR(
+      d.MetricSample("winback_served_as_of_timestamp_seconds").value_or(0),
+      Seconds(first_done.as_of()), 1e-5);
   // At start-up the daemon loads the lists of the latest published run. The
   // warm-up runs in the background, so poll the log for it (bounded wait).
   const std::string warmed = "event=target_lists_warmed run_id=" +

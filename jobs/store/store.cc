@@ -844,6 +844,21 @@ absl::StatusOr<std::optional<RunRecord>> Store::LatestPublishedRun() {
       });
 }
 
+absl::StatusOr<std::optional<RunRecord>> Store::LastSucceededRun() {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
+  return Guarded(
+      "LastSucceededRun", [&]() -> absl::StatusOr<std::optional<RunRecord>> {
+        SQLite::Transaction tx(db);
+        StatementCache::Handle q = statements.Get(
+            absl::StrCat("SELECT ", kRunColumns,
+                         " FROM runs WHERE published = 1 "
+                         "ORDER BY finished_at_us DESC, run_id DESC LIMIT 1"));
+        return LoadOptionalRun(statements, *q);
+      });
+}
+
 absl::StatusOr<std::optional<RunRecord>> Store::FindRunByRequestId(
     std::string_view request_id) {
   if (request_id.empty()) return std::nullopt;

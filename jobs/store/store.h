@@ -209,6 +209,10 @@ class Store {
   // none is published.
   absl::StatusOr<std::optional<RunRecord>> LatestPublishedRun();
 
+  // The run that succeeded (and so was published) last by finish time, a
+  // backfill included; nullopt when none has.
+  absl::StatusOr<std::optional<RunRecord>> LastSucceededRun();
+
   // The run started with `request_id`, or nullopt.
   absl::StatusOr<std::optional<RunRecord>> FindRunByRequestId(
       std::string_view request_id);

@@ -694,6 +694,41 @@ TEST_F(StoreTest, ABackfillDoesNotReplaceTheServedRunNorExpireIt) {
   EXPECT_EQ(served(), rerun);
 }
 
+TEST_F(StoreTest, LastSucceededRunIsTheLastToFinishBackfillsIncluded) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::optional<RunRecord>> last = store->LastSucceededRun();
+  ASSERT_OK(last);
+  EXPECT_FALSE(last->has_value());
+  constexpr Micros kDay = 86'400'000'000;
+  const int64_t nightly = PublishNewRun(*store, 6, kT0 + 10 * kDay);
+  // A backfill of an earlier as-of time, started and finished later; then a
+  // run that fails after both.
+  absl::StatusOr<RunRecord> backfill =
+      store->BeginRun(RunTrigger::kManual, "", kT0, kT0 + 12 * kDay);
+  ASSERT_OK(backfill);
+  const LabelTable labels = MakeLabels(3);
+  RunOutputs out;
+  out.labels = &labels;
+  EXPECT_OK_STATUS(
+      store->PublishRun(backfill->run_id, out, kT0 + 12 * kDay + 5));
+  absl::StatusOr<RunRecord> failed =
+      store->BeginRun(RunTrigger::kSchedule, "", 0, kT0 + 13 * kDay);
+  ASSERT_OK(failed);
+  EXPECT_OK_STATUS(store->FinishUnpublished(failed->run_id, RunState::kFailed,
+                                            "x", kT0 + 13 * kDay + 1));
+
+  last = store->LastSucceededRun();
+  ASSERT_OK(last);
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->run_id, backfill->run_id);
+  EXPECT_EQ((*last)->finished_at, kT0 + 12 * kDay + 5);
+  absl::StatusOr<std::optional<RunRecord>> served = store->LatestPublishedRun();
+  ASSERT_OK(served);
+  ASSERT_TRUE(served->has_value());
+  EXPECT_EQ((*served)->run_id, nightly);
+}
+
 TEST_F(StoreTest, ReusedStatementsLeaveNoSnapshotOpenBetweenCalls) {
   auto writer = OpenStore({.keep_runs = 1});
   ASSERT_NE(writer, nullptr);
