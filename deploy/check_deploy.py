@@ -6,6 +6,10 @@
                                   fields winbackd needs
   check_deploy.py docker FILE     FROM debian:12..., multi-stage, no
                                   curl/wget downloads, runs winbackd
+  check_deploy.py alerts FILE SRC a Prometheus rule file whose alerts each
+                                  have expr, labels.severity and a summary,
+                                  and whose winback_* metrics are all
+                                  registered in SRC (services/metrics.cc)
 
 Exits 0 when fine, 1 with the problems listed, 77 (skipped) when python3-yaml
 is missing.
@@ -157,10 +161,44 @@ def check_docker(path):
     need("tzdata" in runtime, "Dockerfile: tzdata is needed for schedule.time_zone")
 
 
+def check_alerts(path, metrics_source):
+    try:
+        import yaml
+    except ImportError:
+        print("SKIP: python3-yaml is not installed")
+        sys.exit(77)
+    with open(metrics_source) as f:
+        registered = set(re.findall(r'\.Name\("(winback_\w+)"\)', f.read()))
+    need(registered, "%s: no metric names found" % metrics_source)
+    with open(path) as f:
+        try:
+            doc = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            problems.append("%s: not valid YAML: %s" % (path, e))
+            return
+    rules = [r for g in dig(doc, "groups") or [] for r in g.get("rules") or []]
+    need(rules, "%s: no groups[].rules[]" % path)
+    for r in rules:
+        name = r.get("alert") or "?"
+        expr = str(r.get("expr") or "")
+        need(r.get("alert") and expr, "%s: a rule without alert and expr" % path)
+        need(dig(r, "labels", "severity") in ("page", "ticket"),
+             "%s: severity must be page or ticket" % name)
+        need(dig(r, "annotations", "summary"), "%s: no annotations.summary" % name)
+        need(expr.count("(") == expr.count(")"), "%s: unbalanced parentheses" % name)
+        for metric in re.findall(r"\bwinback_\w+", expr):
+            base = re.sub(r"_(bucket|sum|count)$", "", metric)
+            need(metric in registered or base in registered,
+                 "%s: %s is not a metric winbackd exports" % (name, metric))
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("k8s", "docker"):
+    if len(sys.argv) == 4 and sys.argv[1] == "alerts":
+        check_alerts(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] in ("k8s", "docker"):
+        (check_k8s if sys.argv[1] == "k8s" else check_docker)(sys.argv[2])
+    else:
         sys.exit(__doc__)
-    (check_k8s if sys.argv[1] == "k8s" else check_docker)(sys.argv[2])
     for p in problems:
         print("FAIL:", p)
     if problems:
