@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -199,6 +200,63 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
   // make the comparison above vacuous.
   EXPECT_GT(churned, 0);
   EXPECT_GT(censored, 0);
+}
+
+// Upper-cases field `index` (0-based) of every data row of a CSV whose
+// first `index` fields hold no commas or quotes, where that field is a
+// 36-character UUID; with `every_other`, only in every other such row.
+// Returns how many fields it changed.
+int64_t UppercaseUuidField(const std::filesystem::path& path, int index,
+                           bool every_other) {
+  std::istringstream in(ReadFile(path));
+  std::string out, line;
+  int64_t changed = 0, seen = 0;
+  std::getline(in, line);
+  out += line + "\n";
+  while (std::getline(in, line)) {
+    size_t begin = 0;
+    for (int i = 0; i < index && begin != std::string::npos; ++i) {
+      begin = line.find(',', begin);
+      if (begin != std::string::npos) ++begin;
+    }
+    const size_t end =
+        begin == std::string::npos ? begin : line.find(',', begin);
+    if (end != std::string::npos && end - begin == 36 &&
+        (!every_other || seen++ % 2 == 0)) {
+      for (size_t i = begin; i < end; ++i) {
+        line[i] = static_cast<char>(
+            std::toupper(static_cast<unsigned char>(line[i])));
+      }
+      ++changed;
+    }
+    out += line + "\n";
+  }
+  WriteFile(path, out);
+  return changed;
+}
+
+// A session_id is a UUID whatever its case: with every booking's session_id
+// and every other click row's written in uppercase, the run finds the same
+// session_ids, sessions and customer links as the generator planned.
+TEST_F(RunE2E, SessionIdsLinkWhateverTheirCase) {
+  ASSERT_GT(UppercaseUuidField(data_ / "transactions.csv", 3, false), 0);
+  ASSERT_GT(UppercaseUuidField(data_ / "click_stream.csv", 0, true), 0);
+  std::string out;
+  ASSERT_EQ(Run("", &out), 0) << out;
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const auto counts =
+      Counts(db, db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64());
+  const TruthSessions truth = ReadTruthSessions(data_);
+  EXPECT_EQ(counts.at("session_ids"), truth.session_ids);
+  EXPECT_EQ(counts.at("sessions"), truth.pieces);
+  EXPECT_EQ(counts.at("sessions_linked"), truth.linked_pieces);
+  EXPECT_GT(truth.linked_pieces, 0);
+  for (const char* file : {"transactions", "click_stream"}) {
+    EXPECT_EQ(counts.at(std::string(file) + ".rows_rejected"),
+              summary_["files"][std::string(file) + ".csv"]["bad_rows"]
+                  .get<int64_t>())
+        << file;
+  }
 }
 
 TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {

@@ -236,9 +236,9 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   int64_t customer;
   if (!ParseInt64(f[1], &customer)) return Reject::kBadId;
   const std::optional<Uuid> booking_id = FastUuid(f[2]);
-  if (!booking_id.has_value() || !FastUuid(f[3]).has_value()) {
-    return Reject::kBadId;
-  }
+  bool session_lowercase = false;
+  const std::optional<Uuid> session = FastUuid(f[3], &session_lowercase);
+  if (!booking_id.has_value() || !session.has_value()) return Reject::kBadId;
   if (!ParseProductLines(f[4], lit, lines)) return Reject::kBadMetadata;
   if (f[5].empty()) return Reject::kBadValue;
   uint8_t success;
@@ -263,7 +263,15 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   if (!seen->insert(*booking_id).second) return Reject::kDuplicateId;
   out->created_at.push_back(*created);
   out->customer_id.push_back(customer);
-  out->session.push_back(session_ids->Intern(f[3]));
+  // Pooled in canonical (lowercase) form, the form the click stream's rows
+  // are matched by (see ParseClicks), whatever the case written here.
+  std::string canonical;
+  std::string_view session_text = f[3];
+  if (!session_lowercase) {
+    canonical = FormatUuid(*session);
+    session_text = canonical;
+  }
+  out->session.push_back(session_ids->Intern(session_text));
   out->payment_method.push_back(out->payment_methods.Intern(f[5]));
   out->success.push_back(success);
   out->promo_amount.push_back(promo_amount);
@@ -353,14 +361,15 @@ struct ClickChunk {
   std::vector<Uuid> event_id;
   std::vector<EventType> event_type;
   std::vector<TrafficSource> traffic_source;
-  // Distinct session texts in order of first appearance: local id i is
-  // session_text[session_begin[i], session_begin[i + 1]).
+  // Distinct session ids in canonical (lowercase) text, in order of first
+  // appearance: local id i is session_text[session_begin[i],
+  // session_begin[i + 1]).
   std::string session_text;
   std::vector<uint32_t> session_begin{0};
-  // Canonical (lowercase) session ids are looked up by value: one probe of
-  // a compact table instead of hashing and comparing text. Others by text.
+  // Session ids are looked up by UUID value, so one written in another case
+  // is the same session_id; and one probe of a compact table is cheaper
+  // than hashing and comparing text.
   absl::flat_hash_map<Uuid, uint32_t, UuidHash> session_of_uuid;
-  absl::flat_hash_map<std::string, uint32_t> session_of_text;
 
   size_t distinct_sessions() const { return session_begin.size() - 1; }
   std::string_view SessionText(uint32_t i) const {
@@ -399,19 +408,15 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
   auto resolve = [c, &pending, &pending_count] {
     for (int i = 0; i < pending_count; ++i) {
       const PendingSession& p = pending[i];
-      uint32_t local;
-      if (p.lowercase) {
-        const auto [it, inserted] = c->session_of_uuid.try_emplace(
-            p.uuid, static_cast<uint32_t>(c->distinct_sessions()));
-        if (inserted) c->AddSessionText(p.text);
-        local = it->second;
-      } else {
-        const auto [it, inserted] = c->session_of_text.try_emplace(
-            std::string(p.text), static_cast<uint32_t>(c->distinct_sessions()));
-        if (inserted) c->AddSessionText(p.text);
-        local = it->second;
+      const auto [it, inserted] = c->session_of_uuid.try_emplace(
+          p.uuid, static_cast<uint32_t>(c->distinct_sessions()));
+      if (inserted && p.lowercase) {
+        c->AddSessionText(p.text);
+      } else if (inserted) {
+        // Rare; keeps every pooled session id in canonical form.
+        c->AddSessionText(FormatUuid(p.uuid));
       }
-      c->session[p.row] = local;
+      c->session[p.row] = it->second;
     }
     pending_count = 0;
   };
@@ -450,7 +455,7 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
         continue;
       }
     }
-    if (row.lowercase) c->session_of_uuid.prefetch(row.session);
+    c->session_of_uuid.prefetch(row.session);
     pending[pending_count++] = {row.session, f[0], c->session.size(),
                                 row.lowercase};
     c->session.push_back(0);  // set by resolve()
@@ -605,8 +610,10 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   for (size_t k = 0; k < chunks.size(); ++k) {
     global[k].assign(chunks[k].distinct_sessions(), kNotYet);
   }
-  // Canonical ids: a canonical text equals a pooled text exactly when that
-  // one is canonical too, with the same UUID. So one pass reads the pooled
+  // Session ids are matched by UUID value. ParseBookings and this function
+  // pool them in canonical form only, so each UUID has at most one pooled
+  // text, and a non-canonical text (from another writer of the pool) is
+  // no session id of ours: it is passed over. One pass reads the pooled
   // texts in order (they lie in the pool's blocks in id order) and probes
   // the chunks' UUID tables, rather than hashing every chunk id's text and
   // comparing it with a pooled text elsewhere in memory: about half the
@@ -639,13 +646,6 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
       }
     }
   });
-  // Other ids (not canonical lowercase UUIDs; rare) by text.
-  ParallelFor(chunks.size(), options.threads, [&](size_t k) {
-    for (const auto& [text, local] : chunks[k].session_of_text) {
-      const int64_t id = session_ids->Find(text);
-      if (id >= 0) global[k][local] = static_cast<uint32_t>(id);
-    }
-  });
   for (size_t k = 0; k < chunks.size(); ++k) {
     for (uint32_t i = 0; i < global[k].size(); ++i) {
       if (global[k][i] == kNotYet) {
@@ -656,7 +656,6 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   ParallelFor(chunks.size(), options.threads, [&](size_t k) {
     ClickChunk& c = chunks[k];
     c.session_of_uuid = {};
-    c.session_of_text = {};
     std::string().swap(c.session_text);
     for (uint32_t& s : c.session) s = global[k][s];
   });

@@ -105,7 +105,8 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
 // transactions.csv: created_at (a timestamp in the options' event time
 // range) and shipment_date_limit (a timestamp), else bad_timestamp;
 // customer_id (int, else bad_id), booking_id and session_id
-// (UUIDs, else bad_id; session_id interned as written into `session_ids`),
+// (UUIDs, else bad_id; session_id pooled in `session_ids` as its canonical
+// lowercase text, so its case does not matter: see ParseClicks),
 // product_metadata (a list of dicts with int product_id, quantity >= 1 and
 // item_price >= 0, else bad_metadata), payment_method (non-empty, interned),
 // payment_status Success/Failed, promo_amount/shipment_fee/total_amount
@@ -122,8 +123,11 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
 using ReleaseFn = std::function<void(std::string_view done)>;
 
 // click_stream.csv, parsed in options.threads pieces split at line
-// boundaries. session_id (UUID, else bad_id; interned as written into
-// `session_ids` in order of first appearance), event_name (else bad_value),
+// boundaries. session_id (UUID, else bad_id; pooled in `session_ids` as
+// its canonical lowercase text, in order of first appearance: a session_id
+// is identified by its UUID value, so one written in another case here or
+// in transactions.csv is the same session_id; texts other than canonical
+// UUIDs already in the pool match nothing), event_name (else bad_value),
 // event_time (a timestamp in the options' event time range, else
 // bad_timestamp), event_id (UUID, else bad_id),
 // traffic_source (else bad_value), event_metadata: for ADD_TO_CART a dict

@@ -828,64 +828,101 @@ TEST(SessionIds, FollowFirstAppearanceOnAnyThreadCount) {
   }
 }
 
-TEST(SessionIds, AreInternedAsWrittenIncludingCase) {
+// A session_id is a UUID: the same value in another case is the same
+// session_id, pooled once as its lowercase text.
+TEST(SessionIds, AreMatchedByUuidValueWhateverTheCase) {
   const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
   const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
-  StringPool sessions;
-  ClickTable c;
-  FileReport report;
-  ASSERT_TRUE(
-      ParseClicks(ClickText({
-                      Click(upper, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
-                      Click(lower, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
-                      Click(upper, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
-                      Click(lower, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
-                  }),
-                  "click_stream.csv", IngestOptions(), &sessions, &c, &report)
-          .ok());
-  EXPECT_THAT(c.session, ElementsAre(0u, 1u, 0u, 1u));
-  EXPECT_EQ(sessions.Get(0), upper);
-  EXPECT_EQ(sessions.Get(1), lower);
-}
-
-TEST(SessionIds, PooledTextsMatchOnlyTheSameTextWhateverTheCase) {
-  // Clicks find a pooled id only by its exact text: the lowercase form of a
-  // pooled uppercase id is a new id, whichever path looks it up.
-  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
-  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string mixed = "AbCdEf01-0000-4000-8000-00000000000a";
   const std::string other = "abcdef02-0000-4000-8000-00000000000b";
   for (int threads : {1, 2, 3}) {
     SCOPED_TRACE(threads);
-    StringPool sessions;
-    BookingTable b;
-    ClickTable c;
-    FileReport report;
-    ASSERT_TRUE(ParseBookings(
-                    BookingText({Booking(kT0Text, "1", upper, kOneItem, "OVO",
-                                         "Success", "0", "", "0", "3000"),
-                                 Booking(kT0Text, "2", other, kOneItem, "OVO",
-                                         "Success", "0", "", "0", "3000")}),
-                    "transactions.csv", IngestOptions(), &sessions, &b, &report)
-                    .ok());
     IngestOptions o;
     o.threads = threads;
+    StringPool sessions;
+    ClickTable c;
+    FileReport report;
     ASSERT_TRUE(
         ParseClicks(ClickText({
-                        Click(lower, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
-                        Click(upper, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
-                        Click(other, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
-                        Click(upper, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
-                        Click(lower, "HOMEPAGE", kT0Text, U(5), "WEB", ""),
-                        Click(other, "HOMEPAGE", kT0Text, U(6), "WEB", ""),
+                        Click(upper, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                        Click(other, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+                        Click(lower, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
+                        Click(mixed, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
+                        Click(upper, "HOMEPAGE", kT0Text, U(5), "WEB", ""),
+                        Click(lower, "HOMEPAGE", kT0Text, U(6), "WEB", ""),
                     }),
                     "click_stream.csv", o, &sessions, &c, &report)
             .ok());
-    EXPECT_THAT(c.session, ElementsAre(2u, 0u, 1u, 0u, 2u, 1u));
-    ASSERT_EQ(sessions.size(), 3u);
-    EXPECT_EQ(sessions.Get(0), upper);
+    EXPECT_THAT(c.session, ElementsAre(0u, 1u, 0u, 0u, 0u, 0u));
+    ASSERT_EQ(sessions.size(), 2u);
+    EXPECT_EQ(sessions.Get(0), lower);
     EXPECT_EQ(sessions.Get(1), other);
-    EXPECT_EQ(sessions.Get(2), lower);
   }
+}
+
+// The audit's case: transactions.csv wrote a booking's session_id in
+// uppercase, the click stream in lowercase. The booking must link to the
+// click session exactly as the lowercase spelling does.
+TEST(SessionIds, AnUppercaseBookingSessionIdLinksAsItsLowercaseFormDoes) {
+  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
+  const std::string other = "abcdef02-0000-4000-8000-00000000000b";
+  const std::string unbooked = "abcdef03-0000-4000-8000-00000000000c";
+  const std::vector<std::string> clicks = {
+      Click(unbooked, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+      Click(lower, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+      Click(other, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
+      Click(lower, "SCROLL", kT0Text, U(4), "WEB", ""),
+      Click(unbooked, "HOMEPAGE", kT0Text, U(5), "WEB", ""),
+  };
+  for (const std::string& booked : {lower, upper}) {
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(booked + " threads " + std::to_string(threads));
+      StringPool sessions;
+      BookingTable b;
+      ClickTable c;
+      FileReport report;
+      ASSERT_TRUE(
+          ParseBookings(
+              BookingText({Booking(kT0Text, "1", booked, kOneItem, "OVO",
+                                   "Success", "0", "", "0", "3000"),
+                           Booking(kT0Text, "2", other, kOneItem, "OVO",
+                                   "Success", "0", "", "0", "3000")}),
+              "transactions.csv", IngestOptions(), &sessions, &b, &report)
+              .ok());
+      IngestOptions o;
+      o.threads = threads;
+      ASSERT_TRUE(ParseClicks(ClickText(clicks), "click_stream.csv", o,
+                              &sessions, &c, &report)
+                      .ok());
+      // Booking 0's session is the one of click rows 1 and 3; the unbooked
+      // session_id is new to the pool.
+      EXPECT_THAT(b.session, ElementsAre(0u, 1u));
+      EXPECT_THAT(c.session, ElementsAre(2u, 0u, 1u, 0u, 2u));
+      ASSERT_EQ(sessions.size(), 3u);
+      EXPECT_EQ(sessions.Get(0), lower);
+      EXPECT_EQ(sessions.Get(1), other);
+      EXPECT_EQ(sessions.Get(2), unbooked);
+    }
+  }
+}
+
+TEST(ParseBookings, PoolsSessionIdsByUuidValue) {
+  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
+  StringPool sessions;
+  BookingTable b;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseBookings(BookingText({Booking(kT0Text, "1", upper, kOneItem, "OVO",
+                                         "Success", "0", "", "0", "3000"),
+                                 Booking(kT0Text, "1", lower, kOneItem, "OVO",
+                                         "Success", "0", "", "0", "3000")}),
+                    "transactions.csv", IngestOptions(), &sessions, &b, &report)
+          .ok());
+  EXPECT_THAT(b.session, ElementsAre(0u, 0u));
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions.Get(0), lower);
 }
 
 // ---------------------------------------------------------------- directory
@@ -958,6 +995,29 @@ TEST_F(IngestDirectoryTest, BookingSessionIdsAreNumberedBeforeClickOnes) {
     EXPECT_EQ(data->session_ids.Get(2999), U(3099));
     EXPECT_EQ(data->session_ids.Get(3000), U(7));
     EXPECT_THAT(data->clicks.session, ElementsAre(3000u, 0u, 2999u));
+  }
+}
+
+TEST_F(IngestDirectoryTest, UppercaseBookingSessionIdLinksToItsClicks) {
+  std::string upper = U(0xabcd);
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(ch));
+  ASSERT_NE(upper, U(0xabcd));
+  Write("transactions.csv",
+        BookingText({Booking(kT0Text, "1", upper, kOneItem, "OVO", "Success",
+                             "0", "", "0", "3000")}));
+  Write("click_stream.csv",
+        ClickText({Click(U(0xabcd), "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                   Click(U(9), "HOMEPAGE", kT0Text, U(2), "WEB", "")}));
+  for (int threads : {1, 2, 3}) {
+    IngestOptions o;
+    o.threads = threads;
+    absl::StatusOr<Dataset> data = IngestDirectory(dir_.string(), o);
+    ASSERT_TRUE(data.ok()) << data.status();
+    // Click rows: the booked session, then U(9).
+    EXPECT_THAT(data->bookings.session, ElementsAre(0u)) << threads;
+    EXPECT_THAT(data->clicks.session, ElementsAre(0u, 1u)) << threads;
+    ASSERT_EQ(data->session_ids.size(), 2u);
+    EXPECT_EQ(data->session_ids.Get(0), U(0xabcd));
   }
 }
 
