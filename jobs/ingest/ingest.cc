@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <string>
@@ -14,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "jobs/common/parallel.h"
 #include "jobs/common/status_macros.h"
-#include "jobs/ingest/fast_path.h"
 #include "jobs/ingest/csv.h"
+#include "jobs/ingest/fast_path.h"
 #include "jobs/ingest/literal.h"
 #include "jobs/ingest/mapped_file.h"
 
@@ -67,9 +68,14 @@ struct UuidHash {
   }
 };
 
-bool IsEmptyOrNumber(std::string_view s) {
-  double unused;
-  return s.empty() || ParseDouble(s, &unused);
+constexpr double kMaxLatitude = 90.0;
+constexpr double kMaxLongitude = 180.0;
+
+// A latitude or longitude in decimal degrees, at most `limit` from 0. The
+// number reader also takes "nan", "inf" and "-inf", which are no place.
+bool IsCoordinate(std::string_view s, double limit) {
+  double v;
+  return ParseDouble(s, &v) && std::isfinite(v) && std::fabs(v) <= limit;
 }
 
 void BeginReport(std::string_view file_name, FileReport* report) {
@@ -118,7 +124,8 @@ RowResult CustomerRow(std::string_view line, FieldSplitter* splitter,
   } else if (!f[7].empty()) {
     return Reject::kBadValue;
   }
-  if (!IsEmptyOrNumber(f[10]) || !IsEmptyOrNumber(f[11])) {
+  if ((!f[10].empty() && !IsCoordinate(f[10], kMaxLatitude)) ||
+      (!f[11].empty() && !IsCoordinate(f[11], kMaxLongitude))) {
     return Reject::kBadValue;
   }
   const std::optional<int32_t> joined = ParseDate(f[14]);
@@ -254,8 +261,8 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
     return Reject::kBadValue;
   }
   if (!FastTimestamp(f[10]).has_value()) return Reject::kBadTimestamp;
-  double lat, lon;
-  if (!ParseDouble(f[11], &lat) || !ParseDouble(f[12], &lon) ||
+  if (!IsCoordinate(f[11], kMaxLatitude) ||
+      !IsCoordinate(f[12], kMaxLongitude) ||
       !ParseMoney(f[13], &total_amount)) {
     return Reject::kBadValue;
   }

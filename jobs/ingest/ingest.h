@@ -86,8 +86,10 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
 // customer.csv: customer_id (int, else bad_id; repeated, duplicate_id for
 // the later row), gender F/M/empty (else bad_value), birthdate (date or
 // empty, else bad_date), device_type Android/iOS/empty (else bad_value),
-// home_location_lat/long (number or empty, else bad_value), home_location
-// (interned), first_join_date (date, else bad_date). Fills out->row_of.
+// home_location_lat/long (empty, or a finite number of degrees with
+// |lat| <= 90 and |long| <= 180, else bad_value: nan and inf are no place),
+// home_location (interned), first_join_date (date, else bad_date). Fills
+// out->row_of.
 absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
                             const IngestOptions& options, CustomerTable* out,
                             FileReport* report);
@@ -110,7 +112,8 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
 // product_metadata (a list of dicts with int product_id, quantity >= 1 and
 // item_price >= 0, else bad_metadata), payment_method (non-empty, interned),
 // payment_status Success/Failed, promo_amount/shipment_fee/total_amount
-// (integers >= 0), shipment_location_lat/long (numbers); else bad_value.
+// (integers >= 0), shipment_location_lat/long (finite numbers of degrees,
+// |lat| <= 90, |long| <= 180); else bad_value.
 // promo_code is interned with "" first (id 0). total_amount is kept as
 // written even when it disagrees with the lines. A booking_id seen in an
 // earlier kept row (as a UUID, whatever its case) is duplicate_id.

@@ -127,6 +127,48 @@ TEST(ParseCustomers, RejectsBadRowsWithReasons) {
                           "duplicate_id:1@6", "wrong_field_count:1@8"));
 }
 
+// Coordinates must be a place: nan, inf and values past the poles or the
+// antimeridian are bad_value; the bounds themselves and an empty value (a
+// customer without a known home) are kept.
+TEST(ParseCustomers, RejectsCoordinatesThatAreNoPlace) {
+  const std::vector<std::pair<std::string, std::string>> lat_long = {
+      {"90", "180"},       // line 2: kept
+      {"-90", "-180"},     // 3: kept
+      {"", ""},            // 4: kept
+      {"-6.2", ""},        // 5: kept
+      {"nan", "106.8"},    // 6
+      {"-6.2", "inf"},     // 7
+      {"-inf", "106.8"},   // 8
+      {"NaN", "106.8"},    // 9
+      {"90.000001", "1"},  // 10
+      {"-90.5", "1"},      // 11
+      {"1", "180.5"},      // 12
+      {"1", "-181"},       // 13
+      {"infinity", "1"},   // 14
+      {"1e3", "1"},        // 15
+      {"-6.2", "-nan"},    // 16
+      {"-6.2", "106.8"},   // 17: kept
+  };
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < lat_long.size(); ++i) {
+    rows.push_back(absl::StrCat(i + 1, ",A,B,u,e,F,1990-05-17,Android,d,v,",
+                                lat_long[i].first, ",", lat_long[i].second,
+                                ",Jakarta Raya,Indonesia,2019-08-23"));
+  }
+  CustomerTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseCustomers(CustomerText(rows), "customer.csv", Lenient(), &t, &report)
+          .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 2, 3, 4, 16));
+  EXPECT_EQ(report.rows_read, 16);
+  EXPECT_EQ(report.rows_rejected, 11);
+  ASSERT_EQ(report.rejects.size(), 1u);
+  EXPECT_EQ(report.rejects[0].reason, "bad_value");
+  EXPECT_EQ(report.rejects[0].count, 11);
+  EXPECT_THAT(report.rejects[0].first_lines, ElementsAre(6, 7, 8, 9, 10));
+}
+
 // Blank lines (an editor's trailing ones, a "\r" left by CRLF) are no rows:
 // not read, not rejected, but later rows keep their file line numbers.
 TEST(ParseCustomers, SkipsBlankLinesKeepingLineNumbers) {
@@ -314,6 +356,39 @@ TEST(ParseBookings, RejectsBadRowsWithReasons) {
       Reasons(report.rejects),
       ElementsAre("bad_id:2@4,5", "bad_metadata:2@6,7", "bad_timestamp:1@3",
                   "bad_value:2@8,9", "wrong_field_count:1@10"));
+}
+
+TEST(ParseBookings, RejectsShipmentCoordinatesThatAreNoPlace) {
+  const std::vector<std::pair<std::string, std::string>> lat_long = {
+      {"90", "180"},            // line 2: kept
+      {"-90", "-180"},          // 3: kept
+      {"nan", "106.8"},         // 4
+      {"-6.2", "inf"},          // 5
+      {"-inf", "106.8"},        // 6
+      {"-6.2", "-180.000001"},  // 7
+      {"91", "106.8"},          // 8
+      {"", "106.8"},            // 9: a shipment has a destination
+  };
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < lat_long.size(); ++i) {
+    std::string row = Booking(kT0Text, absl::StrCat(i + 1), U(100 + i),
+                              kOneItem, "OVO", "Success", "0", "", "0", "3000");
+    const std::string written = ",-6.2088,106.8456,";
+    const size_t at = row.find(written);
+    EXPECT_NE(at, std::string::npos);
+    row.replace(
+        at, written.size(),
+        absl::StrCat(",", lat_long[i].first, ",", lat_long[i].second, ","));
+    rows.push_back(row);
+  }
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(BookingText(rows), "transactions.csv", Lenient(),
+                            &sessions, &t, &report)
+                  .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 2));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_value:6@4,5,6,7,8"));
 }
 
 // The same order twice (a line exported twice, or its booking id again in
