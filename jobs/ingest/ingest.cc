@@ -78,6 +78,12 @@ bool IsCoordinate(std::string_view s, double limit) {
   return ParseDouble(s, &v) && std::isfinite(v) && std::fabs(v) <= limit;
 }
 
+// Customer ids are positive: GetCustomer cannot look up 0 or less, and -1
+// is kNoCustomer, "no known customer", to the later stages.
+bool ParseCustomerId(std::string_view s, int64_t* out) {
+  return ParseInt64(s, out) && *out > 0;
+}
+
 void BeginReport(std::string_view file_name, FileReport* report) {
   *report = FileReport();
   report->file = std::string(file_name);
@@ -100,7 +106,7 @@ RowResult CustomerRow(std::string_view line, FieldSplitter* splitter,
     return Reject::kWrongFieldCount;
   }
   int64_t id;
-  if (!ParseInt64(f[0], &id)) return Reject::kBadId;
+  if (!ParseCustomerId(f[0], &id)) return Reject::kBadId;
   if (out->row_of.contains(id)) return Reject::kDuplicateId;
   Gender gender = Gender::kUnknown;
   if (f[5] == "F") {
@@ -241,7 +247,7 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   const std::optional<Micros> created = FastTimestamp(f[0]);
   if (!PlausibleEventTime(created, options)) return Reject::kBadTimestamp;
   int64_t customer;
-  if (!ParseInt64(f[1], &customer)) return Reject::kBadId;
+  if (!ParseCustomerId(f[1], &customer)) return Reject::kBadId;
   const std::optional<Uuid> booking_id = FastUuid(f[2]);
   bool session_lowercase = false;
   const std::optional<Uuid> session = FastUuid(f[3], &session_lowercase);

@@ -83,13 +83,13 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
                                         const IngestOptions& options,
                                         IngestReport* failed_report = nullptr);
 
-// customer.csv: customer_id (int, else bad_id; repeated, duplicate_id for
-// the later row), gender F/M/empty (else bad_value), birthdate (date or
-// empty, else bad_date), device_type Android/iOS/empty (else bad_value),
-// home_location_lat/long (empty, or a finite number of degrees with
-// |lat| <= 90 and |long| <= 180, else bad_value: nan and inf are no place),
-// home_location (interned), first_join_date (date, else bad_date). Fills
-// out->row_of.
+// customer.csv: customer_id (an integer > 0, else bad_id; repeated,
+// duplicate_id for the later row), gender F/M/empty (else bad_value),
+// birthdate (date or empty, else bad_date), device_type Android/iOS/empty
+// (else bad_value), home_location_lat/long (empty, or a finite number of
+// degrees with |lat| <= 90 and |long| <= 180, else bad_value: nan and inf
+// are no place), home_location (interned), first_join_date (date, else
+// bad_date). Fills out->row_of.
 absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
                             const IngestOptions& options, CustomerTable* out,
                             FileReport* report);
@@ -106,7 +106,7 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
 
 // transactions.csv: created_at (a timestamp in the options' event time
 // range) and shipment_date_limit (a timestamp), else bad_timestamp;
-// customer_id (int, else bad_id), booking_id and session_id
+// customer_id (an integer > 0, else bad_id), booking_id and session_id
 // (UUIDs, else bad_id; session_id pooled in `session_ids` as its canonical
 // lowercase text, so its case does not matter: see ParseClicks),
 // product_metadata (a list of dicts with int product_id, quantity >= 1 and

@@ -127,6 +127,29 @@ TEST(ParseCustomers, RejectsBadRowsWithReasons) {
                           "duplicate_id:1@6", "wrong_field_count:1@8"));
 }
 
+// GetCustomer looks up positive ids only, and -1 means "no customer" to
+// the later stages: 0 and negative ids are bad_id, in both files that name
+// a customer.
+TEST(ParseCustomers, NonPositiveIdIsBadId) {
+  const std::string tail =
+      ",A,B,u,e,F,1990-05-17,Android,d,v,-6.2,106.8,Jakarta Raya,Indonesia,"
+      "2019-08-23";
+  const std::string text = CustomerText({
+      "1" + tail,                     // line 2: kept
+      "0" + tail,                     // 3
+      "-1" + tail,                    // 4
+      "-9223372036854775808" + tail,  // 5
+      "-0" + tail,                    // 6
+      "9223372036854775807" + tail,   // 7: kept
+  });
+  CustomerTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseCustomers(text, "customer.csv", Lenient(), &t, &report).ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, INT64_MAX));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:4@3,4,5,6"));
+}
+
 // Coordinates must be a place: nan, inf and values past the poles or the
 // antimeridian are bad_value; the bounds themselves and an empty value (a
 // customer without a known home) are kept.
@@ -356,6 +379,23 @@ TEST(ParseBookings, RejectsBadRowsWithReasons) {
       Reasons(report.rejects),
       ElementsAre("bad_id:2@4,5", "bad_metadata:2@6,7", "bad_timestamp:1@3",
                   "bad_value:2@8,9", "wrong_field_count:1@10"));
+}
+
+TEST(ParseBookings, NonPositiveCustomerIdIsBadId) {
+  std::vector<std::string> rows;
+  for (const char* customer : {"1", "0", "-1", "-77", "5"}) {  // lines 2-6
+    rows.push_back(Booking(kT0Text, customer, U(rows.size() + 1), kOneItem,
+                           "OVO", "Success", "0", "", "0", "3000"));
+  }
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(BookingText(rows), "transactions.csv", Lenient(),
+                            &sessions, &t, &report)
+                  .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 5));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:3@3,4,5"));
+  EXPECT_EQ(sessions.size(), 2u);  // rejected rows pool no session id
 }
 
 TEST(ParseBookings, RejectsShipmentCoordinatesThatAreNoPlace) {
