@@ -394,6 +394,8 @@ struct ClickChunk {
     session_begin.push_back(static_cast<uint32_t>(session_text.size()));
     return static_cast<uint32_t>(distinct_sessions() - 1);
   }
+  // ClickTable::line_runs of the chunk's rows, lines relative to the chunk.
+  std::vector<ClickTable::LineRun> line_runs;
   RowLog log;         // line numbers relative to the chunk (first line 1)
   int64_t lines = 0;  // physical lines in the chunk
 };
@@ -440,6 +442,7 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
   std::string_view f[kClickFields];
   std::string_view line;
   int64_t line_no = 0;
+  int64_t next_line = 0;  // the line of the next row if no line is skipped
   const char* released = text.data();
   while (lines.NextRow(&line, &line_no)) {
     c->log.CountRow();
@@ -468,6 +471,9 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
         continue;
       }
     }
+    if (line_no != next_line)
+      c->line_runs.push_back({c->session.size(), line_no});
+    next_line = line_no + 1;
     c->session_of_uuid.prefetch(row.session);
     pending[pending_count++] = {row.session, f[0], c->session.size(),
                                 row.lowercase};
@@ -606,9 +612,23 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
 
   RowLog log;
   int64_t line_offset = 1;  // the header
+  size_t row_offset = out->size();
   for (const ClickChunk& c : chunks) {
     log.Merge(c.log, line_offset);
+    for (const ClickTable::LineRun& run : c.line_runs) {
+      const ClickTable::LineRun shifted{run.row + row_offset,
+                                        run.line + line_offset};
+      // A chunk that goes on where the one before stopped continues its run.
+      const bool continues =
+          !out->line_runs.empty() &&
+          out->line_runs.back().line +
+                  static_cast<int64_t>(shifted.row -
+                                       out->line_runs.back().row) ==
+              shifted.line;
+      if (!continues) out->line_runs.push_back(shifted);
+    }
     line_offset += c.lines;
+    row_offset += c.session.size();
   }
   WB_RETURN_IF_ERROR(FinishReport(log, options, report));
   if (before_pool) WB_RETURN_IF_ERROR(before_pool());

@@ -138,7 +138,8 @@ using ReleaseFn = std::function<void(std::string_view done)>;
 // payment_status; for SEARCH a string search_keywords; for ADD_PROMO a
 // string promo_code and an int promo_amount; for the other events empty or
 // any valid literal; else bad_metadata. The result does not depend on the
-// number of threads. `release`, when set, is called from the parser threads
+// number of threads. out->line_runs maps the rows to their file lines.
+// `release`, when set, is called from the parser threads
 // with parsed pieces of `text` (disjoint, each at most once).
 // `before_pool`, when set, is called once the rows are parsed and before
 // `session_ids` is first touched (an error from it is returned as is): it

@@ -713,6 +713,59 @@ TEST(ParseClicks, LineNumbersAreExactAcrossThreads) {
   }
 }
 
+// Rows found bad after ingest (repeated clicks, in sessionize) are
+// reported at their file lines: each kept row knows its line, across
+// rejected rows, blank lines and chunk boundaries.
+TEST(ParseClicks, RowsKnowTheirFileLinesOnAnyThreadCount) {
+  const std::string good =
+      Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", "");
+  const std::string bad = Click(U(1), "NAP", kT0Text, U(102), "MOBILE", "");
+  // Line 1 is the header; "" is a blank line.
+  const std::vector<std::string> lines = {
+      good, good, bad,  good, "",   good, bad,  bad,  good, "",   "",
+      good, good, good, bad,  good, "",   good, good, bad,  good, good};
+  std::vector<int64_t> want;  // the lines of the good rows
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i] == good) want.push_back(static_cast<int64_t>(i) + 2);
+  }
+  const std::string text =
+      absl::StrCat(kClickHeader, "\n", absl::StrJoin(lines, "\n"), "\n");
+  for (int threads : {1, 2, 3, 5}) {
+    SCOPED_TRACE(threads);
+    IngestOptions o = Lenient();
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    ASSERT_EQ(t.size(), want.size());
+    for (size_t row = 0; row < t.size(); ++row) {
+      EXPECT_EQ(t.LineOf(row), want[row]) << row;
+    }
+  }
+}
+
+TEST(ParseClicks, CleanFileHasOneLineRun) {
+  const std::string text = ClickText({
+      Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", ""),
+      Click(U(1), "HOMEPAGE", kT0Text, U(102), "MOBILE", ""),
+      Click(U(1), "HOMEPAGE", kT0Text, U(103), "MOBILE", ""),
+  });
+  for (int threads : {1, 2, 3}) {
+    IngestOptions o;
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    ASSERT_EQ(t.line_runs.size(), 1u) << threads;
+    EXPECT_EQ(t.line_runs[0].row, 0u);
+    EXPECT_EQ(t.line_runs[0].line, 2);
+  }
+}
+
 TEST(ParseClicks, CountsOnlyTheFirstFiveLinesPerReasonAcrossThreads) {
   std::vector<std::string> rows;
   for (int i = 1; i <= 40; ++i) {
