@@ -711,6 +711,34 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   return absl::OkStatus();
 }
 
+absl::Status AddDuplicateRows(int64_t count,
+                              const std::vector<int64_t>& first_lines,
+                              const IngestOptions& options,
+                              FileReport* report) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  if (count == 0) return absl::OkStatus();
+  const std::string name(
+      ingest_internal::RejectName(ingest_internal::Reject::kDuplicateId));
+  auto at = std::find_if(
+      report->rejects.begin(), report->rejects.end(),
+      [&name](const FileReport::Reason& r) { return r.reason >= name; });
+  if (at == report->rejects.end() || at->reason != name) {
+    FileReport::Reason added;
+    added.reason = name;
+    at = report->rejects.insert(at, std::move(added));
+  }
+  at->count += count;
+  std::vector<int64_t>& lines = at->first_lines;
+  lines.insert(lines.end(), first_lines.begin(), first_lines.end());
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  if (lines.size() > FileReport::kMaxLinesPerReason) {
+    lines.resize(FileReport::kMaxLinesPerReason);
+  }
+  report->rows_rejected += count;
+  return ingest_internal::CheckRejectShare(*report, options.max_bad_row_share);
+}
+
 absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
                                         const IngestOptions& options,
                                         IngestReport* failed_report) {

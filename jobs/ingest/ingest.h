@@ -26,6 +26,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -139,7 +140,11 @@ using ReleaseFn = std::function<void(std::string_view done)>;
 // string promo_code and an int promo_amount; for the other events empty or
 // any valid literal; else bad_metadata. The result does not depend on the
 // number of threads. out->line_runs maps the rows to their file lines.
-// `release`, when set, is called from the parser threads
+// Repeated event_ids are not looked for here (a set of the full export's
+// 12.7 million ids costs too much time and memory): Sessionize finds rows
+// that repeat an earlier row's session_id, event_time and event_id, and
+// AddDuplicateRows counts them into `report`. `release`, when set, is
+// called from the parser threads
 // with parsed pieces of `text` (disjoint, each at most once).
 // `before_pool`, when set, is called once the rows are parsed and before
 // `session_ids` is first touched (an error from it is returned as is): it
@@ -149,6 +154,16 @@ absl::Status ParseClicks(
     const IngestOptions& options, StringPool* session_ids, ClickTable* out,
     FileReport* report, const ReleaseFn& release = nullptr,
     const std::function<absl::Status()>& before_pool = nullptr);
+
+// Counts `count` rows of the file of `report` that were found after ingest
+// to repeat an earlier row (click_stream.csv rows dropped by Sessionize) as
+// rejected under duplicate_id, with `first_lines` (their first line
+// numbers, ascending) merged into the reason's first lines. Then applies
+// options.max_bad_row_share again, failing with the message ingest would
+// have given when the share is now above it. Nothing changes for count 0.
+absl::Status AddDuplicateRows(int64_t count,
+                              const std::vector<int64_t>& first_lines,
+                              const IngestOptions& options, FileReport* report);
 
 }  // namespace winback
 

@@ -846,6 +846,48 @@ TEST(BadRowShare, AppliesToEveryFile) {
   EXPECT_EQ(t2.size(), 1u);
 }
 
+// Repeated click rows are found by sessionize, after ingest: they join the
+// file's rejects as duplicate_id and count toward its bad-row share.
+TEST(AddDuplicateRows, CountsThemAsDuplicateIdRejects) {
+  FileReport report;
+  report.file = "click_stream.csv";
+  report.rows_read = 1000;
+  report.rows_rejected = 3;
+  report.rejects = {{"bad_id", 2, {7, 9}}, {"wrong_field_count", 1, {4}}};
+  IngestOptions o;  // max_bad_row_share 1%
+  ASSERT_TRUE(AddDuplicateRows(0, {}, o, &report).ok());
+  EXPECT_EQ(report.rows_rejected, 3);
+  EXPECT_EQ(report.rejects.size(), 2u);
+  ASSERT_TRUE(AddDuplicateRows(4, {50, 60, 70, 80}, o, &report).ok());
+  EXPECT_EQ(report.rows_read, 1000);
+  EXPECT_EQ(report.rows_rejected, 7);
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_id:2@7,9", "duplicate_id:4@50,60,70,80",
+                          "wrong_field_count:1@4"));
+  // More of them: the first five lines overall are kept.
+  ASSERT_TRUE(AddDuplicateRows(2, {5, 65}, o, &report).ok());
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_id:2@7,9", "duplicate_id:6@5,50,60,65,70",
+                          "wrong_field_count:1@4"));
+  EXPECT_EQ(report.rows_rejected, 9);
+}
+
+TEST(AddDuplicateRows, AboveTheShareFailsNamingFileAndLines) {
+  FileReport report;
+  report.file = "click_stream.csv";
+  report.rows_read = 100;
+  report.rows_rejected = 1;
+  report.rejects = {{"bad_value", 1, {30}}};
+  const absl::Status s =
+      AddDuplicateRows(1, {12}, IngestOptions(), &report);  // 2 of 100 > 1%
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "click_stream.csv: 2 of 100 rows rejected (2.0000%), above "
+            "max_bad_row_share 1.0000%; first bad rows: line 12 "
+            "(duplicate_id), line 30 (bad_value)");
+  EXPECT_EQ(report.rows_rejected, 2);  // the report is still filled in
+}
+
 // ------------------------------------------------------------------ headers
 
 TEST(Header, MustMatchExactly) {
