@@ -245,17 +245,25 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
     size_t pieces = 0;
     for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
       Event* const begin = events.get() + offsets[s];
-      Event* end = events.get() + offsets[s + 1];
+      Event* const end = events.get() + offsets[s + 1];
       if (begin == end) continue;
       std::sort(begin, end, less);
+      // The pieces are counted in the pass that looks for events sharing a
+      // time: only those can be copies. Dropping an event whose time equals
+      // its predecessor's moves no cut, so the count holds after that.
+      bool shared_time = false;
+      ++pieces;
+      for (const Event* ev = begin + 1; ev < end; ++ev) {
+        const Micros since = ev->time - (ev - 1)->time;
+        pieces += since > options.gap;
+        shared_time |= since == 0;
+      }
+      if (!shared_time) continue;
       Event* const kept_end =
           DropRepeats(begin, end, clicks.event_id, &dropped[t]);
       if (kept_end != end) {
-        end = kept_end;
-        trims[t].push_back({s, static_cast<uint32_t>(end - events.get())});
+        trims[t].push_back({s, static_cast<uint32_t>(kept_end - events.get())});
       }
-      ++pieces;
-      ForEachCut(begin, end, options.gap, [&](const Event*) { ++pieces; });
     }
     first_row[t + 1] = pieces;
   });
