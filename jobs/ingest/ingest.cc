@@ -471,8 +471,9 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
         continue;
       }
     }
-    if (line_no != next_line)
+    if (line_no != next_line) {
       c->line_runs.push_back({c->session.size(), line_no});
+    }
     next_line = line_no + 1;
     c->session_of_uuid.prefetch(row.session);
     pending[pending_count++] = {row.session, f[0], c->session.size(),
