@@ -60,9 +60,10 @@ struct Dropped {
 
 // Drops from the sorted, non-empty [begin, end) of one session id every
 // event with the time and event_id of the event before it: copies of one
-// row are adjacent in the order, the earliest row first, so that one is
-// kept. Returns the new end. A time is shared by different events rarely,
-// so the ids are read (a cache miss each) only then.
+// row tie in the order, so they are adjacent (in no particular order); of
+// each set the earliest row is kept, and the others are counted in
+// `dropped`. Returns the new end. Different events share a time rarely, so
+// the ids are read (a cache miss each) only then.
 Event* DropRepeats(Event* begin, Event* end, const std::vector<Uuid>& event_id,
                    Dropped* dropped) {
   const auto repeats = [&event_id](const Event& before, const Event& e) {
@@ -74,6 +75,7 @@ Event* DropRepeats(Event* begin, Event* end, const std::vector<Uuid>& event_id,
   Event* kept_end = e;
   for (; e < end; ++e) {
     if (repeats(kept_end[-1], *e)) {
+      if (e->row < kept_end[-1].row) std::swap(*e, kept_end[-1]);
       dropped->Add(e->row);
     } else {
       *kept_end++ = *e;
@@ -223,14 +225,10 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
   }
   // Each worker sorts its chunk's runs, drops repeated rows and counts the
   // pieces, so that the output is sized once and every worker writes its
-  // rows in place: no growing columns, no copy to join the chunks. Copies
-  // of a row tie on (time, event_id), and then the earliest row comes first.
+  // rows in place: no growing columns, no copy to join the chunks.
   const auto less = [&clicks](const Event& a, const Event& b) {
     if (a.time != b.time) return a.time < b.time;
-    const Uuid& x = clicks.event_id[a.row];
-    const Uuid& y = clicks.event_id[b.row];
-    if (x != y) return x < y;
-    return a.row < b.row;
+    return clicks.event_id[a.row] < clicks.event_id[b.row];
   };
   std::vector<size_t> first_row(threads + 1, 0);
   // Per worker: the session ids that lost events, with their new end (an

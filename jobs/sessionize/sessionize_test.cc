@@ -248,6 +248,35 @@ TEST(Sessionize, KeepsTheFirstRowOfCopiesAmongEventsOfTheSameInstant) {
   }
 }
 
+// In a long session_id the sort does not keep copies in file order; the
+// first row of each set of copies is still the one kept.
+TEST(Sessionize, KeepsTheFirstRowOfCopiesInALongSessionId) {
+  Export x;
+  constexpr int kEvents = 300;
+  for (int pass = 0; pass < 2; ++pass) {  // rows 0-299, then their copies
+    for (int i = 0; i < kEvents; ++i) {
+      const int k = (i * 7) % kEvents;  // scrambled time order
+      x.Click(0, kT0 + k * kMin,
+              pass == 0 ? EventType::kClick : EventType::kScroll,
+              /*id=*/1 + static_cast<uint64_t>(k));
+    }
+  }
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    SessionizeOptions o;
+    o.threads = threads;
+    SessionizeStats st;
+    const SessionTable s = x.Run(o, &st);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s.event_count[0], static_cast<uint32_t>(kEvents));
+    EXPECT_EQ(s.event_types[0], 1u << static_cast<int>(EventType::kClick));
+    EXPECT_EQ(st.duplicate_events, kEvents);
+    EXPECT_THAT(st.duplicate_lines,
+                ElementsAre(kEvents + 2, kEvents + 3, kEvents + 4, kEvents + 5,
+                            kEvents + 6));
+  }
+}
+
 // Not looked for: it would take a set of all event ids. Such rows are kept.
 TEST(Sessionize, AnEventIdRepeatedAtAnotherTimeOrSessionIdIsKept) {
   Export x;
