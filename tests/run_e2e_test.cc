@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -199,6 +200,165 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
   // make the comparison above vacuous.
   EXPECT_GT(churned, 0);
   EXPECT_GT(censored, 0);
+}
+
+// Upper-cases field `index` (0-based) of every data row of a CSV whose
+// first `index` fields hold no commas or quotes, where that field is a
+// 36-character UUID; with `every_other`, only in every other such row.
+// Returns how many fields it changed.
+int64_t UppercaseUuidField(const std::filesystem::path& path, int index,
+                           bool every_other) {
+  std::istringstream in(ReadFile(path));
+  std::string out, line;
+  int64_t changed = 0, seen = 0;
+  std::getline(in, line);
+  out += line + "\n";
+  while (std::getline(in, line)) {
+    size_t begin = 0;
+    for (int i = 0; i < index && begin != std::string::npos; ++i) {
+      begin = line.find(',', begin);
+      if (begin != std::string::npos) ++begin;
+    }
+    const size_t end =
+        begin == std::string::npos ? begin : line.find(',', begin);
+    if (end != std::string::npos && end - begin == 36 &&
+        (!every_other || seen++ % 2 == 0)) {
+      for (size_t i = begin; i < end; ++i) {
+        line[i] = static_cast<char>(
+            std::toupper(static_cast<unsigned char>(line[i])));
+      }
+      ++changed;
+    }
+    out += line + "\n";
+  }
+  WriteFile(path, out);
+  return changed;
+}
+
+// A session_id is a UUID whatever its case: with every booking's session_id
+// and every other click row's written in uppercase, the run finds the same
+// session_ids, sessions and customer links as the generator planned.
+TEST_F(RunE2E, SessionIdsLinkWhateverTheirCase) {
+  ASSERT_GT(UppercaseUuidField(data_ / "transactions.csv", 3, false), 0);
+  ASSERT_GT(UppercaseUuidField(data_ / "click_stream.csv", 0, true), 0);
+  std::string out;
+  ASSERT_EQ(Run("", &out), 0) << out;
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const auto counts =
+      Counts(db, db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64());
+  const TruthSessions truth = ReadTruthSessions(data_);
+  EXPECT_EQ(counts.at("session_ids"), truth.session_ids);
+  EXPECT_EQ(counts.at("sessions"), truth.pieces);
+  EXPECT_EQ(counts.at("sessions_linked"), truth.linked_pieces);
+  EXPECT_GT(truth.linked_pieces, 0);
+  for (const char* file : {"transactions", "click_stream"}) {
+    EXPECT_EQ(counts.at(std::string(file) + ".rows_rejected"),
+              summary_["files"][std::string(file) + ".csv"]["bad_rows"]
+                  .get<int64_t>())
+        << file;
+  }
+}
+
+// Appends a second copy of the first `n` good data lines of
+// click_stream.csv (a click exported twice) and returns the line numbers of
+// the copies.
+std::vector<int64_t> AppendClickCopies(const std::filesystem::path& data,
+                                       const nlohmann::json& summary, int n) {
+  const std::vector<int64_t> bad =
+      summary["files"]["click_stream.csv"]["bad_lines"]
+          .get<std::vector<int64_t>>();
+  std::string text = ReadFile(data / "click_stream.csv");
+  std::istringstream in(text);
+  std::string line, copies;
+  int64_t line_no = 0, taken = 0;
+  while (taken < n && std::getline(in, line)) {
+    ++line_no;
+    if (line_no == 1 ||
+        std::find(bad.begin(), bad.end(), line_no) != bad.end()) {
+      continue;
+    }
+    copies += line + "\n";
+    ++taken;
+  }
+  const int64_t lines = std::count(text.begin(), text.end(), '\n');
+  std::vector<int64_t> copy_lines;
+  for (int64_t i = 1; i <= taken; ++i) copy_lines.push_back(lines + i);
+  WriteFile(data / "click_stream.csv", text + copies);
+  return copy_lines;
+}
+
+// A click line exported twice adds no event: the copy is a duplicate_id
+// reject of click_stream.csv at its own line, and the file's rows read,
+// rejected and kept still add up.
+TEST_F(RunE2E, ClickLinesExportedTwiceAreDuplicateIdRejects) {
+  const std::vector<int64_t> copy_lines =
+      AppendClickCopies(data_, summary_, 40);
+  ASSERT_EQ(copy_lines.size(), 40u);
+  std::string out;
+  ASSERT_EQ(Run("", &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("duplicate_id"));
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const int64_t run_id =
+      db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64();
+  const auto counts = Counts(db, run_id);
+  const nlohmann::json& file = summary_["files"]["click_stream.csv"];
+  const int64_t bad = file["bad_rows"].get<int64_t>();
+  EXPECT_EQ(counts.at("click_stream.rows_read"),
+            file["valid_rows"].get<int64_t>() + bad + 40);
+  EXPECT_EQ(counts.at("click_stream.rows_rejected"), bad + 40);
+  EXPECT_EQ(counts.at("click_events"), summary_["click_events"].get<int64_t>());
+  EXPECT_EQ(counts.at("click_stream.rows_read") -
+                counts.at("click_stream.rows_rejected"),
+            counts.at("click_events") + counts.at("click_events_after_as_of"));
+  const TruthSessions truth = ReadTruthSessions(data_);
+  EXPECT_EQ(counts.at("sessions"), truth.pieces);
+  EXPECT_EQ(counts.at("sessions_linked"), truth.linked_pieces);
+  SQLite::Statement q(
+      db,
+      "SELECT count, first_lines FROM run_rejects WHERE run_id = "
+      "? AND file = 'click_stream.csv' AND reason = 'duplicate_id'");
+  q.bind(1, run_id);
+  ASSERT_TRUE(q.executeStep());
+  EXPECT_EQ(q.getColumn(0).getInt64(), 40);
+  std::string want;
+  for (int i = 0; i < 5; ++i) {
+    want += (i ? "," : "") + std::to_string(copy_lines[i]);
+  }
+  EXPECT_EQ(q.getColumn(1).getString(), want);
+}
+
+// Copies count toward the bad-row share like other rejects: too many fail
+// the run, which keeps the file's counts and first bad lines.
+TEST_F(RunE2E, TooManyClickCopiesFailTheRunKeepingTheirCounts) {
+  const nlohmann::json& file = summary_["files"]["click_stream.csv"];
+  const int64_t bad = file["bad_rows"].get<int64_t>();
+  const int64_t read = file["valid_rows"].get<int64_t>() + bad;
+  // Just past the configured 5%: (bad + n) / (read + n) > 0.05.
+  const int n = static_cast<int>((0.05 * read - bad) / 0.95) + 2;
+  const std::vector<int64_t> copy_lines = AppendClickCopies(data_, summary_, n);
+  ASSERT_EQ(copy_lines.size(), static_cast<size_t>(n));
+  std::string out;
+  EXPECT_NE(Run("", &out), 0);
+  EXPECT_THAT(
+      out, HasSubstr("click_stream.csv: " + std::to_string(bad + n) + " of " +
+                     std::to_string(read + n) + " rows rejected"));
+  EXPECT_THAT(out, HasSubstr("(duplicate_id)"));
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const int64_t run_id =
+      db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64();
+  EXPECT_EQ(db.execAndGet("SELECT state FROM runs WHERE run_id = " +
+                          std::to_string(run_id))
+                .getString(),
+            "failed");
+  const auto counts = Counts(db, run_id);
+  EXPECT_EQ(counts.at("click_stream.rows_read"), read + n);
+  EXPECT_EQ(counts.at("click_stream.rows_rejected"), bad + n);
+  EXPECT_EQ(db.execAndGet("SELECT count FROM run_rejects WHERE run_id = " +
+                          std::to_string(run_id) +
+                          " AND file = 'click_stream.csv' AND reason = "
+                          "'duplicate_id'")
+                .getInt64(),
+            n);
 }
 
 TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {

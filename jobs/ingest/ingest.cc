@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <string>
@@ -14,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "jobs/common/parallel.h"
 #include "jobs/common/status_macros.h"
-#include "jobs/ingest/fast_path.h"
 #include "jobs/ingest/csv.h"
+#include "jobs/ingest/fast_path.h"
 #include "jobs/ingest/literal.h"
 #include "jobs/ingest/mapped_file.h"
 
@@ -67,9 +68,20 @@ struct UuidHash {
   }
 };
 
-bool IsEmptyOrNumber(std::string_view s) {
-  double unused;
-  return s.empty() || ParseDouble(s, &unused);
+constexpr double kMaxLatitude = 90.0;
+constexpr double kMaxLongitude = 180.0;
+
+// A latitude or longitude in decimal degrees, at most `limit` from 0. The
+// number reader also takes "nan", "inf" and "-inf", which are no place.
+bool IsCoordinate(std::string_view s, double limit) {
+  double v;
+  return ParseDouble(s, &v) && std::isfinite(v) && std::fabs(v) <= limit;
+}
+
+// Customer ids are positive: GetCustomer cannot look up 0 or less, and -1
+// is kNoCustomer, "no known customer", to the later stages.
+bool ParseCustomerId(std::string_view s, int64_t* out) {
+  return ParseInt64(s, out) && *out > 0;
 }
 
 void BeginReport(std::string_view file_name, FileReport* report) {
@@ -94,7 +106,7 @@ RowResult CustomerRow(std::string_view line, FieldSplitter* splitter,
     return Reject::kWrongFieldCount;
   }
   int64_t id;
-  if (!ParseInt64(f[0], &id)) return Reject::kBadId;
+  if (!ParseCustomerId(f[0], &id)) return Reject::kBadId;
   if (out->row_of.contains(id)) return Reject::kDuplicateId;
   Gender gender = Gender::kUnknown;
   if (f[5] == "F") {
@@ -118,7 +130,8 @@ RowResult CustomerRow(std::string_view line, FieldSplitter* splitter,
   } else if (!f[7].empty()) {
     return Reject::kBadValue;
   }
-  if (!IsEmptyOrNumber(f[10]) || !IsEmptyOrNumber(f[11])) {
+  if ((!f[10].empty() && !IsCoordinate(f[10], kMaxLatitude)) ||
+      (!f[11].empty() && !IsCoordinate(f[11], kMaxLongitude))) {
     return Reject::kBadValue;
   }
   const std::optional<int32_t> joined = ParseDate(f[14]);
@@ -234,11 +247,11 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   const std::optional<Micros> created = FastTimestamp(f[0]);
   if (!PlausibleEventTime(created, options)) return Reject::kBadTimestamp;
   int64_t customer;
-  if (!ParseInt64(f[1], &customer)) return Reject::kBadId;
+  if (!ParseCustomerId(f[1], &customer)) return Reject::kBadId;
   const std::optional<Uuid> booking_id = FastUuid(f[2]);
-  if (!booking_id.has_value() || !FastUuid(f[3]).has_value()) {
-    return Reject::kBadId;
-  }
+  bool session_lowercase = false;
+  const std::optional<Uuid> session = FastUuid(f[3], &session_lowercase);
+  if (!booking_id.has_value() || !session.has_value()) return Reject::kBadId;
   if (!ParseProductLines(f[4], lit, lines)) return Reject::kBadMetadata;
   if (f[5].empty()) return Reject::kBadValue;
   uint8_t success;
@@ -254,8 +267,8 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
     return Reject::kBadValue;
   }
   if (!FastTimestamp(f[10]).has_value()) return Reject::kBadTimestamp;
-  double lat, lon;
-  if (!ParseDouble(f[11], &lat) || !ParseDouble(f[12], &lon) ||
+  if (!IsCoordinate(f[11], kMaxLatitude) ||
+      !IsCoordinate(f[12], kMaxLongitude) ||
       !ParseMoney(f[13], &total_amount)) {
     return Reject::kBadValue;
   }
@@ -263,7 +276,15 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   if (!seen->insert(*booking_id).second) return Reject::kDuplicateId;
   out->created_at.push_back(*created);
   out->customer_id.push_back(customer);
-  out->session.push_back(session_ids->Intern(f[3]));
+  // Pooled in canonical (lowercase) form, the form the click stream's rows
+  // are matched by (see ParseClicks), whatever the case written here.
+  std::string canonical;
+  std::string_view session_text = f[3];
+  if (!session_lowercase) {
+    canonical = FormatUuid(*session);
+    session_text = canonical;
+  }
+  out->session.push_back(session_ids->Intern(session_text));
   out->payment_method.push_back(out->payment_methods.Intern(f[5]));
   out->success.push_back(success);
   out->promo_amount.push_back(promo_amount);
@@ -353,14 +374,15 @@ struct ClickChunk {
   std::vector<Uuid> event_id;
   std::vector<EventType> event_type;
   std::vector<TrafficSource> traffic_source;
-  // Distinct session texts in order of first appearance: local id i is
-  // session_text[session_begin[i], session_begin[i + 1]).
+  // Distinct session ids in canonical (lowercase) text, in order of first
+  // appearance: local id i is session_text[session_begin[i],
+  // session_begin[i + 1]).
   std::string session_text;
   std::vector<uint32_t> session_begin{0};
-  // Canonical (lowercase) session ids are looked up by value: one probe of
-  // a compact table instead of hashing and comparing text. Others by text.
+  // Session ids are looked up by UUID value, so one written in another case
+  // is the same session_id; and one probe of a compact table is cheaper
+  // than hashing and comparing text.
   absl::flat_hash_map<Uuid, uint32_t, UuidHash> session_of_uuid;
-  absl::flat_hash_map<std::string, uint32_t> session_of_text;
 
   size_t distinct_sessions() const { return session_begin.size() - 1; }
   std::string_view SessionText(uint32_t i) const {
@@ -372,6 +394,8 @@ struct ClickChunk {
     session_begin.push_back(static_cast<uint32_t>(session_text.size()));
     return static_cast<uint32_t>(distinct_sessions() - 1);
   }
+  // ClickTable::line_runs of the chunk's rows, lines relative to the chunk.
+  std::vector<ClickTable::LineRun> line_runs;
   RowLog log;         // line numbers relative to the chunk (first line 1)
   int64_t lines = 0;  // physical lines in the chunk
 };
@@ -399,19 +423,15 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
   auto resolve = [c, &pending, &pending_count] {
     for (int i = 0; i < pending_count; ++i) {
       const PendingSession& p = pending[i];
-      uint32_t local;
-      if (p.lowercase) {
-        const auto [it, inserted] = c->session_of_uuid.try_emplace(
-            p.uuid, static_cast<uint32_t>(c->distinct_sessions()));
-        if (inserted) c->AddSessionText(p.text);
-        local = it->second;
-      } else {
-        const auto [it, inserted] = c->session_of_text.try_emplace(
-            std::string(p.text), static_cast<uint32_t>(c->distinct_sessions()));
-        if (inserted) c->AddSessionText(p.text);
-        local = it->second;
+      const auto [it, inserted] = c->session_of_uuid.try_emplace(
+          p.uuid, static_cast<uint32_t>(c->distinct_sessions()));
+      if (inserted && p.lowercase) {
+        c->AddSessionText(p.text);
+      } else if (inserted) {
+        // Rare; keeps every pooled session id in canonical form.
+        c->AddSessionText(FormatUuid(p.uuid));
       }
-      c->session[p.row] = local;
+      c->session[p.row] = it->second;
     }
     pending_count = 0;
   };
@@ -422,6 +442,7 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
   std::string_view f[kClickFields];
   std::string_view line;
   int64_t line_no = 0;
+  int64_t next_line = 0;  // the line of the next row if no line is skipped
   const char* released = text.data();
   while (lines.NextRow(&line, &line_no)) {
     c->log.CountRow();
@@ -450,7 +471,11 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
         continue;
       }
     }
-    if (row.lowercase) c->session_of_uuid.prefetch(row.session);
+    if (line_no != next_line) {
+      c->line_runs.push_back({c->session.size(), line_no});
+    }
+    next_line = line_no + 1;
+    c->session_of_uuid.prefetch(row.session);
     pending[pending_count++] = {row.session, f[0], c->session.size(),
                                 row.lowercase};
     c->session.push_back(0);  // set by resolve()
@@ -588,9 +613,23 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
 
   RowLog log;
   int64_t line_offset = 1;  // the header
+  size_t row_offset = out->size();
   for (const ClickChunk& c : chunks) {
     log.Merge(c.log, line_offset);
+    for (const ClickTable::LineRun& run : c.line_runs) {
+      const ClickTable::LineRun shifted{run.row + row_offset,
+                                        run.line + line_offset};
+      // A chunk that goes on where the one before stopped continues its run.
+      const bool continues =
+          !out->line_runs.empty() &&
+          out->line_runs.back().line +
+                  static_cast<int64_t>(shifted.row -
+                                       out->line_runs.back().row) ==
+              shifted.line;
+      if (!continues) out->line_runs.push_back(shifted);
+    }
     line_offset += c.lines;
+    row_offset += c.session.size();
   }
   WB_RETURN_IF_ERROR(FinishReport(log, options, report));
   if (before_pool) WB_RETURN_IF_ERROR(before_pool());
@@ -605,8 +644,10 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   for (size_t k = 0; k < chunks.size(); ++k) {
     global[k].assign(chunks[k].distinct_sessions(), kNotYet);
   }
-  // Canonical ids: a canonical text equals a pooled text exactly when that
-  // one is canonical too, with the same UUID. So one pass reads the pooled
+  // Session ids are matched by UUID value. ParseBookings and this function
+  // pool them in canonical form only, so each UUID has at most one pooled
+  // text, and a non-canonical text (from another writer of the pool) is
+  // no session id of ours: it is passed over. One pass reads the pooled
   // texts in order (they lie in the pool's blocks in id order) and probes
   // the chunks' UUID tables, rather than hashing every chunk id's text and
   // comparing it with a pooled text elsewhere in memory: about half the
@@ -639,13 +680,6 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
       }
     }
   });
-  // Other ids (not canonical lowercase UUIDs; rare) by text.
-  ParallelFor(chunks.size(), options.threads, [&](size_t k) {
-    for (const auto& [text, local] : chunks[k].session_of_text) {
-      const int64_t id = session_ids->Find(text);
-      if (id >= 0) global[k][local] = static_cast<uint32_t>(id);
-    }
-  });
   for (size_t k = 0; k < chunks.size(); ++k) {
     for (uint32_t i = 0; i < global[k].size(); ++i) {
       if (global[k][i] == kNotYet) {
@@ -656,7 +690,6 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
   ParallelFor(chunks.size(), options.threads, [&](size_t k) {
     ClickChunk& c = chunks[k];
     c.session_of_uuid = {};
-    c.session_of_text = {};
     std::string().swap(c.session_text);
     for (uint32_t& s : c.session) s = global[k][s];
   });
@@ -677,6 +710,34 @@ absl::Status ParseClicks(std::string_view text, std::string_view file_name,
     }
   });
   return absl::OkStatus();
+}
+
+absl::Status AddDuplicateRows(int64_t count,
+                              const std::vector<int64_t>& first_lines,
+                              const IngestOptions& options,
+                              FileReport* report) {
+  WB_RETURN_IF_ERROR(options.Validate());
+  if (count == 0) return absl::OkStatus();
+  const std::string name(
+      ingest_internal::RejectName(ingest_internal::Reject::kDuplicateId));
+  auto at = std::find_if(
+      report->rejects.begin(), report->rejects.end(),
+      [&name](const FileReport::Reason& r) { return r.reason >= name; });
+  if (at == report->rejects.end() || at->reason != name) {
+    FileReport::Reason added;
+    added.reason = name;
+    at = report->rejects.insert(at, std::move(added));
+  }
+  at->count += count;
+  std::vector<int64_t>& lines = at->first_lines;
+  lines.insert(lines.end(), first_lines.begin(), first_lines.end());
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  if (lines.size() > FileReport::kMaxLinesPerReason) {
+    lines.resize(FileReport::kMaxLinesPerReason);
+  }
+  report->rows_rejected += count;
+  return ingest_internal::CheckRejectShare(*report, options.max_bad_row_share);
 }
 
 absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,

@@ -26,6 +26,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -83,11 +84,13 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
                                         const IngestOptions& options,
                                         IngestReport* failed_report = nullptr);
 
-// customer.csv: customer_id (int, else bad_id; repeated, duplicate_id for
-// the later row), gender F/M/empty (else bad_value), birthdate (date or
-// empty, else bad_date), device_type Android/iOS/empty (else bad_value),
-// home_location_lat/long (number or empty, else bad_value), home_location
-// (interned), first_join_date (date, else bad_date). Fills out->row_of.
+// customer.csv: customer_id (an integer > 0, else bad_id; repeated,
+// duplicate_id for the later row), gender F/M/empty (else bad_value),
+// birthdate (date or empty, else bad_date), device_type Android/iOS/empty
+// (else bad_value), home_location_lat/long (empty, or a finite number of
+// degrees with |lat| <= 90 and |long| <= 180, else bad_value: nan and inf
+// are no place), home_location (interned), first_join_date (date, else
+// bad_date). Fills out->row_of.
 absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
                             const IngestOptions& options, CustomerTable* out,
                             FileReport* report);
@@ -104,12 +107,14 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
 
 // transactions.csv: created_at (a timestamp in the options' event time
 // range) and shipment_date_limit (a timestamp), else bad_timestamp;
-// customer_id (int, else bad_id), booking_id and session_id
-// (UUIDs, else bad_id; session_id interned as written into `session_ids`),
+// customer_id (an integer > 0, else bad_id), booking_id and session_id
+// (UUIDs, else bad_id; session_id pooled in `session_ids` as its canonical
+// lowercase text, so its case does not matter: see ParseClicks),
 // product_metadata (a list of dicts with int product_id, quantity >= 1 and
 // item_price >= 0, else bad_metadata), payment_method (non-empty, interned),
 // payment_status Success/Failed, promo_amount/shipment_fee/total_amount
-// (integers >= 0), shipment_location_lat/long (numbers); else bad_value.
+// (integers >= 0), shipment_location_lat/long (finite numbers of degrees,
+// |lat| <= 90, |long| <= 180); else bad_value.
 // promo_code is interned with "" first (id 0). total_amount is kept as
 // written even when it disagrees with the lines. A booking_id seen in an
 // earlier kept row (as a UUID, whatever its case) is duplicate_id.
@@ -122,8 +127,11 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
 using ReleaseFn = std::function<void(std::string_view done)>;
 
 // click_stream.csv, parsed in options.threads pieces split at line
-// boundaries. session_id (UUID, else bad_id; interned as written into
-// `session_ids` in order of first appearance), event_name (else bad_value),
+// boundaries. session_id (UUID, else bad_id; pooled in `session_ids` as
+// its canonical lowercase text, in order of first appearance: a session_id
+// is identified by its UUID value, so one written in another case here or
+// in transactions.csv is the same session_id; texts other than canonical
+// UUIDs already in the pool match nothing), event_name (else bad_value),
 // event_time (a timestamp in the options' event time range, else
 // bad_timestamp), event_id (UUID, else bad_id),
 // traffic_source (else bad_value), event_metadata: for ADD_TO_CART a dict
@@ -131,7 +139,12 @@ using ReleaseFn = std::function<void(std::string_view done)>;
 // payment_status; for SEARCH a string search_keywords; for ADD_PROMO a
 // string promo_code and an int promo_amount; for the other events empty or
 // any valid literal; else bad_metadata. The result does not depend on the
-// number of threads. `release`, when set, is called from the parser threads
+// number of threads. out->line_runs maps the rows to their file lines.
+// Repeated event_ids are not looked for here (a set of the full export's
+// 12.7 million ids costs too much time and memory): Sessionize finds rows
+// that repeat an earlier row's session_id, event_time and event_id, and
+// AddDuplicateRows counts them into `report`. `release`, when set, is
+// called from the parser threads
 // with parsed pieces of `text` (disjoint, each at most once).
 // `before_pool`, when set, is called once the rows are parsed and before
 // `session_ids` is first touched (an error from it is returned as is): it
@@ -141,6 +154,16 @@ absl::Status ParseClicks(
     const IngestOptions& options, StringPool* session_ids, ClickTable* out,
     FileReport* report, const ReleaseFn& release = nullptr,
     const std::function<absl::Status()>& before_pool = nullptr);
+
+// Counts `count` rows of the file of `report` that were found after ingest
+// to repeat an earlier row (click_stream.csv rows dropped by Sessionize) as
+// rejected under duplicate_id, with `first_lines` (their first line
+// numbers, ascending) merged into the reason's first lines. Then applies
+// options.max_bad_row_share again, failing with the message ingest would
+// have given when the share is now above it. Nothing changes for count 0.
+absl::Status AddDuplicateRows(int64_t count,
+                              const std::vector<int64_t>& first_lines,
+                              const IngestOptions& options, FileReport* report);
 
 }  // namespace winback
 

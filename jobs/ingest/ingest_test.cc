@@ -127,6 +127,71 @@ TEST(ParseCustomers, RejectsBadRowsWithReasons) {
                           "duplicate_id:1@6", "wrong_field_count:1@8"));
 }
 
+// GetCustomer looks up positive ids only, and -1 means "no customer" to
+// the later stages: 0 and negative ids are bad_id, in both files that name
+// a customer.
+TEST(ParseCustomers, NonPositiveIdIsBadId) {
+  const std::string tail =
+      ",A,B,u,e,F,1990-05-17,Android,d,v,-6.2,106.8,Jakarta Raya,Indonesia,"
+      "2019-08-23";
+  const std::string text = CustomerText({
+      "1" + tail,                     // line 2: kept
+      "0" + tail,                     // 3
+      "-1" + tail,                    // 4
+      "-9223372036854775808" + tail,  // 5
+      "-0" + tail,                    // 6
+      "9223372036854775807" + tail,   // 7: kept
+  });
+  CustomerTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseCustomers(text, "customer.csv", Lenient(), &t, &report).ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, INT64_MAX));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:4@3,4,5,6"));
+}
+
+// Coordinates must be a place: nan, inf and values past the poles or the
+// antimeridian are bad_value; the bounds themselves and an empty value (a
+// customer without a known home) are kept.
+TEST(ParseCustomers, RejectsCoordinatesThatAreNoPlace) {
+  const std::vector<std::pair<std::string, std::string>> lat_long = {
+      {"90", "180"},       // line 2: kept
+      {"-90", "-180"},     // 3: kept
+      {"", ""},            // 4: kept
+      {"-6.2", ""},        // 5: kept
+      {"nan", "106.8"},    // 6
+      {"-6.2", "inf"},     // 7
+      {"-inf", "106.8"},   // 8
+      {"NaN", "106.8"},    // 9
+      {"90.000001", "1"},  // 10
+      {"-90.5", "1"},      // 11
+      {"1", "180.5"},      // 12
+      {"1", "-181"},       // 13
+      {"infinity", "1"},   // 14
+      {"1e3", "1"},        // 15
+      {"-6.2", "-nan"},    // 16
+      {"-6.2", "106.8"},   // 17: kept
+  };
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < lat_long.size(); ++i) {
+    rows.push_back(absl::StrCat(i + 1, ",A,B,u,e,F,1990-05-17,Android,d,v,",
+                                lat_long[i].first, ",", lat_long[i].second,
+                                ",Jakarta Raya,Indonesia,2019-08-23"));
+  }
+  CustomerTable t;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseCustomers(CustomerText(rows), "customer.csv", Lenient(), &t, &report)
+          .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 2, 3, 4, 16));
+  EXPECT_EQ(report.rows_read, 16);
+  EXPECT_EQ(report.rows_rejected, 11);
+  ASSERT_EQ(report.rejects.size(), 1u);
+  EXPECT_EQ(report.rejects[0].reason, "bad_value");
+  EXPECT_EQ(report.rejects[0].count, 11);
+  EXPECT_THAT(report.rejects[0].first_lines, ElementsAre(6, 7, 8, 9, 10));
+}
+
 // Blank lines (an editor's trailing ones, a "\r" left by CRLF) are no rows:
 // not read, not rejected, but later rows keep their file line numbers.
 TEST(ParseCustomers, SkipsBlankLinesKeepingLineNumbers) {
@@ -314,6 +379,56 @@ TEST(ParseBookings, RejectsBadRowsWithReasons) {
       Reasons(report.rejects),
       ElementsAre("bad_id:2@4,5", "bad_metadata:2@6,7", "bad_timestamp:1@3",
                   "bad_value:2@8,9", "wrong_field_count:1@10"));
+}
+
+TEST(ParseBookings, NonPositiveCustomerIdIsBadId) {
+  std::vector<std::string> rows;
+  for (const char* customer : {"1", "0", "-1", "-77", "5"}) {  // lines 2-6
+    rows.push_back(Booking(kT0Text, customer, U(rows.size() + 1), kOneItem,
+                           "OVO", "Success", "0", "", "0", "3000"));
+  }
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(BookingText(rows), "transactions.csv", Lenient(),
+                            &sessions, &t, &report)
+                  .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 5));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:3@3,4,5"));
+  EXPECT_EQ(sessions.size(), 2u);  // rejected rows pool no session id
+}
+
+TEST(ParseBookings, RejectsShipmentCoordinatesThatAreNoPlace) {
+  const std::vector<std::pair<std::string, std::string>> lat_long = {
+      {"90", "180"},            // line 2: kept
+      {"-90", "-180"},          // 3: kept
+      {"nan", "106.8"},         // 4
+      {"-6.2", "inf"},          // 5
+      {"-inf", "106.8"},        // 6
+      {"-6.2", "-180.000001"},  // 7
+      {"91", "106.8"},          // 8
+      {"", "106.8"},            // 9: a shipment has a destination
+  };
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < lat_long.size(); ++i) {
+    std::string row = Booking(kT0Text, absl::StrCat(i + 1), U(100 + i),
+                              kOneItem, "OVO", "Success", "0", "", "0", "3000");
+    const std::string written = ",-6.2088,106.8456,";
+    const size_t at = row.find(written);
+    EXPECT_NE(at, std::string::npos);
+    row.replace(
+        at, written.size(),
+        absl::StrCat(",", lat_long[i].first, ",", lat_long[i].second, ","));
+    rows.push_back(row);
+  }
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(BookingText(rows), "transactions.csv", Lenient(),
+                            &sessions, &t, &report)
+                  .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 2));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_value:6@4,5,6,7,8"));
 }
 
 // The same order twice (a line exported twice, or its booking id again in
@@ -598,6 +713,59 @@ TEST(ParseClicks, LineNumbersAreExactAcrossThreads) {
   }
 }
 
+// Rows found bad after ingest (repeated clicks, in sessionize) are
+// reported at their file lines: each kept row knows its line, across
+// rejected rows, blank lines and chunk boundaries.
+TEST(ParseClicks, RowsKnowTheirFileLinesOnAnyThreadCount) {
+  const std::string good =
+      Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", "");
+  const std::string bad = Click(U(1), "NAP", kT0Text, U(102), "MOBILE", "");
+  // Line 1 is the header; "" is a blank line.
+  const std::vector<std::string> lines = {
+      good, good, bad,  good, "",   good, bad,  bad,  good, "",   "",
+      good, good, good, bad,  good, "",   good, good, bad,  good, good};
+  std::vector<int64_t> want;  // the lines of the good rows
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i] == good) want.push_back(static_cast<int64_t>(i) + 2);
+  }
+  const std::string text =
+      absl::StrCat(kClickHeader, "\n", absl::StrJoin(lines, "\n"), "\n");
+  for (int threads : {1, 2, 3, 5}) {
+    SCOPED_TRACE(threads);
+    IngestOptions o = Lenient();
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    ASSERT_EQ(t.size(), want.size());
+    for (size_t row = 0; row < t.size(); ++row) {
+      EXPECT_EQ(t.LineOf(row), want[row]) << row;
+    }
+  }
+}
+
+TEST(ParseClicks, CleanFileHasOneLineRun) {
+  const std::string text = ClickText({
+      Click(U(1), "HOMEPAGE", kT0Text, U(101), "MOBILE", ""),
+      Click(U(1), "HOMEPAGE", kT0Text, U(102), "MOBILE", ""),
+      Click(U(1), "HOMEPAGE", kT0Text, U(103), "MOBILE", ""),
+  });
+  for (int threads : {1, 2, 3}) {
+    IngestOptions o;
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    ASSERT_EQ(t.line_runs.size(), 1u) << threads;
+    EXPECT_EQ(t.line_runs[0].row, 0u);
+    EXPECT_EQ(t.line_runs[0].line, 2);
+  }
+}
+
 TEST(ParseClicks, CountsOnlyTheFirstFiveLinesPerReasonAcrossThreads) {
   std::vector<std::string> rows;
   for (int i = 1; i <= 40; ++i) {
@@ -676,6 +844,48 @@ TEST(BadRowShare, AppliesToEveryFile) {
   CustomerTable t2;
   EXPECT_TRUE(ParseCustomers(text, "customer.csv", o, &t2, &report).ok());
   EXPECT_EQ(t2.size(), 1u);
+}
+
+// Repeated click rows are found by sessionize, after ingest: they join the
+// file's rejects as duplicate_id and count toward its bad-row share.
+TEST(AddDuplicateRows, CountsThemAsDuplicateIdRejects) {
+  FileReport report;
+  report.file = "click_stream.csv";
+  report.rows_read = 1000;
+  report.rows_rejected = 3;
+  report.rejects = {{"bad_id", 2, {7, 9}}, {"wrong_field_count", 1, {4}}};
+  IngestOptions o;  // max_bad_row_share 1%
+  ASSERT_TRUE(AddDuplicateRows(0, {}, o, &report).ok());
+  EXPECT_EQ(report.rows_rejected, 3);
+  EXPECT_EQ(report.rejects.size(), 2u);
+  ASSERT_TRUE(AddDuplicateRows(4, {50, 60, 70, 80}, o, &report).ok());
+  EXPECT_EQ(report.rows_read, 1000);
+  EXPECT_EQ(report.rows_rejected, 7);
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_id:2@7,9", "duplicate_id:4@50,60,70,80",
+                          "wrong_field_count:1@4"));
+  // More of them: the first five lines overall are kept.
+  ASSERT_TRUE(AddDuplicateRows(2, {5, 65}, o, &report).ok());
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_id:2@7,9", "duplicate_id:6@5,50,60,65,70",
+                          "wrong_field_count:1@4"));
+  EXPECT_EQ(report.rows_rejected, 9);
+}
+
+TEST(AddDuplicateRows, AboveTheShareFailsNamingFileAndLines) {
+  FileReport report;
+  report.file = "click_stream.csv";
+  report.rows_read = 100;
+  report.rows_rejected = 1;
+  report.rejects = {{"bad_value", 1, {30}}};
+  const absl::Status s =
+      AddDuplicateRows(1, {12}, IngestOptions(), &report);  // 2 of 100 > 1%
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "click_stream.csv: 2 of 100 rows rejected (2.0000%), above "
+            "max_bad_row_share 1.0000%; first bad rows: line 12 "
+            "(duplicate_id), line 30 (bad_value)");
+  EXPECT_EQ(report.rows_rejected, 2);  // the report is still filled in
 }
 
 // ------------------------------------------------------------------ headers
@@ -828,64 +1038,101 @@ TEST(SessionIds, FollowFirstAppearanceOnAnyThreadCount) {
   }
 }
 
-TEST(SessionIds, AreInternedAsWrittenIncludingCase) {
+// A session_id is a UUID: the same value in another case is the same
+// session_id, pooled once as its lowercase text.
+TEST(SessionIds, AreMatchedByUuidValueWhateverTheCase) {
   const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
   const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
-  StringPool sessions;
-  ClickTable c;
-  FileReport report;
-  ASSERT_TRUE(
-      ParseClicks(ClickText({
-                      Click(upper, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
-                      Click(lower, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
-                      Click(upper, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
-                      Click(lower, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
-                  }),
-                  "click_stream.csv", IngestOptions(), &sessions, &c, &report)
-          .ok());
-  EXPECT_THAT(c.session, ElementsAre(0u, 1u, 0u, 1u));
-  EXPECT_EQ(sessions.Get(0), upper);
-  EXPECT_EQ(sessions.Get(1), lower);
-}
-
-TEST(SessionIds, PooledTextsMatchOnlyTheSameTextWhateverTheCase) {
-  // Clicks find a pooled id only by its exact text: the lowercase form of a
-  // pooled uppercase id is a new id, whichever path looks it up.
-  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
-  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string mixed = "AbCdEf01-0000-4000-8000-00000000000a";
   const std::string other = "abcdef02-0000-4000-8000-00000000000b";
   for (int threads : {1, 2, 3}) {
     SCOPED_TRACE(threads);
-    StringPool sessions;
-    BookingTable b;
-    ClickTable c;
-    FileReport report;
-    ASSERT_TRUE(ParseBookings(
-                    BookingText({Booking(kT0Text, "1", upper, kOneItem, "OVO",
-                                         "Success", "0", "", "0", "3000"),
-                                 Booking(kT0Text, "2", other, kOneItem, "OVO",
-                                         "Success", "0", "", "0", "3000")}),
-                    "transactions.csv", IngestOptions(), &sessions, &b, &report)
-                    .ok());
     IngestOptions o;
     o.threads = threads;
+    StringPool sessions;
+    ClickTable c;
+    FileReport report;
     ASSERT_TRUE(
         ParseClicks(ClickText({
-                        Click(lower, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
-                        Click(upper, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
-                        Click(other, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
-                        Click(upper, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
-                        Click(lower, "HOMEPAGE", kT0Text, U(5), "WEB", ""),
-                        Click(other, "HOMEPAGE", kT0Text, U(6), "WEB", ""),
+                        Click(upper, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                        Click(other, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+                        Click(lower, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
+                        Click(mixed, "HOMEPAGE", kT0Text, U(4), "WEB", ""),
+                        Click(upper, "HOMEPAGE", kT0Text, U(5), "WEB", ""),
+                        Click(lower, "HOMEPAGE", kT0Text, U(6), "WEB", ""),
                     }),
                     "click_stream.csv", o, &sessions, &c, &report)
             .ok());
-    EXPECT_THAT(c.session, ElementsAre(2u, 0u, 1u, 0u, 2u, 1u));
-    ASSERT_EQ(sessions.size(), 3u);
-    EXPECT_EQ(sessions.Get(0), upper);
+    EXPECT_THAT(c.session, ElementsAre(0u, 1u, 0u, 0u, 0u, 0u));
+    ASSERT_EQ(sessions.size(), 2u);
+    EXPECT_EQ(sessions.Get(0), lower);
     EXPECT_EQ(sessions.Get(1), other);
-    EXPECT_EQ(sessions.Get(2), lower);
   }
+}
+
+// The audit's case: transactions.csv wrote a booking's session_id in
+// uppercase, the click stream in lowercase. The booking must link to the
+// click session exactly as the lowercase spelling does.
+TEST(SessionIds, AnUppercaseBookingSessionIdLinksAsItsLowercaseFormDoes) {
+  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
+  const std::string other = "abcdef02-0000-4000-8000-00000000000b";
+  const std::string unbooked = "abcdef03-0000-4000-8000-00000000000c";
+  const std::vector<std::string> clicks = {
+      Click(unbooked, "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+      Click(lower, "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+      Click(other, "HOMEPAGE", kT0Text, U(3), "WEB", ""),
+      Click(lower, "SCROLL", kT0Text, U(4), "WEB", ""),
+      Click(unbooked, "HOMEPAGE", kT0Text, U(5), "WEB", ""),
+  };
+  for (const std::string& booked : {lower, upper}) {
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(booked + " threads " + std::to_string(threads));
+      StringPool sessions;
+      BookingTable b;
+      ClickTable c;
+      FileReport report;
+      ASSERT_TRUE(
+          ParseBookings(
+              BookingText({Booking(kT0Text, "1", booked, kOneItem, "OVO",
+                                   "Success", "0", "", "0", "3000"),
+                           Booking(kT0Text, "2", other, kOneItem, "OVO",
+                                   "Success", "0", "", "0", "3000")}),
+              "transactions.csv", IngestOptions(), &sessions, &b, &report)
+              .ok());
+      IngestOptions o;
+      o.threads = threads;
+      ASSERT_TRUE(ParseClicks(ClickText(clicks), "click_stream.csv", o,
+                              &sessions, &c, &report)
+                      .ok());
+      // Booking 0's session is the one of click rows 1 and 3; the unbooked
+      // session_id is new to the pool.
+      EXPECT_THAT(b.session, ElementsAre(0u, 1u));
+      EXPECT_THAT(c.session, ElementsAre(2u, 0u, 1u, 0u, 2u));
+      ASSERT_EQ(sessions.size(), 3u);
+      EXPECT_EQ(sessions.Get(0), lower);
+      EXPECT_EQ(sessions.Get(1), other);
+      EXPECT_EQ(sessions.Get(2), unbooked);
+    }
+  }
+}
+
+TEST(ParseBookings, PoolsSessionIdsByUuidValue) {
+  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string upper = "ABCDEF01-0000-4000-8000-00000000000A";
+  StringPool sessions;
+  BookingTable b;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseBookings(BookingText({Booking(kT0Text, "1", upper, kOneItem, "OVO",
+                                         "Success", "0", "", "0", "3000"),
+                                 Booking(kT0Text, "1", lower, kOneItem, "OVO",
+                                         "Success", "0", "", "0", "3000")}),
+                    "transactions.csv", IngestOptions(), &sessions, &b, &report)
+          .ok());
+  EXPECT_THAT(b.session, ElementsAre(0u, 0u));
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions.Get(0), lower);
 }
 
 // ---------------------------------------------------------------- directory
@@ -958,6 +1205,29 @@ TEST_F(IngestDirectoryTest, BookingSessionIdsAreNumberedBeforeClickOnes) {
     EXPECT_EQ(data->session_ids.Get(2999), U(3099));
     EXPECT_EQ(data->session_ids.Get(3000), U(7));
     EXPECT_THAT(data->clicks.session, ElementsAre(3000u, 0u, 2999u));
+  }
+}
+
+TEST_F(IngestDirectoryTest, UppercaseBookingSessionIdLinksToItsClicks) {
+  std::string upper = U(0xabcd);
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(ch));
+  ASSERT_NE(upper, U(0xabcd));
+  Write("transactions.csv",
+        BookingText({Booking(kT0Text, "1", upper, kOneItem, "OVO", "Success",
+                             "0", "", "0", "3000")}));
+  Write("click_stream.csv",
+        ClickText({Click(U(0xabcd), "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                   Click(U(9), "HOMEPAGE", kT0Text, U(2), "WEB", "")}));
+  for (int threads : {1, 2, 3}) {
+    IngestOptions o;
+    o.threads = threads;
+    absl::StatusOr<Dataset> data = IngestDirectory(dir_.string(), o);
+    ASSERT_TRUE(data.ok()) << data.status();
+    // Click rows: the booked session, then U(9).
+    EXPECT_THAT(data->bookings.session, ElementsAre(0u)) << threads;
+    EXPECT_THAT(data->clicks.session, ElementsAre(0u, 1u)) << threads;
+    ASSERT_EQ(data->session_ids.size(), 2u);
+    EXPECT_EQ(data->session_ids.Get(0), U(0xabcd));
   }
 }
 

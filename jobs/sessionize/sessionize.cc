@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "jobs/common/parallel.h"
@@ -36,6 +37,51 @@ void PutSession(size_t row, uint32_t session, uint32_t piece, int64_t customer,
   out->event_types[row] = types;
   out->traffic_source[row] = begin->source;
   out->last_event[row] = (end - 1)->type;
+}
+
+// Dropped duplicate events of one worker: how many, and the first rows.
+struct Dropped {
+  int64_t count = 0;
+  std::vector<uint32_t> first_rows;  // ascending
+
+  void Add(uint32_t row) {
+    ++count;
+    if (first_rows.size() == FileReport::kMaxLinesPerReason &&
+        row > first_rows.back()) {
+      return;
+    }
+    first_rows.insert(
+        std::upper_bound(first_rows.begin(), first_rows.end(), row), row);
+    if (first_rows.size() > FileReport::kMaxLinesPerReason) {
+      first_rows.pop_back();
+    }
+  }
+};
+
+// Drops from the sorted, non-empty [begin, end) of one session id every
+// event with the time and event_id of the event before it: copies of one
+// row tie in the order, so they are adjacent (in no particular order); of
+// each set the earliest row is kept, and the others are counted in
+// `dropped`. Returns the new end. Different events share a time rarely, so
+// the ids are read (a cache miss each) only then.
+Event* DropRepeats(Event* begin, Event* end, const std::vector<Uuid>& event_id,
+                   Dropped* dropped) {
+  const auto repeats = [&event_id](const Event& before, const Event& e) {
+    return e.time == before.time && event_id[e.row] == event_id[before.row];
+  };
+  Event* e = begin + 1;
+  while (e < end && !repeats(e[-1], *e)) ++e;
+  if (e >= end) return end;
+  Event* kept_end = e;
+  for (; e < end; ++e) {
+    if (repeats(kept_end[-1], *e)) {
+      if (e->row < kept_end[-1].row) std::swap(*e, kept_end[-1]);
+      dropped->Add(e->row);
+    } else {
+      *kept_end++ = *e;
+    }
+  }
+  return kept_end;
 }
 
 // Calls cut(ev) for every event of the sorted, non-empty [begin, end) that
@@ -177,14 +223,22 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
     std::vector<EventType>().swap(consumed->event_type);
     std::vector<TrafficSource>().swap(consumed->traffic_source);
   }
-  // Each worker sorts its chunk's runs and counts their pieces, so that the
-  // output is sized once and every worker writes its rows in place: no
-  // growing columns, no copy to join the chunks.
+  // Each worker sorts its chunk's runs, drops repeated rows and counts the
+  // pieces, so that the output is sized once and every worker writes its
+  // rows in place: no growing columns, no copy to join the chunks.
   const auto less = [&clicks](const Event& a, const Event& b) {
     if (a.time != b.time) return a.time < b.time;
     return clicks.event_id[a.row] < clicks.event_id[b.row];
   };
   std::vector<size_t> first_row(threads + 1, 0);
+  // Per worker: the session ids that lost events, with their new end (an
+  // index into `events`), in session id order.
+  struct Trim {
+    uint32_t session;
+    uint32_t end;
+  };
+  std::vector<std::vector<Trim>> trims(threads);
+  std::vector<Dropped> dropped(threads);
   ParallelFor(threads, threads, [&](size_t t) {
     size_t pieces = 0;
     for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
@@ -192,20 +246,51 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
       Event* const end = events.get() + offsets[s + 1];
       if (begin == end) continue;
       std::sort(begin, end, less);
+      // The pieces are counted in the pass that looks for events sharing a
+      // time: only those can be copies. Dropping an event whose time equals
+      // its predecessor's moves no cut, so the count holds after that.
+      bool shared_time = false;
       ++pieces;
-      ForEachCut(begin, end, options.gap, [&](const Event*) { ++pieces; });
+      for (const Event* ev = begin + 1; ev < end; ++ev) {
+        const Micros since = ev->time - (ev - 1)->time;
+        pieces += since > options.gap;
+        shared_time |= since == 0;
+      }
+      if (!shared_time) continue;
+      Event* const kept_end =
+          DropRepeats(begin, end, clicks.event_id, &dropped[t]);
+      if (kept_end != end) {
+        trims[t].push_back({s, static_cast<uint32_t>(kept_end - events.get())});
+      }
     }
     first_row[t + 1] = pieces;
   });
+  std::vector<uint32_t> dropped_rows;
+  for (const Dropped& d : dropped) {
+    stats->duplicate_events += d.count;
+    dropped_rows.insert(dropped_rows.end(), d.first_rows.begin(),
+                        d.first_rows.end());
+  }
+  std::sort(dropped_rows.begin(), dropped_rows.end());
+  if (dropped_rows.size() > FileReport::kMaxLinesPerReason) {
+    dropped_rows.resize(FileReport::kMaxLinesPerReason);
+  }
+  for (uint32_t row : dropped_rows) {
+    stats->duplicate_lines.push_back(clicks.LineOf(row));
+  }
   for (int t = 0; t < threads; ++t) first_row[t + 1] += first_row[t];
   SessionTable out;
   ResizeColumns(first_row[threads], threads, &out);
   ParallelFor(threads, threads, [&](size_t t) {
     size_t row = first_row[t];
+    size_t trim = 0;
     for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
       const Event* const begin = events.get() + offsets[s];
-      const Event* const end = events.get() + offsets[s + 1];
+      const Event* end = events.get() + offsets[s + 1];
       if (begin == end) continue;
+      if (trim < trims[t].size() && trims[t][trim].session == s) {
+        end = events.get() + trims[t][trim++].end;
+      }
       uint32_t piece = 1;
       const Event* piece_begin = begin;
       ForEachCut(begin, end, options.gap, [&](const Event* cut) {
@@ -216,6 +301,7 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
     }
   });
 
+  stats->events_used -= stats->duplicate_events;
   for (size_t s = 0; s < session_id_count; ++s) {
     if (offsets[s + 1] > offsets[s]) ++stats->session_ids;
   }

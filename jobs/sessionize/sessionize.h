@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "jobs/tables/tables.h"
@@ -22,8 +23,16 @@ struct SessionizeOptions {
 };
 
 struct SessionizeStats {
-  int64_t events_used = 0;        // click events at or before as_of
+  // Click events at or before as_of in the sessions (duplicates not
+  // counted).
+  int64_t events_used = 0;
   int64_t events_after_as_of = 0;
+  // Click events at or before as_of dropped as copies of an earlier row
+  // with the same session_id, event_time and event_id (a line exported
+  // twice), with the file lines (ClickTable::LineOf) of the first
+  // FileReport::kMaxLinesPerReason of them, ascending.
+  int64_t duplicate_events = 0;
+  std::vector<int64_t> duplicate_lines;
   int64_t session_ids = 0;        // distinct session_ids with a used event
   int64_t sessions = 0;           // after re-splitting
   int64_t sessions_linked = 0;    // with a known customer
@@ -34,6 +43,10 @@ struct SessionizeStats {
 
 // Groups `clicks` by session id, orders each group by (event_time, event_id)
 // and cuts it wherever the gap to the previous event exceeds `options.gap`.
+// A row with the session id, event_time and event_id of an earlier row (the
+// same click exported twice) is dropped and counted in `stats`: it would
+// add an event to its session. An event_id that repeats with another time
+// or session id is not looked for (that needs a set of all event ids).
 // Piece k (from 1) of a session_id is the session "<session_id>#<k>". The
 // customer of a session is the customer of its session_id's booking in
 // `bookings` (kNoCustomer when it has none). `session_id_count` is the size of

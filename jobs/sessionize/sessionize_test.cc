@@ -1,11 +1,15 @@
 #include "jobs/sessionize/sessionize.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace winback {
 namespace {
+
+using ::testing::ElementsAre;
 
 constexpr Micros kT0 = 1'650'000'000LL * kMicrosPerSecond;
 constexpr Micros kMin = kMicrosPerMinute;
@@ -193,6 +197,157 @@ TEST(Sessionize, ConsumingTheClicksGivesTheSameSessionsAndFreesThem) {
     EXPECT_EQ(consumed->event_types, kept.event_types);
     EXPECT_EQ(consumed->traffic_source, kept.traffic_source);
     EXPECT_EQ(consumed->last_event, kept.last_event);
+  }
+}
+
+// A click line exported twice would add an event to its session: the later
+// copies are dropped and counted, with their lines.
+TEST(Sessionize, DropsARowExportedTwiceAndCountsIt) {
+  Export x;
+  x.Click(0, kT0, EventType::kHomepage, 7);           // row 0
+  x.Click(0, kT0 + 5 * kMin, EventType::kSearch, 8);  // row 1
+  x.Click(0, kT0, EventType::kHomepage, 7);           // row 2: row 0 again
+  x.Click(0, kT0 + 5 * kMin, EventType::kSearch, 8);  // row 3: row 1 again
+  x.Click(0, kT0 + 5 * kMin, EventType::kSearch, 8);  // row 4: and again
+  x.Click(1, kT0, EventType::kClick, 9);              // row 5
+  SessionizeStats st;
+  const SessionTable s = x.Run({}, &st);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.event_count[0], 2u);
+  EXPECT_EQ(s.end[0] - s.start[0], 5 * kMin);
+  EXPECT_EQ(s.event_count[1], 1u);
+  EXPECT_EQ(st.duplicate_events, 3);
+  EXPECT_EQ(st.events_used, 3);
+  // A table built in memory has row r on line r + 2.
+  EXPECT_THAT(st.duplicate_lines, ElementsAre(4, 5, 6));
+}
+
+// Copies tie on (time, event_id) with each other and sort among other
+// events of the same instant; the first row of each set of copies is kept,
+// whatever else its later copies say.
+TEST(Sessionize, KeepsTheFirstRowOfCopiesAmongEventsOfTheSameInstant) {
+  Export x;
+  x.Click(0, kT0, EventType::kSearch, 9);     // row 0
+  x.Click(0, kT0, EventType::kBooking, 9);    // row 1: id 9 at kT0 again
+  x.Click(0, kT0, EventType::kHomepage, 5);   // row 2
+  x.Click(0, kT0, EventType::kAddToCart, 5);  // row 3: id 5 at kT0 again
+  for (int threads : {1, 2, 3}) {
+    SessionizeOptions o;
+    o.threads = threads;
+    SessionizeStats st;
+    const SessionTable s = x.Run(o, &st);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s.event_count[0], 2u);
+    // In (time, event_id) order: row 2 (id 5), then row 0 (id 9).
+    EXPECT_EQ(s.last_event[0], EventType::kSearch);
+    EXPECT_EQ(s.event_types[0],
+              (1u << static_cast<int>(EventType::kHomepage)) |
+                  (1u << static_cast<int>(EventType::kSearch)));
+    EXPECT_EQ(st.duplicate_events, 2);
+    EXPECT_THAT(st.duplicate_lines, ElementsAre(3, 5));  // rows 1 and 3
+  }
+}
+
+// In a long session_id the sort does not keep copies in file order; the
+// first row of each set of copies is still the one kept.
+TEST(Sessionize, KeepsTheFirstRowOfCopiesInALongSessionId) {
+  Export x;
+  constexpr int kEvents = 300;
+  for (int pass = 0; pass < 2; ++pass) {  // rows 0-299, then their copies
+    for (int i = 0; i < kEvents; ++i) {
+      const int k = (i * 7) % kEvents;  // scrambled time order
+      x.Click(0, kT0 + k * kMin,
+              pass == 0 ? EventType::kClick : EventType::kScroll,
+              /*id=*/1 + static_cast<uint64_t>(k));
+    }
+  }
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    SessionizeOptions o;
+    o.threads = threads;
+    SessionizeStats st;
+    const SessionTable s = x.Run(o, &st);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s.event_count[0], static_cast<uint32_t>(kEvents));
+    EXPECT_EQ(s.event_types[0], 1u << static_cast<int>(EventType::kClick));
+    EXPECT_EQ(st.duplicate_events, kEvents);
+    EXPECT_THAT(st.duplicate_lines,
+                ElementsAre(kEvents + 2, kEvents + 3, kEvents + 4, kEvents + 5,
+                            kEvents + 6));
+  }
+}
+
+// Not looked for: it would take a set of all event ids. Such rows are kept.
+TEST(Sessionize, AnEventIdRepeatedAtAnotherTimeOrSessionIdIsKept) {
+  Export x;
+  x.Click(0, kT0, EventType::kClick, 7);
+  x.Click(0, kT0 + 1, EventType::kClick, 7);  // 1 us later
+  x.Click(1, kT0, EventType::kClick, 7);      // another session_id
+  SessionizeStats st;
+  const SessionTable s = x.Run({}, &st);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.event_count[0], 2u);
+  EXPECT_EQ(s.event_count[1], 1u);
+  EXPECT_EQ(st.duplicate_events, 0);
+  EXPECT_TRUE(st.duplicate_lines.empty());
+}
+
+// Copies of every seventh row of a larger export, appended after it: the
+// sessions are those of the export without them on any thread count, and
+// the first copies are reported at their file lines.
+TEST(Sessionize, DropsCopiesOnAnyThreadCountReportingTheirLines) {
+  Export original, copied;
+  for (Export* x : {&original, &copied}) {
+    for (uint32_t sid = 0; sid < 30; ++sid) {
+      for (int e = 0; e < 12; ++e) {
+        x->Click(sid, kT0 + ((e * 37 + sid * 11) % 97) * kMin,
+                 e % 3 == 0 ? EventType::kAddToCart : EventType::kClick);
+      }
+      if (sid % 3 == 0) x->Booking(sid, 100 + sid, kT0);
+    }
+  }
+  const size_t rows = original.clicks.size();
+  ASSERT_EQ(copied.clicks.event_id, original.clicks.event_id);
+  std::vector<size_t> copy_rows;
+  for (size_t r = 0; r < rows; r += 7) {
+    const ClickTable& c = original.clicks;
+    copy_rows.push_back(copied.clicks.size());
+    copied.clicks.session.push_back(c.session[r]);
+    copied.clicks.event_time.push_back(c.event_time[r]);
+    copied.clicks.event_id.push_back(c.event_id[r]);
+    copied.clicks.event_type.push_back(c.event_type[r]);
+    copied.clicks.traffic_source.push_back(c.traffic_source[r]);
+  }
+  // As if the file had skipped lines: rows 0-99 on lines 2-101, rows 100-
+  // on lines 110-, and the copies from line 1000 on.
+  copied.clicks.line_runs = {{0, 2}, {100, 110}, {rows, 1000}};
+  const int64_t copies = static_cast<int64_t>(copy_rows.size());
+  ASSERT_GT(copies, 5);
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    SessionizeOptions o;
+    o.threads = threads;
+    SessionizeStats want_stats, st;
+    const SessionTable want = original.Run(o, &want_stats);
+    const SessionTable s = copied.Run(o, &st);
+    EXPECT_EQ(s.session, want.session);
+    EXPECT_EQ(s.piece, want.piece);
+    EXPECT_EQ(s.start, want.start);
+    EXPECT_EQ(s.end, want.end);
+    EXPECT_EQ(s.event_count, want.event_count);
+    EXPECT_EQ(s.event_types, want.event_types);
+    EXPECT_EQ(s.customer_id, want.customer_id);
+    EXPECT_EQ(s.last_event, want.last_event);
+    EXPECT_EQ(st.events_used, static_cast<int64_t>(rows));
+    EXPECT_EQ(st.duplicate_events, copies);
+    EXPECT_THAT(st.duplicate_lines, ElementsAre(1000, 1001, 1002, 1003, 1004));
+    ClickTable consumed = copied.clicks;
+    SessionizeStats consumed_stats;
+    auto c = Sessionize(std::move(consumed), copied.bookings, copied.pool_size,
+                        o, &consumed_stats);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->event_count, want.event_count);
+    EXPECT_EQ(consumed_stats.duplicate_lines, st.duplicate_lines);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "jobs/tables/tables.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace winback {
@@ -81,6 +82,16 @@ std::optional<Uuid> ParseUuid(std::string_view s) {
     ++nibbles;
   }
   return u;
+}
+
+int64_t ClickTable::LineOf(size_t row) const {
+  // The last run starting at or before `row`.
+  const auto after = std::upper_bound(
+      line_runs.begin(), line_runs.end(), row,
+      [](size_t r, const LineRun& run) { return r < run.row; });
+  if (after == line_runs.begin()) return static_cast<int64_t>(row) + 2;
+  const LineRun& run = *(after - 1);
+  return run.line + static_cast<int64_t>(row - run.row);
 }
 
 std::string FormatUuid(const Uuid& u) {

@@ -129,8 +129,21 @@ struct ClickTable {
   std::vector<Uuid> event_id;
   std::vector<EventType> event_type;
   std::vector<TrafficSource> traffic_source;
+  // Where the rows came from, for reports about rows found bad after
+  // ingest: a run of consecutive rows on consecutive lines starts at row
+  // `row` on line `line` (1-based; the header is line 1). Ordered by row; a
+  // new run starts only where rejected rows or blank lines were skipped, so
+  // a clean file has one. Empty for a table built in memory.
+  struct LineRun {
+    size_t row;
+    int64_t line;
+  };
+  std::vector<LineRun> line_runs;
 
   size_t size() const { return session.size(); }
+  // The file line of row `row` (< size()); with no line_runs, row + 2, the
+  // line it would have in a file without skipped lines.
+  int64_t LineOf(size_t row) const;
 };
 
 // What ingest did with one file: rows read, rejected (skipped) and repaired,

@@ -1,8 +1,9 @@
 #include "jobs/tables/tables.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 namespace winback {
 namespace {
@@ -79,6 +80,19 @@ TEST(EventType, NamesRoundTrip) {
     EXPECT_FALSE(ParseEventType(name + "S").has_value());
   }
   EXPECT_FALSE(ParseEventType("").has_value());
+}
+
+TEST(ClickTable, LineOfFollowsTheRunsOfConsecutiveLines) {
+  ClickTable t;
+  t.session.resize(7);
+  EXPECT_EQ(t.LineOf(0), 2);  // built in memory: as if from a clean file
+  EXPECT_EQ(t.LineOf(6), 8);
+  // Rows 0-2 on lines 2-4, rows 3-4 on lines 9-10, rows 5-6 on 12-13.
+  t.line_runs = {{0, 2}, {3, 9}, {5, 12}};
+  const std::vector<int64_t> want = {2, 3, 4, 9, 10, 12, 13};
+  for (size_t row = 0; row < want.size(); ++row) {
+    EXPECT_EQ(t.LineOf(row), want[row]) << row;
+  }
 }
 
 }  // namespace
