@@ -154,21 +154,26 @@ absl::StatusOr<Diagnosis> Diagnose(
 
   Diagnosis d;
   d.as_of = as_of;
-  const MonthIndex last = MonthOf(as_of);
   // The first month with data. MonthOf does not decrease with time, so the
   // earliest booking and session in range give it without a MonthOf per row.
   constexpr Micros kNone = std::numeric_limits<Micros>::max();
   Micros earliest = kNone;
-  size_t in_range = 0;
+  size_t in_range = 0, at_as_of = 0;
   auto take_earliest = [&](const std::vector<Micros>& times) {
     for (Micros t : times) {
       const bool in = t <= as_of;
       in_range += in;
+      at_as_of += t == as_of;
       earliest = std::min(earliest, in ? t : kNone);
     }
   };
   take_earliest(bookings.created_at);
   take_earliest(sessions.start);
+  // An as_of at the first microsecond of a month leaves that month no time
+  // before it: the month gets no row unless a booking or session is at that
+  // very instant. The months before it are then all complete.
+  MonthIndex last = MonthOf(as_of);
+  if (as_of == MonthStart(last) && at_as_of == 0) --last;
   std::optional<MonthIndex> first;
   if (in_range > 0) first = MonthOf(earliest);
   for (size_t i = 0; i < labels.size(); ++i) {

@@ -96,7 +96,9 @@ struct Diagnosis {
   Micros as_of = 0;
   // One row per month, contiguous, from the earliest month with a booking,
   // session or label up to the month of as_of (months without purchases
-  // get zero rows). Empty when there is no data at all.
+  // get zero rows). When as_of is the first microsecond of its month, that
+  // month has no row unless a booking was created or a session started at
+  // that instant. Empty when there is no data at all.
   std::vector<MonthlyRow> months;
   // Ordered by (month, segment); only pairs with at least one label.
   std::vector<SegmentMonthRow> segment_months;
@@ -107,7 +109,8 @@ struct Diagnosis {
 };
 
 // Computes the diagnosis from the run's tables. Bookings created and sessions
-// started after as_of, and labels of months after as_of's month, are ignored.
+// started after as_of, and labels of months after the last month row (see
+// Diagnosis::months), are ignored.
 // `segment_of` maps customer_id to its current segment name (kNoSegment when
 // missing). Fails with InvalidArgument when a table's columns differ in
 // length. Runs on up to `threads` threads (0 = the hardware concurrency); the

@@ -110,6 +110,36 @@ TEST(Diagnose, MonthsRunContiguouslyToTheAsOfMonth) {
   EXPECT_EQ(d.funnel[2].month, Month("2022-03"));
 }
 
+// An as-of time at a month's first microsecond leaves that month no time
+// before it: there is no row for it, not a row of zeros, and its labels (none
+// in a real run) are ignored. The months before it are the whole story.
+TEST(Diagnose, AsOfAtAMonthsFirstInstantGivesThatMonthNoRow) {
+  const Diagnosis d = Example().Run(At("2022-04-01T00:00:00Z"));
+  ASSERT_EQ(d.months.size(), 3u);
+  EXPECT_EQ(FormatMonth(d.months.back().month), "2022-03");
+  ASSERT_EQ(d.funnel.size(), 3u);
+  EXPECT_EQ(FormatMonth(d.funnel.back().month), "2022-03");
+  // January 150 and February 270; March's only booking failed.
+  EXPECT_EQ(d.months[0].revenue + d.months[1].revenue + d.months[2].revenue,
+            420);
+  for (const SegmentMonthRow& s : d.segment_months) {
+    EXPECT_NE(FormatMonth(s.month), "2022-04") << s.segment;
+  }
+  EXPECT_THAT(FormatDiagnosis(d), Not(HasSubstr("\n2022-04")));
+}
+
+// ...but a booking at that very instant is in range, so its month has a row.
+TEST(Diagnose, AsOfAtAMonthsFirstInstantKeepsAnEventAtThatInstant) {
+  const Diagnosis d = Example()
+                          .Booking(5, "2022-04-01T00:00:00Z", 60)
+                          .Run(At("2022-04-01T00:00:00Z"));
+  ASSERT_EQ(d.months.size(), 4u);
+  EXPECT_EQ(FormatMonth(d.months.back().month), "2022-04");
+  EXPECT_EQ(d.months.back().orders, 1);
+  EXPECT_EQ(d.months.back().revenue, 60);
+  EXPECT_EQ(d.funnel.back().successful_payment, 1);
+}
+
 TEST(Diagnose, SplitsNewAndReturningBuyersAndRevenue) {
   const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
   const MonthlyRow& jan = d.months[0];
