@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -866,6 +867,17 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
+// The first microsecond (UTC) of the month after the one holding `us` >= 0.
+int64_t NextMonthStartUs(int64_t us) {
+  const time_t seconds = static_cast<time_t>(us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  tm.tm_mday = 1;
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  ++tm.tm_mon;  // timegm carries December into January
+  return static_cast<int64_t>(timegm(&tm)) * 1'000'000;
+}
+
 // "YYYY-MM-DDTHH:MM:SS" of a UTC time in whole seconds.
 std::string UtcSeconds(int64_t seconds) {
   return UtcText(seconds * 1'000'000, "%Y-%m-%dT%H:%M:%S");
@@ -940,6 +952,35 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
     q.bind(1, backfill);
     ASSERT_TRUE(q.executeStep());
     EXPECT_EQ(q.getColumn(0).getInt64(), known);
+  }
+
+  // Each run's diagnosis, as the daemon reads it back from SQLite, ends at
+  // its as-of month, which is partial (up to the as-of time) unless as-of is
+  // the month's last microsecond; no other month is.
+  for (const auto& [run_id, as_of] :
+       {std::pair(nightly.run_id(), current_as_of),
+        std::pair(backfill, done.as_of())}) {
+    v1::GetDiagnosisRequest gd;
+    gd.set_run_id(run_id);
+    v1::Diagnosis diag;
+    ASSERT_TRUE(d.jobs().GetDiagnosis(Ctx(kOperatorKey).get(), gd, &diag).ok());
+    ASSERT_FALSE(diag.months().empty());
+    const int64_t as_of_us = as_of.seconds() * 1'000'000 + as_of.nanos() / 1000;
+    const bool partial = as_of_us < NextMonthStartUs(as_of_us) - 1;
+    const v1::MonthFigures& last = *diag.months().rbegin();
+    EXPECT_EQ(last.month(), UtcText(as_of_us, "%Y-%m")) << run_id;
+    EXPECT_EQ(last.partial(), partial) << run_id;
+    EXPECT_EQ(last.has_through(), partial) << run_id;
+    if (partial) {
+      EXPECT_EQ(last.through().seconds(), as_of.seconds()) << run_id;
+      EXPECT_EQ(last.through().nanos(), as_of.nanos()) << run_id;
+      EXPECT_NE(diag.summary().find("\n" + last.month() + " so far: IDR "),
+                std::string::npos)
+          << diag.summary();
+    }
+    for (int i = 0; i + 1 < diag.months_size(); ++i) {
+      EXPECT_FALSE(diag.months(i).partial()) << diag.months(i).month();
+    }
   }
 
   v1::ListCampaignsRequest lc;
