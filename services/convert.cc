@@ -369,6 +369,8 @@ void ToProto(const DiagnosisRecord& d, int64_t run_id, v1::Diagnosis* out) {
     p->set_failed_payments(m.failed_payments);
     p->set_promo_orders(m.promo_orders);
     p->set_promo_amount(m.promo_amount);
+    p->set_partial(m.partial);
+    if (m.partial) *p->mutable_through() = ToTimestamp(d.diagnosis.as_of);
   }
   for (const SegmentMonthRow& s : d.diagnosis.segment_months) {
     v1::SegmentMonthChurn* p = out->add_segment_months();

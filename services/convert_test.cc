@@ -77,6 +77,30 @@ TEST(ToProto, RowIssuesSplitRepairsFromRejects) {
   EXPECT_EQ(repaired.count(), 3);
 }
 
+// The partial month says so, and up to when: the run's as-of time.
+TEST(ToProto, DiagnosisMarksThePartialMonthThroughTheAsOfTime) {
+  DiagnosisRecord d;
+  d.diagnosis.as_of = 1'658'318'400'123'456;  // 2022-07-20T12:00:00.123456Z
+  MonthlyRow june, july;
+  june.month = *ParseMonth("2022-06");
+  june.revenue = 10;
+  july.month = *ParseMonth("2022-07");
+  july.revenue = 4;
+  july.partial = true;
+  d.diagnosis.months = {june, july};
+  v1::Diagnosis out;
+  ToProto(d, 3, &out);
+  ASSERT_EQ(out.months_size(), 2);
+  EXPECT_EQ(out.months(0).month(), "2022-06");
+  EXPECT_FALSE(out.months(0).partial());
+  EXPECT_FALSE(out.months(0).has_through());
+  EXPECT_EQ(out.months(1).month(), "2022-07");
+  EXPECT_TRUE(out.months(1).partial());
+  ASSERT_TRUE(out.months(1).has_through());
+  EXPECT_EQ(out.months(1).through().seconds(), 1'658'318'400);
+  EXPECT_EQ(out.months(1).through().nanos(), 123'456'000);
+}
+
 TEST(ParseReasons, AcceptsJsonAndFreeText) {
   auto a = ParseReasons(EncodeReasons({{"recency_days", 1.25}}));
   ASSERT_EQ(a.size(), 1u);

@@ -19,6 +19,7 @@ namespace winback::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kDayUs = 86'400'000'000LL;
 constexpr int64_t kWindowUs = 25 * kDayUs;
@@ -374,6 +375,33 @@ TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {
             as_of);
   const LabelMap expected = ExpectedLabels(ReadTruthPurchases(data_), as_of);
   EXPECT_EQ(StoredLabels(db, run_id), expected);
+  // December's last microsecond: the diagnosis ends with December, whole.
+  auto last_month = [&](int64_t run) {
+    SQLite::Statement q(db,
+                        "SELECT month, partial FROM diagnosis_months WHERE "
+                        "run_id = ? ORDER BY month DESC LIMIT 1");
+    q.bind(1, run);
+    return q.executeStep()
+               ? std::pair(q.getColumn(0).getString(), q.getColumn(1).getInt())
+               : std::pair(std::string(), -1);
+  };
+  EXPECT_EQ(last_month(run_id), std::pair(std::string("2021-12"), 0));
+
+  // January's first microsecond leaves January no time before as-of: no row
+  // (it was a row of zeros, marked partial), and December is still whole.
+  ASSERT_EQ(Run("--as-of 2022-01-01T00:00:00Z", &out), 0) << out;
+  const int64_t next =
+      db.execAndGet("SELECT MAX(run_id) FROM runs WHERE published = 1")
+          .getInt64();
+  ASSERT_GT(next, run_id);
+  EXPECT_EQ(last_month(next), std::pair(std::string("2021-12"), 0));
+  EXPECT_EQ(
+      db.execAndGet("SELECT COUNT(*) FROM diagnosis_funnel WHERE run_id = " +
+                    std::to_string(next) + " AND month >= '2022-01'")
+          .getInt(),
+      0);
+  EXPECT_THAT(out, Not(HasSubstr("\n2022-01")));
+  EXPECT_THAT(out, HasSubstr("the latest complete month, 2021-12, is"));
 }
 
 // Past the export's last event there is no data: an as-of time there would

@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -559,6 +561,39 @@ std::vector<std::string> RowStartingWith(const std::string& text,
   return {};
 }
 
+// The lines of the table under the first line of `text` starting with
+// `title`, up to the next empty line: its column header, then its rows.
+std::vector<std::string> TableAfter(const std::string& text,
+                                    const std::string& title) {
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (inside && line.empty()) break;
+    if (inside) lines.push_back(line);
+    inside = inside || line.rfind(title, 0) == 0;
+  }
+  return lines;
+}
+
+// The last `values` words of the row in `table` made of the words of `key`
+// (which may hold spaces, as segment names do) and then exactly `values`
+// words; empty when there is no such row.
+std::vector<std::string> RowValues(const std::vector<std::string>& table,
+                                   const std::string& key, size_t values) {
+  const std::vector<std::string> key_words =
+      absl::StrSplit(key, ' ', absl::SkipEmpty());
+  for (const std::string& line : table) {
+    const std::vector<std::string> words =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (words.size() == key_words.size() + values &&
+        std::equal(key_words.begin(), key_words.end(), words.begin())) {
+      return {words.end() - static_cast<ptrdiff_t>(values), words.end()};
+    }
+  }
+  return {};
+}
+
 // winbackctl, the operators' CLI, against a daemon: what it prints is what
 // the API serves, and its failures are clean.
 TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
@@ -759,12 +794,31 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   v1::Diagnosis diag;
   ASSERT_TRUE(d.jobs().GetDiagnosis(Ctx(kOperatorKey).get(), {}, &diag).ok());
   ASSERT_EQ(RunCommand(operator_ + "diagnosis", &out), 0) << out;
+  // The as-of month is partial (the run's as-of time is the export's last
+  // event, not a month's last microsecond) and marked "*" in every table.
+  ASSERT_FALSE(diag.months().empty());
+  const v1::MonthFigures& partial = *diag.months().rbegin();
+  ASSERT_TRUE(partial.partial());
+  const std::string marked = partial.month() + "*";
+  EXPECT_NE(out.find("\n" + marked + " "), std::string::npos) << out;
+  EXPECT_NE(out.find("\n* partial month: its figures stop at the run's as-of "
+                     "time, " +
+                     UtcText(partial.through().seconds() * 1'000'000,
+                             "%Y-%m-%d %H:%M:%SZ") +
+                     "\n"),
+            std::string::npos)
+      << out;
+  auto label = [&](const std::string& month) {
+    return month == partial.month() ? marked : month;
+  };
   int open_months = 0;
   for (const v1::MonthFigures& m : diag.months()) {
     const LabelCounts expected = labels_of[m.month()];
     EXPECT_EQ(m.censored(), expected.censored) << m.month();
     EXPECT_EQ(m.labeled(), expected.labeled) << m.month();
-    const std::vector<std::string> row = RowStartingWith(out, m.month() + " ");
+    EXPECT_EQ(m.partial(), &m == &partial) << m.month();
+    const std::vector<std::string> row =
+        RowStartingWith(out, label(m.month()) + " ");
     ASSERT_EQ(row.size(), 8u) << out;
     EXPECT_EQ(row[7], std::to_string(expected.censored)) << out;
     if (expected.censored > 0) {
@@ -789,6 +843,46 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   }
   for (const auto& [month, counts] : labels_of) {
     EXPECT_TRUE(by_segments[month] == counts) << month;
+  }
+  // The funnel, churn by segment and promo by segment tables: one row per
+  // entry the API serves, with its figures.
+  const std::vector<std::string> funnel = TableAfter(out, "session funnel");
+  ASSERT_EQ(funnel.size(), static_cast<size_t>(diag.funnel_size()) + 1) << out;
+  for (const v1::FunnelMonth& f : diag.funnel()) {
+    const std::vector<std::string> row = RowValues(funnel, label(f.month()), 8);
+    ASSERT_EQ(row.size(), 8u) << f.month() << "\n" << out;
+    const int64_t want[] = {
+        f.sessions(),    f.homepage(),  f.search(),  f.item_detail(),
+        f.add_to_cart(), f.add_promo(), f.booking(), f.successful_payment()};
+    for (size_t i = 0; i < 8; ++i) {
+      EXPECT_EQ(row[i], std::to_string(want[i])) << f.month() << " " << i;
+    }
+  }
+  const std::vector<std::string> churn =
+      TableAfter(out, "churn by month and current segment");
+  ASSERT_EQ(churn.size(), static_cast<size_t>(diag.segment_months_size()) + 1)
+      << out;
+  for (const v1::SegmentMonthChurn& s : diag.segment_months()) {
+    const std::vector<std::string> row =
+        RowValues(churn, label(s.month()) + " " + s.segment(), 4);
+    ASSERT_EQ(row.size(), 4u) << s.month() << " " << s.segment() << "\n" << out;
+    EXPECT_EQ(row[0], std::to_string(s.labeled()));
+    EXPECT_EQ(row[1], std::to_string(s.churned()));
+    EXPECT_EQ(row[2], s.censored() > 0
+                          ? "n/a"
+                          : absl::StrFormat("%.1f%%", 100 * s.churn_rate()));
+    EXPECT_EQ(row[3], std::to_string(s.censored()));
+  }
+  const std::vector<std::string> promo = TableAfter(out, "promo use");
+  ASSERT_EQ(promo.size(), static_cast<size_t>(diag.promo_by_segment_size()) + 1)
+      << out;
+  for (const v1::SegmentPromo& p : diag.promo_by_segment()) {
+    const std::vector<std::string> row = RowValues(promo, p.segment(), 4);
+    ASSERT_EQ(row.size(), 4u) << p.segment() << "\n" << out;
+    EXPECT_EQ(row[0], std::to_string(p.orders()));
+    EXPECT_EQ(row[1], std::to_string(p.promo_orders()));
+    EXPECT_EQ(row[2], absl::StrFormat("%.1f%%", 100 * p.promo_share()));
+    EXPECT_EQ(row[3], std::to_string(p.promo_amount()));
   }
 
   // run: GetRun carries ingest's skipped and repaired rows as stored in
@@ -866,6 +960,17 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
+// The first microsecond (UTC) of the month after the one holding `us` >= 0.
+int64_t NextMonthStartUs(int64_t us) {
+  const time_t seconds = static_cast<time_t>(us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  tm.tm_mday = 1;
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  ++tm.tm_mon;  // timegm carries December into January
+  return static_cast<int64_t>(timegm(&tm)) * 1'000'000;
+}
+
 // "YYYY-MM-DDTHH:MM:SS" of a UTC time in whole seconds.
 std::string UtcSeconds(int64_t seconds) {
   return UtcText(seconds * 1'000'000, "%Y-%m-%dT%H:%M:%S");
@@ -940,6 +1045,35 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
     q.bind(1, backfill);
     ASSERT_TRUE(q.executeStep());
     EXPECT_EQ(q.getColumn(0).getInt64(), known);
+  }
+
+  // Each run's diagnosis, as the daemon reads it back from SQLite, ends at
+  // its as-of month, which is partial (up to the as-of time) unless as-of is
+  // the month's last microsecond; no other month is.
+  for (const auto& [run_id, as_of] :
+       {std::pair(nightly.run_id(), current_as_of),
+        std::pair(backfill, done.as_of())}) {
+    v1::GetDiagnosisRequest gd;
+    gd.set_run_id(run_id);
+    v1::Diagnosis diag;
+    ASSERT_TRUE(d.jobs().GetDiagnosis(Ctx(kOperatorKey).get(), gd, &diag).ok());
+    ASSERT_FALSE(diag.months().empty());
+    const int64_t as_of_us = as_of.seconds() * 1'000'000 + as_of.nanos() / 1000;
+    const bool partial = as_of_us < NextMonthStartUs(as_of_us) - 1;
+    const v1::MonthFigures& last = *diag.months().rbegin();
+    EXPECT_EQ(last.month(), UtcText(as_of_us, "%Y-%m")) << run_id;
+    EXPECT_EQ(last.partial(), partial) << run_id;
+    EXPECT_EQ(last.has_through(), partial) << run_id;
+    if (partial) {
+      EXPECT_EQ(last.through().seconds(), as_of.seconds()) << run_id;
+      EXPECT_EQ(last.through().nanos(), as_of.nanos()) << run_id;
+      EXPECT_NE(diag.summary().find("\n" + last.month() + " so far: IDR "),
+                std::string::npos)
+          << diag.summary();
+    }
+    for (int i = 0; i + 1 < diag.months_size(); ++i) {
+      EXPECT_FALSE(diag.months(i).partial()) << diag.months(i).month();
+    }
   }
 
   v1::ListCampaignsRequest lc;

@@ -1,6 +1,7 @@
 #include "jobs/diagnosis/diagnosis.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <tuple>
@@ -8,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "jobs/common/parallel.h"
 
 namespace winback {
@@ -53,6 +55,31 @@ std::string WithThousands(int64_t v) {
 
 std::string Percent(double fraction) {
   return absl::StrFormat("%+.1f%%", 100 * fraction);
+}
+
+// The change from `base` to `value` as a signed percentage; base > 0.
+std::string Change(double value, int64_t base) {
+  return Percent(value / static_cast<double>(base) - 1);
+}
+std::string Change(int64_t value, int64_t base) {
+  return Change(static_cast<double>(value), base);
+}
+
+// Days in month m.
+double DaysIn(MonthIndex m) {
+  return static_cast<double>(MonthStart(m + 1) - MonthStart(m)) /
+         static_cast<double>(kMicrosPerDay);
+}
+
+// Days from the start of month m through `through`, its microsecond included.
+double DaysCovered(MonthIndex m, Micros through) {
+  return static_cast<double>(through + 1 - MonthStart(m)) /
+         static_cast<double>(kMicrosPerDay);
+}
+
+// 30.97 -> "30.9": rounded down, so a partial month never reads as whole.
+std::string TenthsDown(double days) {
+  return absl::StrFormat("%.1f", std::floor(days * 10) / 10);
 }
 
 // Monthly revenue, orders, failed payments, buyers (new and returning),
@@ -154,21 +181,26 @@ absl::StatusOr<Diagnosis> Diagnose(
 
   Diagnosis d;
   d.as_of = as_of;
-  const MonthIndex last = MonthOf(as_of);
   // The first month with data. MonthOf does not decrease with time, so the
   // earliest booking and session in range give it without a MonthOf per row.
   constexpr Micros kNone = std::numeric_limits<Micros>::max();
   Micros earliest = kNone;
-  size_t in_range = 0;
+  size_t in_range = 0, at_as_of = 0;
   auto take_earliest = [&](const std::vector<Micros>& times) {
     for (Micros t : times) {
       const bool in = t <= as_of;
       in_range += in;
+      at_as_of += t == as_of;
       earliest = std::min(earliest, in ? t : kNone);
     }
   };
   take_earliest(bookings.created_at);
   take_earliest(sessions.start);
+  // An as_of at the first microsecond of a month leaves that month no time
+  // before it: the month gets no row unless a booking or session is at that
+  // very instant. The months before it are then all complete.
+  MonthIndex last = MonthOf(as_of);
+  if (as_of == MonthStart(last) && at_as_of == 0) --last;
   std::optional<MonthIndex> first;
   if (in_range > 0) first = MonthOf(earliest);
   for (size_t i = 0; i < labels.size(); ++i) {
@@ -244,6 +276,9 @@ absl::StatusOr<Diagnosis> Diagnose(
   }
   for (MonthlyRow& row : d.months)
     row.churn_rate = Rate(row.churned, row.labeled);
+  // Only the month of as_of can be cut short; when as_of was the first
+  // microsecond of its month, the last row is the month before, whole.
+  d.months.back().partial = as_of < MonthStart(last + 1) - 1;
   for (SegmentMonthRow& s : seg) {
     if (s.segment.empty()) continue;
     s.churn_rate = Rate(s.churned, s.labeled);
@@ -266,9 +301,10 @@ std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months) {
   const size_t n = months.size();
   const size_t shown =
       last_months <= 0 ? n : std::min(n, static_cast<size_t>(last_months));
-  // The as-of month is complete only when as_of is its last microsecond.
-  const bool last_partial =
-      diagnosis.as_of < MonthStart(months.back().month + 1) - 1;
+  const MonthlyRow& last = months.back();
+  const bool last_partial = last.partial;
+  const double days_in_last = DaysIn(last.month);
+  const double days_covered = DaysCovered(last.month, diagnosis.as_of);
 
   std::string out = absl::StrCat("Business diagnosis as of ",
                                  FormatTimestamp(diagnosis.as_of), "\n");
@@ -278,8 +314,7 @@ std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months) {
   bool any_open = false;
   for (size_t k = n - shown; k < n; ++k) {
     const MonthlyRow& r = months[k];
-    const std::string month =
-        FormatMonth(r.month) + (k + 1 == n && last_partial ? "*" : "");
+    const std::string month = FormatMonth(r.month) + (r.partial ? "*" : "");
     // A month with censored labels has no churn rate yet: its known labels
     // are the buyers whose last purchase came early enough for the window to
     // close, and those lean toward churn.
@@ -295,8 +330,10 @@ std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months) {
                           r.new_buyers, r.returning_buyers, churn);
   }
   if (last_partial) {
-    absl::StrAppend(&out, "* partial month, through ",
-                    FormatTimestamp(diagnosis.as_of).substr(0, 10), "\n");
+    absl::StrAppendFormat(&out,
+                          "* partial month: up to the as-of time only, %s of "
+                          "its %.0f days\n",
+                          TenthsDown(days_covered), days_in_last);
   }
   if (any_open) {
     absl::StrAppend(&out,
@@ -304,35 +341,71 @@ std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months) {
                     "as-of; the month's known labels would overstate churn\n");
   }
 
-  size_t peak = 0;
-  for (size_t k = 1; k < n; ++k) {
-    if (months[k].revenue > months[peak].revenue) peak = k;
-  }
-  if (months[peak].revenue <= 0) {
+  int64_t total = 0;
+  for (const MonthlyRow& r : months) total += r.revenue;
+  if (total <= 0) {
     absl::StrAppend(&out, "no revenue yet\n");
     return out;
   }
-  const size_t latest = last_partial && n > 1 ? n - 2 : n - 1;
-  absl::StrAppend(&out, "revenue peaked ", FormatMonth(months[peak].month),
-                  " (IDR ", WithThousands(months[peak].revenue), "); ");
-  const std::string latest_name = FormatMonth(months[latest].month);
-  if (latest == peak) {
-    absl::StrAppend(&out, latest_name, " is the peak");
-  } else {
-    absl::StrAppend(&out, latest_name, " is ",
-                    Percent(static_cast<double>(months[latest].revenue) /
-                                static_cast<double>(months[peak].revenue) -
-                            1),
-                    " vs peak");
+  // The headline compares complete months: a partial month's total is not
+  // comparable with them, nor can it be the peak.
+  const size_t complete = last_partial ? n - 1 : n;
+  std::optional<size_t> peak;
+  for (size_t k = 0; k < complete; ++k) {
+    if (months[k].revenue > 0 &&
+        (!peak || months[k].revenue > months[*peak].revenue)) {
+      peak = k;
+    }
   }
-  if (latest > 0 && months[latest - 1].revenue > 0) {
-    absl::StrAppend(
-        &out, ", ",
-        Percent(static_cast<double>(months[latest].revenue) /
-                    static_cast<double>(months[latest - 1].revenue) -
-                1),
-        " vs ", FormatMonth(months[latest - 1].month));
+  if (peak) {
+    const size_t latest = complete - 1;
+    absl::StrAppend(&out, "revenue peaked ", FormatMonth(months[*peak].month),
+                    " (IDR ", WithThousands(months[*peak].revenue),
+                    "); the latest complete month, ",
+                    FormatMonth(months[latest].month), ", is ");
+    if (latest == *peak) {
+      absl::StrAppend(&out, "the peak");
+    } else {
+      absl::StrAppend(&out,
+                      Change(months[latest].revenue, months[*peak].revenue),
+                      " vs peak");
+    }
+    if (latest > 0 && months[latest - 1].revenue > 0) {
+      absl::StrAppend(
+          &out, ", ",
+          Change(months[latest].revenue, months[latest - 1].revenue), " vs ",
+          FormatMonth(months[latest - 1].month));
+    }
+    absl::StrAppend(&out, "\n");
+  } else if (complete > 0) {
+    absl::StrAppend(&out, "no revenue in a complete month yet\n");
   }
+  if (!last_partial) return out;
+
+  // The partial month: what it took so far, and its daily rate so far
+  // carried over the whole month, compared with complete months' totals.
+  absl::StrAppend(&out, FormatMonth(last.month), " so far: IDR ",
+                  WithThousands(last.revenue), " in ", TenthsDown(days_covered),
+                  " of ", absl::StrFormat("%.0f", days_in_last), " days");
+  if (days_covered < 1) {
+    absl::StrAppend(&out, "; under a day in, too early for a daily rate\n");
+    return out;
+  }
+  const double full_month =
+      static_cast<double>(last.revenue) * days_in_last / days_covered;
+  absl::StrAppend(&out, "; at that daily rate the full month would be IDR ",
+                  WithThousands(std::llround(full_month)));
+  std::vector<std::string> versus;
+  if (n > 1 && months[n - 2].revenue > 0) {
+    versus.push_back(absl::StrCat(Change(full_month, months[n - 2].revenue),
+                                  " vs ", FormatMonth(months[n - 2].month),
+                                  peak == n - 2 ? " (the peak)" : ""));
+  }
+  if (peak && *peak != n - 2) {
+    versus.push_back(
+        absl::StrCat(Change(full_month, months[*peak].revenue), " vs peak"));
+  }
+  if (!versus.empty()) absl::StrAppend(&out, ": ", absl::StrJoin(versus, ", "));
   absl::StrAppend(&out, "\n");
   return out;
 }

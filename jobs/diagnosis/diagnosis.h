@@ -39,6 +39,10 @@ struct MonthlyRow {
   int64_t failed_payments = 0;    // bookings with success == 0
   int64_t promo_orders = 0;       // purchases with a (non-empty) promo code
   int64_t promo_amount = 0;       // sum of promo_amount over purchases
+  // The month of as_of when as_of is before its last microsecond: its figures
+  // cover only the month's start through as_of, so its totals are not
+  // comparable with whole months'. Only the last row can be partial.
+  bool partial = false;
 };
 
 // Churn per (month, segment). The segment is the customer's CURRENT segment
@@ -96,7 +100,9 @@ struct Diagnosis {
   Micros as_of = 0;
   // One row per month, contiguous, from the earliest month with a booking,
   // session or label up to the month of as_of (months without purchases
-  // get zero rows). Empty when there is no data at all.
+  // get zero rows). When as_of is the first microsecond of its month, that
+  // month has no row unless a booking was created or a session started at
+  // that instant. Empty when there is no data at all.
   std::vector<MonthlyRow> months;
   // Ordered by (month, segment); only pairs with at least one label.
   std::vector<SegmentMonthRow> segment_months;
@@ -107,7 +113,8 @@ struct Diagnosis {
 };
 
 // Computes the diagnosis from the run's tables. Bookings created and sessions
-// started after as_of, and labels of months after as_of's month, are ignored.
+// started after as_of, and labels of months after the last month row (see
+// Diagnosis::months), are ignored.
 // `segment_of` maps customer_id to its current segment name (kNoSegment when
 // missing). Fails with InvalidArgument when a table's columns differ in
 // length. Runs on up to `threads` threads (0 = the hardware concurrency); the
@@ -121,12 +128,18 @@ absl::StatusOr<Diagnosis> Diagnose(
 // A short human-readable report: one line per month for the last
 // `last_months` months (all when <= 0) with revenue, orders, buyers, new vs
 // returning buyers and churn rate ("n/a: N open" for a month with N censored
-// labels, whose known labels lean toward churn), then the revenue peak and how
-// the latest complete month compares with it and with the month before, e.g.
-//   revenue peaked 2022-05 (IDR 1,234,567,890); 2022-07 is -16.0% vs peak,
-//   -3.2% vs 2022-06
-// The month of as_of is marked partial unless as_of is its last microsecond;
-// a partial month is not used for the comparison when an earlier one exists.
+// labels, whose known labels lean toward churn); a partial month (see
+// MonthlyRow::partial) is marked "*". Then the revenue peak among the complete
+// months and how the latest complete month compares with it and with the
+// month before, and, when the last month is partial, its revenue so far and
+// its daily rate so far carried over the whole month (revenue / days covered
+// x days in the month), compared with the month before and the peak, e.g.
+//   revenue peaked 2022-05 (IDR 295,398,388); the latest complete month,
+//   2022-06, is -5.0% vs peak, -5.0% vs 2022-05
+//   2022-07 so far: IDR 248,134,668 in 30.7 of 31 days; at that daily rate the
+//   full month would be IDR 250,502,109: -10.7% vs 2022-06, -15.2% vs peak
+// A partial month is never the peak. Under a day into the month there is no
+// daily rate; days covered are rounded down to a tenth.
 std::string FormatDiagnosis(const Diagnosis& diagnosis, int last_months = 6);
 
 }  // namespace winback

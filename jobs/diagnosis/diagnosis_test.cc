@@ -110,6 +110,52 @@ TEST(Diagnose, MonthsRunContiguouslyToTheAsOfMonth) {
   EXPECT_EQ(d.funnel[2].month, Month("2022-03"));
 }
 
+// An as-of time at a month's first microsecond leaves that month no time
+// before it: there is no row for it, not a row of zeros, and its labels (none
+// in a real run) are ignored. The months before it are the whole story.
+TEST(Diagnose, AsOfAtAMonthsFirstInstantGivesThatMonthNoRow) {
+  const Diagnosis d = Example().Run(At("2022-04-01T00:00:00Z"));
+  ASSERT_EQ(d.months.size(), 3u);
+  EXPECT_EQ(FormatMonth(d.months.back().month), "2022-03");
+  ASSERT_EQ(d.funnel.size(), 3u);
+  EXPECT_EQ(FormatMonth(d.funnel.back().month), "2022-03");
+  // January 150 and February 270; March's only booking failed.
+  EXPECT_EQ(d.months[0].revenue + d.months[1].revenue + d.months[2].revenue,
+            420);
+  for (const SegmentMonthRow& s : d.segment_months) {
+    EXPECT_NE(FormatMonth(s.month), "2022-04") << s.segment;
+  }
+  EXPECT_THAT(FormatDiagnosis(d), Not(HasSubstr("\n2022-04")));
+}
+
+// ...but a booking at that very instant is in range, so its month has a row.
+TEST(Diagnose, AsOfAtAMonthsFirstInstantKeepsAnEventAtThatInstant) {
+  const Diagnosis d = Example()
+                          .Booking(5, "2022-04-01T00:00:00Z", 60)
+                          .Run(At("2022-04-01T00:00:00Z"));
+  ASSERT_EQ(d.months.size(), 4u);
+  EXPECT_EQ(FormatMonth(d.months.back().month), "2022-04");
+  EXPECT_EQ(d.months.back().orders, 1);
+  EXPECT_EQ(d.months.back().revenue, 60);
+  EXPECT_EQ(d.funnel.back().successful_payment, 1);
+}
+
+// Only the month of as_of can be partial, and only while as_of is before its
+// last microsecond.
+TEST(Diagnose, MarksTheAsOfMonthPartialUntilItsLastMicrosecond) {
+  auto partial = [](const Diagnosis& d) {
+    std::string out;
+    for (const MonthlyRow& m : d.months) out += m.partial ? "P" : "-";
+    return out;
+  };
+  EXPECT_EQ(partial(Example().Run(At("2022-04-15T00:00:00Z"))), "---P");
+  EXPECT_EQ(partial(Example().Run(At("2022-04-30T23:59:59.999998Z"))), "---P");
+  EXPECT_EQ(partial(Example().Run(At("2022-04-30T23:59:59.999999Z"))), "----");
+  // At May's first instant, with nothing then, April is the last month, whole.
+  EXPECT_EQ(partial(Example().Run(At("2022-05-01T00:00:00Z"))), "----");
+  EXPECT_EQ(partial(Example().Run(At("2022-04-01T00:00:00Z"))), "---");
+}
+
 TEST(Diagnose, SplitsNewAndReturningBuyersAndRevenue) {
   const Diagnosis d = Example().Run(At("2022-04-15T00:00:00Z"));
   const MonthlyRow& jan = d.months[0];
@@ -366,8 +412,11 @@ TEST(Diagnose, RejectsRaggedColumns) {
       Diagnose(t.bookings, t.sessions, t.labels, t.segment_of, 0).ok());
 }
 
+// Months from `first_month` with the given revenue; the last one is partial
+// when `last_partial` (as Diagnose marks the month of an as_of before its last
+// microsecond).
 Diagnosis RevenueSeries(const char* first_month, std::vector<int64_t> revenue,
-                        Micros as_of) {
+                        Micros as_of, bool last_partial) {
   Diagnosis d;
   d.as_of = as_of;
   const MonthIndex first = Month(first_month);
@@ -384,40 +433,109 @@ Diagnosis RevenueSeries(const char* first_month, std::vector<int64_t> revenue,
     r.churn_rate = 0.25;
     d.months.push_back(r);
   }
+  d.months.back().partial = last_partial;
   return d;
 }
 
-TEST(FormatDiagnosis, ComparesLatestCompleteMonthWithPeakAndPrevious) {
+// The headline compares complete months; the partial month gets its own line:
+// revenue so far and its daily rate carried over the month. Here July is 14
+// whole days in: 434,000 / 14 x 31 = 961,000, which is 961/840 - 1 = +14.4%
+// against June and 961/1000 - 1 = -3.9% against April, the peak.
+TEST(FormatDiagnosis, ComparesCompleteMonthsThenThePartialMonthsDailyRate) {
   const Diagnosis d =
-      RevenueSeries("2022-03", {800, 1'000'000, 900'000, 840'000, 100},
-                    At("2022-07-15T12:00:00Z"));
+      RevenueSeries("2022-03", {800, 1'000'000, 900'000, 840'000, 434'000},
+                    At("2022-07-14T23:59:59.999999Z"), /*last_partial=*/true);
   const std::string text = FormatDiagnosis(d, 3);
-  EXPECT_THAT(text, HasSubstr("revenue peaked 2022-04 (IDR 1,000,000); "
-                              "2022-06 is -16.0% vs peak, -6.7% vs 2022-05"));
-  EXPECT_THAT(text, HasSubstr("2022-07*"));
-  EXPECT_THAT(text, HasSubstr("partial month, through 2022-07-15"));
+  EXPECT_THAT(text, HasSubstr("revenue peaked 2022-04 (IDR 1,000,000); the "
+                              "latest complete month, 2022-06, is -16.0% vs "
+                              "peak, -6.7% vs 2022-05\n"));
+  EXPECT_THAT(text, HasSubstr("\n2022-07*  "));
+  EXPECT_THAT(text, HasSubstr("\n* partial month: up to the as-of time only, "
+                              "14.0 of its 31 days\n"));
+  EXPECT_THAT(text, HasSubstr("\n2022-07 so far: IDR 434,000 in 14.0 of 31 "
+                              "days; at that daily rate the full month would "
+                              "be IDR 961,000: +14.4% vs 2022-06, -3.9% vs "
+                              "peak\n"));
   EXPECT_THAT(text, HasSubstr("900,000"));
   EXPECT_THAT(text, HasSubstr("25.0% of 4"));
   EXPECT_THAT(text, Not(HasSubstr("\n2022-03")));  // only the last 3 months
   EXPECT_THAT(text, Not(HasSubstr("\n2022-04")));
 }
 
+// A partial month's total is not a month's total: even when it is the largest
+// so far it is not the peak, and the headline's months are complete.
+TEST(FormatDiagnosis, PartialMonthIsNeverThePeak) {
+  const Diagnosis d =
+      RevenueSeries("2022-05", {1000, 900, 5000},
+                    At("2022-07-10T23:59:59.999999Z"), /*last_partial=*/true);
+  const std::string text = FormatDiagnosis(d);
+  EXPECT_THAT(text, HasSubstr("revenue peaked 2022-05 (IDR 1,000); the latest "
+                              "complete month, 2022-06, is -10.0% vs peak, "
+                              "-10.0% vs 2022-05\n"));
+  // 5,000 / 10 x 31 = 15,500: +1622.2% vs 900, +1450.0% vs 1,000.
+  EXPECT_THAT(text, HasSubstr("2022-07 so far: IDR 5,000 in 10.0 of 31 days; "
+                              "at that daily rate the full month would be IDR "
+                              "15,500: +1622.2% vs 2022-06, +1450.0% vs peak"));
+}
+
+TEST(FormatDiagnosis, PartialMonthAfterThePeakNamesItOnce) {
+  // 450 / 15 x 31 = 930 against June's 1,000, the peak: -7.0%.
+  const Diagnosis d =
+      RevenueSeries("2022-05", {800, 1000, 450},
+                    At("2022-07-15T23:59:59.999999Z"), /*last_partial=*/true);
+  EXPECT_THAT(FormatDiagnosis(d),
+              HasSubstr("2022-07 so far: IDR 450 in 15.0 of 31 days; at that "
+                        "daily rate the full month would be IDR 930: -7.0% vs "
+                        "2022-06 (the peak)\n"));
+}
+
+TEST(FormatDiagnosis, PartialMonthUnderADayInHasNoDailyRate) {
+  // Six hours of July: 0.25 days, shown rounded down.
+  const Diagnosis d =
+      RevenueSeries("2022-06", {1000, 50}, At("2022-07-01T05:59:59.999999Z"),
+                    /*last_partial=*/true);
+  const std::string text = FormatDiagnosis(d);
+  EXPECT_THAT(text, HasSubstr("the latest complete month, 2022-06, is the "
+                              "peak\n"));
+  EXPECT_THAT(text, HasSubstr("2022-07 so far: IDR 50 in 0.2 of 31 days; under "
+                              "a day in, too early for a daily rate\n"));
+  EXPECT_THAT(text, Not(HasSubstr("daily rate the full month")));
+}
+
+TEST(FormatDiagnosis, OnlyAPartialMonthHasNoPeak) {
+  // 700 / 10 x 31 = 2,170, with no complete month to compare it with.
+  const Diagnosis d =
+      RevenueSeries("2022-05", {700}, At("2022-05-10T23:59:59.999999Z"),
+                    /*last_partial=*/true);
+  const std::string text = FormatDiagnosis(d);
+  EXPECT_THAT(text, Not(HasSubstr("peak")));
+  EXPECT_THAT(text, HasSubstr("2022-05 so far: IDR 700 in 10.0 of 31 days; at "
+                              "that daily rate the full month would be IDR "
+                              "2,170\n"));
+}
+
 TEST(FormatDiagnosis, CompleteLastMonthIsCompared) {
-  const Diagnosis d = RevenueSeries("2022-05", {1000, 500, 600},
-                                    MonthStart(Month("2022-08")) - 1);
+  const Diagnosis d =
+      RevenueSeries("2022-05", {1000, 500, 600},
+                    MonthStart(Month("2022-08")) - 1, /*last_partial=*/false);
   const std::string text = FormatDiagnosis(d);
   EXPECT_THAT(text, Not(HasSubstr("*")));
-  EXPECT_THAT(text, HasSubstr("2022-07 is -40.0% vs peak, +20.0% vs 2022-06"));
+  EXPECT_THAT(text, Not(HasSubstr("so far")));
+  EXPECT_THAT(text, HasSubstr("the latest complete month, 2022-07, is -40.0% "
+                              "vs peak, +20.0% vs 2022-06\n"));
   EXPECT_THAT(text, HasSubstr("\n2022-05"));  // all three shown
 
   const Diagnosis at_peak =
-      RevenueSeries("2022-05", {100, 500}, MonthStart(Month("2022-07")) - 1);
+      RevenueSeries("2022-05", {100, 500}, MonthStart(Month("2022-07")) - 1,
+                    /*last_partial=*/false);
   EXPECT_THAT(FormatDiagnosis(at_peak),
-              HasSubstr("2022-06 is the peak, +400.0% vs 2022-05"));
+              HasSubstr("the latest complete month, 2022-06, is the peak, "
+                        "+400.0% vs 2022-05\n"));
 }
 
 TEST(FormatDiagnosis, UnlabeledMonthShowsNotAvailable) {
-  Diagnosis d = RevenueSeries("2022-05", {0}, At("2022-05-10T00:00:00Z"));
+  Diagnosis d = RevenueSeries("2022-05", {0}, At("2022-05-10T00:00:00Z"),
+                              /*last_partial=*/true);
   d.months[0].labeled = 0;
   const std::string text = FormatDiagnosis(d);
   EXPECT_THAT(text, HasSubstr("n/a"));
@@ -428,7 +546,8 @@ TEST(FormatDiagnosis, MonthWithOpenWindowsShowsNoChurnRate) {
   // 2022-06 has 3 labels still censored: its known labels (4, 3 churned)
   // must not be shown as a 75% churn rate. 2022-05 is complete.
   Diagnosis d =
-      RevenueSeries("2022-05", {1000, 900}, At("2022-06-20T00:00:00Z"));
+      RevenueSeries("2022-05", {1000, 900}, At("2022-06-20T00:00:00Z"),
+                    /*last_partial=*/true);
   d.months[1].censored = 3;
   d.months[1].churned = 3;
   d.months[1].churn_rate = 0.75;

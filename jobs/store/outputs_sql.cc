@@ -220,7 +220,8 @@ void WriteDiagnosis(SQLite::Database& db, int64_t run_id,
       "INSERT INTO diagnosis_months (run_id, month, revenue, orders, buyers, "
       "new_buyers, returning_buyers, new_revenue, returning_revenue, labeled, "
       "censored, churned, churn_rate, failed_payments, promo_orders, "
-      "promo_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "promo_amount, partial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?, ?, ?, ?)");
   for (const MonthlyRow& r : d.months) {
     int k = 1;
     m.bind(k++, run_id);
@@ -234,6 +235,7 @@ void WriteDiagnosis(SQLite::Database& db, int64_t run_id,
     m.bind(k++, r.failed_payments);
     m.bind(k++, r.promo_orders);
     m.bind(k++, r.promo_amount);
+    m.bind(k++, r.partial ? 1 : 0);
     m.exec();
     m.reset();
   }
@@ -515,6 +517,9 @@ absl::StatusOr<DiagnosisRecord> ReadDiagnosis(SQLite::Database& db,
   }
   out.summary = Text(sum.getColumn(0));
   Diagnosis& d = out.diagnosis;
+  SQLite::Statement as_of(db, "SELECT as_of_us FROM runs WHERE run_id = ?");
+  as_of.bind(1, run_id);
+  if (as_of.executeStep()) d.as_of = as_of.getColumn(0).getInt64();
   auto month_of = [&](const SQLite::Column& c) -> absl::StatusOr<MonthIndex> {
     const std::optional<MonthIndex> m = ParseMonth(Text(c));
     if (!m) return Corrupt(run_id, "malformed month '" + Text(c) + "'");
@@ -524,8 +529,8 @@ absl::StatusOr<DiagnosisRecord> ReadDiagnosis(SQLite::Database& db,
       db,
       "SELECT month, revenue, orders, buyers, new_buyers, returning_buyers, "
       "new_revenue, returning_revenue, labeled, censored, churned, "
-      "churn_rate, failed_payments, promo_orders, promo_amount FROM "
-      "diagnosis_months WHERE run_id = ? ORDER BY month");
+      "churn_rate, failed_payments, promo_orders, promo_amount, partial "
+      "FROM diagnosis_months WHERE run_id = ? ORDER BY month");
   m.bind(1, run_id);
   while (m.executeStep()) {
     MonthlyRow r;
@@ -543,6 +548,7 @@ absl::StatusOr<DiagnosisRecord> ReadDiagnosis(SQLite::Database& db,
     r.failed_payments = m.getColumn(k++).getInt64();
     r.promo_orders = m.getColumn(k++).getInt64();
     r.promo_amount = m.getColumn(k++).getInt64();
+    r.partial = m.getColumn(k++).getInt() != 0;
     d.months.push_back(r);
   }
   SQLite::Statement s(db,

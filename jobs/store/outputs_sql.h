@@ -50,7 +50,7 @@ absl::StatusOr<CustomerRecord> ReadCustomer(StatementCache& statements,
 // NotFound when the run has no model report.
 absl::StatusOr<ModelReportRecord> ReadModelReport(SQLite::Database& db,
                                                   int64_t run_id);
-// NotFound when the run has no diagnosis.
+// NotFound when the run has no diagnosis. Its as_of is the run's as-of time.
 absl::StatusOr<DiagnosisRecord> ReadDiagnosis(SQLite::Database& db,
                                               int64_t run_id);
 

@@ -109,6 +109,12 @@ class OutputsTest : public ::testing::Test {
     m.orders = 3;
     m.churn_rate = 0.5;
     diagnosis_.diagnosis.months.push_back(m);
+    MonthlyRow as_of_month;  // kT0's month, 2023-11, cut short by it
+    as_of_month.month = MonthOf(kT0);
+    as_of_month.revenue = 99;
+    as_of_month.partial = true;
+    diagnosis_.diagnosis.months.push_back(as_of_month);
+    diagnosis_.diagnosis.as_of = kT0;
     diagnosis_.diagnosis.segment_months.push_back({m.month, "Loyal", 4, 1, 2, 0.5});
     FunnelRow f;
     f.month = m.month;
@@ -226,9 +232,16 @@ TEST_F(OutputsTest, CampaignsSegmentsReportAndDiagnosisRoundTrip) {
   auto d = store_->GetDiagnosis(run);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->summary, "revenue fell");
-  ASSERT_EQ(d->diagnosis.months.size(), 1u);
+  ASSERT_EQ(d->diagnosis.months.size(), 2u);
   EXPECT_EQ(d->diagnosis.months[0].revenue, 1234);
   EXPECT_EQ(FormatMonth(d->diagnosis.months[0].month), "2022-07");
+  EXPECT_FALSE(d->diagnosis.months[0].partial);
+  // The partial flag and the run's as-of time come back, so the daemon can
+  // tell API clients which month is incomplete and up to when.
+  EXPECT_EQ(FormatMonth(d->diagnosis.months[1].month), "2023-11");
+  EXPECT_EQ(d->diagnosis.months[1].revenue, 99);
+  EXPECT_TRUE(d->diagnosis.months[1].partial);
+  EXPECT_EQ(d->diagnosis.as_of, kT0);
   EXPECT_EQ(d->diagnosis.segment_months[0].churned, 2);
   EXPECT_EQ(d->diagnosis.funnel[0].booking, 2);
   EXPECT_EQ(d->diagnosis.promo_by_segment[0].promo_amount, 500);

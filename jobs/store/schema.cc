@@ -262,13 +262,27 @@ ALTER TABLE campaigns
   ADD COLUMN min_revenue_at_risk REAL NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<SchemaMigration, 3> kMigrations = {{
+// Diagnosis months say whether they are partial: the month of the run's
+// as-of time when as-of is before its last microsecond. Runs published before
+// get the flag from their as-of time (a row of a month with no time before
+// as-of, which earlier code wrote as zeros, is marked partial too).
+constexpr std::string_view kMigration4 = R"sql(
+ALTER TABLE diagnosis_months
+  ADD COLUMN partial INTEGER NOT NULL DEFAULT 0 CHECK (partial IN (0, 1));
+UPDATE diagnosis_months SET partial = 1
+ WHERE (SELECT as_of_us FROM runs WHERE runs.run_id = diagnosis_months.run_id)
+       < CAST(strftime('%s', month || '-01', '+1 month') AS INTEGER)
+         * 1000000 - 1;
+)sql";
+
+constexpr std::array<SchemaMigration, 4> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
      "targets, diagnosis tables",
      kMigration2},
     {3, "campaigns.min_revenue_at_risk", kMigration3},
+    {4, "diagnosis_months.partial", kMigration4},
 }};
 
 constexpr std::array<std::string_view, 14> kRunOutputTables = {

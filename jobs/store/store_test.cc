@@ -181,13 +181,15 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
     // Back to the version-2 layout: what a database written by the code
     // before migration 3 holds.
     auto db = Raw();
+    db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
     db->exec("ALTER TABLE campaigns DROP COLUMN min_revenue_at_risk");
-    db->exec("DELETE FROM schema_migrations WHERE version = 3");
+    db->exec("DELETE FROM schema_migrations WHERE version >= 3");
     db->exec("PRAGMA user_version = 2");
   }
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(), 3);
+  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
+            LatestSchemaVersion());
   EXPECT_EQ(Raw()
                 ->execAndGet("SELECT description FROM schema_migrations "
                              "WHERE version = 3")
@@ -217,6 +219,70 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
   ASSERT_OK(read);
   ASSERT_EQ(read->size(), 1u);
   EXPECT_EQ((*read)[0].config.min_revenue_at_risk, 5000);
+}
+
+// Migration 4 adds diagnosis_months.partial and sets it for runs published
+// before it from their as-of time: 1 for the month of as-of when as-of is
+// before the month's last microsecond, so they read back as new runs do.
+TEST_F(StoreTest, MigratesAVersion3DatabaseMarkingEachRunsPartialMonth) {
+  // Run 1 as of 2022-07-20T12:00:00Z: July is partial, June complete. Run 2
+  // as of 2022-06-30T23:59:59.999999Z, June's last microsecond: complete.
+  const Micros mid_july = 1'658'318'400'000'000;
+  const Micros end_of_june = 1'656'633'599'999'999;
+  const MonthIndex june = *ParseMonth("2022-06"), july = june + 1;
+  std::vector<int64_t> runs;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    for (const auto& [as_of, months] :
+         std::vector<std::pair<Micros, std::vector<MonthIndex>>>{
+             {mid_july, {june, july}}, {end_of_june, {june}}}) {
+      absl::StatusOr<RunRecord> run =
+          store->BeginRun(RunTrigger::kManual, "", as_of, kT0);
+      ASSERT_OK(run);
+      DiagnosisRecord diagnosis;
+      diagnosis.summary = "old summary";
+      for (MonthIndex m : months) {
+        MonthlyRow row;
+        row.month = m;
+        row.revenue = 100 + m;
+        diagnosis.diagnosis.months.push_back(row);
+      }
+      RunOutputs out;
+      out.diagnosis = &diagnosis;
+      const absl::Status published =
+          store->PublishRun(run->run_id, out, kT0 + 1);
+      ASSERT_TRUE(published.ok()) << published;
+      runs.push_back(run->run_id);
+    }
+  }
+  {
+    // Back to the version-3 layout: no partial column.
+    auto db = Raw();
+    db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
+    db->exec("DELETE FROM schema_migrations WHERE version = 4");
+    db->exec("PRAGMA user_version = 3");
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(), 4);
+  auto partial_months = [&](int64_t run_id) {
+    absl::StatusOr<DiagnosisRecord> d = store->GetDiagnosis(run_id);
+    EXPECT_TRUE(d.ok()) << d.status();
+    std::vector<std::pair<std::string, bool>> out;
+    if (!d.ok()) return out;
+    for (const MonthlyRow& m : d->diagnosis.months) {
+      out.emplace_back(FormatMonth(m.month), m.partial);
+    }
+    return out;
+  };
+  EXPECT_THAT(partial_months(runs[0]),
+              ElementsAre(Pair("2022-06", false), Pair("2022-07", true)));
+  EXPECT_THAT(partial_months(runs[1]), ElementsAre(Pair("2022-06", false)));
+  absl::StatusOr<DiagnosisRecord> d = store->GetDiagnosis(runs[0]);
+  ASSERT_OK(d);
+  EXPECT_EQ(d->diagnosis.as_of, mid_july);
+  EXPECT_EQ(d->diagnosis.months[1].revenue, 100 + july);
 }
 
 TEST_F(StoreTest, ReopeningIsIdempotent) {

@@ -21,6 +21,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -250,7 +251,9 @@ int main(int argc, char** argv) {
   cancel->add_option("ID", run_id)->required();
   auto* watch = app.add_subcommand("watch", "follow a run's progress");
   watch->add_option("ID", run_id)->required();
-  auto* diagnosis = app.add_subcommand("diagnosis", "a run's business diagnosis");
+  auto* diagnosis = app.add_subcommand(
+      "diagnosis",
+      "a run's business diagnosis: months, funnel, churn and promo by segment");
   diagnosis->add_option("ID", run_id, "run (default: latest published)");
   auto* report = app.add_subcommand("model-report", "a run's model report");
   report->add_option("ID", run_id, "run (default: latest published)");
@@ -415,6 +418,18 @@ int main(int argc, char** argv) {
     if (grpc::Status s = c.jobs->GetDiagnosis(&ctx, req, &d); !s.ok()) {
       return Fail(s);
     }
+    // The as-of month is marked when partial (its figures stop at the as-of
+    // time) in every table that has months.
+    std::set<std::string> partial;
+    std::string through;
+    for (const v1::MonthFigures& m : d.months()) {
+      if (!m.partial()) continue;
+      partial.insert(m.month());
+      through = Time(m.through());
+    }
+    auto month = [&](const std::string& m) {
+      return partial.contains(m) ? m + "*" : m;
+    };
     std::cout << "run " << d.run_id() << "\n"
               << absl::StrFormat("%-8s %16s %8s %8s %8s %8s %8s %8s\n", "month",
                                  "revenue", "orders", "buyers", "new", "return",
@@ -426,9 +441,49 @@ int main(int argc, char** argv) {
           : m.labeled() > 0 ? absl::StrFormat("%.1f%%", 100 * m.churn_rate())
                             : "-";
       std::cout << absl::StrFormat("%-8s %16d %8d %8d %8d %8d %8s %8d\n",
-                                   m.month(), m.revenue(), m.orders(),
+                                   month(m.month()), m.revenue(), m.orders(),
                                    m.buyers(), m.new_buyers(),
                                    m.returning_buyers(), churn, m.censored());
+    }
+    if (!partial.empty()) {
+      std::cout << "* partial month: its figures stop at the run's as-of time, "
+                << through << "\n";
+    }
+
+    std::cout << "\nsession funnel: sessions started in the month holding each "
+                 "step; paid = successful bookings\n"
+              << absl::StrFormat("%-8s %9s %9s %9s %11s %11s %9s %9s %9s\n",
+                                 "month", "sessions", "homepage", "search",
+                                 "item_detail", "add_to_cart", "add_promo",
+                                 "booking", "paid");
+    for (const v1::FunnelMonth& f : d.funnel()) {
+      std::cout << absl::StrFormat(
+          "%-8s %9d %9d %9d %11d %11d %9d %9d %9d\n", month(f.month()),
+          f.sessions(), f.homepage(), f.search(), f.item_detail(),
+          f.add_to_cart(), f.add_promo(), f.booking(), f.successful_payment());
+    }
+
+    std::cout << "\nchurn by month and current segment\n"
+              << absl::StrFormat("%-8s %-20s %8s %8s %8s %8s\n", "month",
+                                 "segment", "labeled", "churned", "churn",
+                                 "open");
+    for (const v1::SegmentMonthChurn& s : d.segment_months()) {
+      const std::string churn =
+          s.censored() > 0  ? "n/a"
+          : s.labeled() > 0 ? absl::StrFormat("%.1f%%", 100 * s.churn_rate())
+                            : "-";
+      std::cout << absl::StrFormat("%-8s %-20s %8d %8d %8s %8d\n",
+                                   month(s.month()), s.segment(), s.labeled(),
+                                   s.churned(), churn, s.censored());
+    }
+
+    std::cout << "\npromo use by current segment, all purchases up to as-of\n"
+              << absl::StrFormat("%-20s %8s %8s %8s %16s\n", "segment",
+                                 "orders", "promo", "share", "promo (IDR)");
+    for (const v1::SegmentPromo& p : d.promo_by_segment()) {
+      std::cout << absl::StrFormat("%-20s %8d %8d %7.1f%% %16d\n", p.segment(),
+                                   p.orders(), p.promo_orders(),
+                                   100 * p.promo_share(), p.promo_amount());
     }
     std::cout << "\n" << d.summary() << "\n";
     return 0;
