@@ -793,7 +793,24 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   }
   v1::Diagnosis diag;
   ASSERT_TRUE(d.jobs().GetDiagnosis(Ctx(kOperatorKey).get(), {}, &diag).ok());
+  // By default the monthly tables show the last 12 months.
+  ASSERT_GT(diag.months_size(), 13);
   ASSERT_EQ(RunCommand(operator_ + "diagnosis", &out), 0) << out;
+  EXPECT_NE(out.find(absl::StrCat("\nthe last 12 of ", diag.months_size(),
+                                  " months (--months 0 shows all)\n")),
+            std::string::npos)
+      << out;
+  {
+    const std::vector<std::string> funnel = TableAfter(out, "session funnel");
+    EXPECT_EQ(funnel.size(), 12u + 1) << out;
+    const int n = diag.months_size();
+    EXPECT_FALSE(
+        RowStartingWith(out, diag.months(n - 12).month() + " ").empty())
+        << out;
+    EXPECT_TRUE(RowStartingWith(out, diag.months(n - 13).month() + " ").empty())
+        << out;
+  }
+  ASSERT_EQ(RunCommand(operator_ + "diagnosis --months 0", &out), 0) << out;
   // The as-of month is partial (the run's as-of time is the export's last
   // event, not a month's last microsecond) and marked "*" in every table.
   ASSERT_FALSE(diag.months().empty());

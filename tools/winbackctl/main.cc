@@ -255,6 +255,13 @@ int main(int argc, char** argv) {
       "diagnosis",
       "a run's business diagnosis: months, funnel, churn and promo by segment");
   diagnosis->add_option("ID", run_id, "run (default: latest published)");
+  int diagnosis_months = 12;
+  diagnosis
+      ->add_option("--months", diagnosis_months,
+                   "months shown in the monthly tables, the latest "
+                   "first kept; 0 shows all")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   auto* report = app.add_subcommand("model-report", "a run's model report");
   report->add_option("ID", run_id, "run (default: latest published)");
   auto* segments = app.add_subcommand("segments", "segments with sizes");
@@ -430,11 +437,24 @@ int main(int argc, char** argv) {
     auto month = [&](const std::string& m) {
       return partial.contains(m) ? m + "*" : m;
     };
-    std::cout << "run " << d.run_id() << "\n"
-              << absl::StrFormat("%-8s %16s %8s %8s %8s %8s %8s %8s\n", "month",
+    // The monthly tables show the last --months months ("YYYY-MM" sorts).
+    const int all_months = d.months_size();
+    const int kept = diagnosis_months == 0
+                         ? all_months
+                         : std::min(diagnosis_months, all_months);
+    const std::string first_shown =
+        kept < all_months ? d.months(all_months - kept).month() : "";
+    auto shown = [&](const std::string& m) { return m >= first_shown; };
+    std::cout << "run " << d.run_id() << "\n";
+    if (kept < all_months) {
+      std::cout << "the last " << kept << " of " << all_months
+                << " months (--months 0 shows all)\n";
+    }
+    std::cout << absl::StrFormat("%-8s %16s %8s %8s %8s %8s %8s %8s\n", "month",
                                  "revenue", "orders", "buyers", "new", "return",
                                  "churn", "open");
     for (const v1::MonthFigures& m : d.months()) {
+      if (!shown(m.month())) continue;
       // No rate while windows are open: the known labels lean toward churn.
       const std::string churn =
           m.censored() > 0  ? "n/a"
@@ -457,6 +477,7 @@ int main(int argc, char** argv) {
                                  "item_detail", "add_to_cart", "add_promo",
                                  "booking", "paid");
     for (const v1::FunnelMonth& f : d.funnel()) {
+      if (!shown(f.month())) continue;
       std::cout << absl::StrFormat(
           "%-8s %9d %9d %9d %11d %11d %9d %9d %9d\n", month(f.month()),
           f.sessions(), f.homepage(), f.search(), f.item_detail(),
@@ -468,6 +489,7 @@ int main(int argc, char** argv) {
                                  "segment", "labeled", "churned", "churn",
                                  "open");
     for (const v1::SegmentMonthChurn& s : d.segment_months()) {
+      if (!shown(s.month())) continue;
       const std::string churn =
           s.censored() > 0  ? "n/a"
           : s.labeled() > 0 ? absl::StrFormat("%.1f%%", 100 * s.churn_rate())
