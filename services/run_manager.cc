@@ -75,10 +75,20 @@ absl::StatusOr<int64_t> RunManager::StartRun(RunTrigger trigger,
     if (seen->has_value()) {
       // A retry is the same run; the same request_id with another as-of time
       // is a different request, which must not silently get the old run.
-      // (A run started without an as-of time reads 0 until its ingest has
-      // set it; that one cannot be told apart yet.)
       const RunRecord& run = **seen;
-      if (as_of.has_value() && run.as_of != 0 && run.as_of != *as_of) {
+      if (as_of.has_value() && run.as_of == 0) {
+        // Started without an as-of time, and its ingest has not set it (or
+        // failed before): the export's latest event, whatever that is, was
+        // asked for, not this time.
+        return absl::AlreadyExistsError(absl::StrCat(
+            "request_id '", request_id, "' is run ", run.run_id, " (",
+            std::string(RunStateName(run.state)),
+            "), started without an as-of time (the export's latest event), "
+            "not a run as of ",
+            FormatTimestamp(*as_of),
+            "; use a new request_id for a different run"));
+      }
+      if (as_of.has_value() && run.as_of != *as_of) {
         return absl::AlreadyExistsError(
             absl::StrCat("request_id '", request_id, "' is run ", run.run_id,
                          " (", std::string(RunStateName(run.state)), ", as of ",

@@ -15,11 +15,14 @@ struct FakePipeline {
   bool fail = false;
 
   PipelineFn Fn() {
-    return [this](Store* store, const RunRequest& request,
-                  const ProgressFn& progress,
-                  const std::atomic<bool>* cancel) -> absl::StatusOr<RunResult> {
-      absl::StatusOr<RunRecord> run = store->BeginRun(
-          request.trigger, request.request_id, 1, NowMicros());
+    return [this](
+               Store* store, const RunRequest& request,
+               const ProgressFn& progress,
+               const std::atomic<bool>* cancel) -> absl::StatusOr<RunResult> {
+      // As RunPipeline: 0 until ingest finds the latest event.
+      absl::StatusOr<RunRecord> run =
+          store->BeginRun(request.trigger, request.request_id,
+                          request.as_of.value_or(0), NowMicros());
       if (!run.ok()) return run.status();
       const std::vector<std::string> stages = {"ingest", "label", "publish"};
       absl::Status status;
@@ -31,7 +34,8 @@ struct FakePipeline {
         progress({run->run_id, stages[i], i, 3, false, 0, 0});
         if (i == 1) release.Wait();
         if (fail && i == 1) status = absl::InternalError("boom");
-        if (status.ok()) progress({run->run_id, stages[i], i, 3, true, 10, 0.5});
+        if (status.ok())
+          progress({run->run_id, stages[i], i, 3, true, 10, 0.5});
       }
       if (status.ok() && cancel->load()) status = absl::CancelledError("c");
       if (!status.ok()) {
@@ -116,6 +120,35 @@ TEST_F(RunManagerTest, SameRequestIdReturnsTheExistingRun) {
   again = manager_->StartRun(RunTrigger::kManual, "req-1", std::nullopt);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, *id);
+}
+
+TEST_F(RunManagerTest, ARequestIdStartedWithoutAnAsOfTimeIsNotARunAsOfOne) {
+  auto id = manager_->StartRun(RunTrigger::kManual, "req-2", std::nullopt);
+  ASSERT_TRUE(id.ok()) << id.status();
+  // Held in its second stage, before any as-of time is known.
+  const Micros t = *ParseTimestamp("2022-07-01T00:00:00Z");
+  auto other = manager_->StartRun(RunTrigger::kManual, "req-2", t);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(other.status().message().find(
+                "started without an as-of time (the export's latest event), "
+                "not a run as of 2022-07-01T00:00:00.000000Z"),
+            std::string::npos)
+      << other.status();
+  auto again = manager_->StartRun(RunTrigger::kManual, "req-2", std::nullopt);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *id);
+  fake_.release.Open();
+  Drain(*id);
+  // One started with an as-of time is that run for the same time only.
+  auto dated = manager_->StartRun(RunTrigger::kManual, "req-3", t);
+  ASSERT_TRUE(dated.ok()) << dated.status();
+  auto same = manager_->StartRun(RunTrigger::kManual, "req-3", t);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(*same, *dated);
+  EXPECT_EQ(
+      manager_->StartRun(RunTrigger::kManual, "req-3", t + 1).status().code(),
+      absl::StatusCode::kAlreadyExists);
+  Drain(*dated);
 }
 
 TEST_F(RunManagerTest, LateWatcherGetsEarlierStagesThenLiveEventsThenTheEnd) {
