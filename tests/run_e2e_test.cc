@@ -82,6 +82,14 @@ class RunE2E : public ::testing::Test {
                       out);
   }
 
+  // The newest run's id and state.
+  static std::pair<int64_t, std::string> NewestRun(SQLite::Database& db) {
+    SQLite::Statement q(
+        db, "SELECT run_id, state FROM runs ORDER BY run_id DESC LIMIT 1");
+    if (!q.executeStep()) return {0, ""};
+    return {q.getColumn(0).getInt64(), q.getColumn(1).getString()};
+  }
+
   std::map<std::string, int64_t> Counts(SQLite::Database& db, int64_t run_id) {
     std::map<std::string, int64_t> counts;
     SQLite::Statement q(db, "SELECT name, value FROM run_counts WHERE run_id = ?");
@@ -245,8 +253,7 @@ TEST_F(RunE2E, SessionIdsLinkWhateverTheirCase) {
   std::string out;
   ASSERT_EQ(Run("", &out), 0) << out;
   SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
-  const auto counts =
-      Counts(db, db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64());
+  const auto counts = Counts(db, NewestRun(db).first);
   const TruthSessions truth = ReadTruthSessions(data_);
   EXPECT_EQ(counts.at("session_ids"), truth.session_ids);
   EXPECT_EQ(counts.at("sessions"), truth.pieces);
@@ -299,8 +306,7 @@ TEST_F(RunE2E, ClickLinesExportedTwiceAreDuplicateIdRejects) {
   ASSERT_EQ(Run("", &out), 0) << out;
   EXPECT_THAT(out, HasSubstr("duplicate_id"));
   SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
-  const int64_t run_id =
-      db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64();
+  const int64_t run_id = NewestRun(db).first;
   const auto counts = Counts(db, run_id);
   const nlohmann::json& file = summary_["files"]["click_stream.csv"];
   const int64_t bad = file["bad_rows"].get<int64_t>();
@@ -345,12 +351,8 @@ TEST_F(RunE2E, TooManyClickCopiesFailTheRunKeepingTheirCounts) {
                      std::to_string(read + n) + " rows rejected"));
   EXPECT_THAT(out, HasSubstr("(duplicate_id)"));
   SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
-  const int64_t run_id =
-      db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64();
-  EXPECT_EQ(db.execAndGet("SELECT state FROM runs WHERE run_id = " +
-                          std::to_string(run_id))
-                .getString(),
-            "failed");
+  const auto [run_id, state] = NewestRun(db);
+  EXPECT_EQ(state, "failed");
   const auto counts = Counts(db, run_id);
   EXPECT_EQ(counts.at("click_stream.rows_read"), read + n);
   EXPECT_EQ(counts.at("click_stream.rows_rejected"), bad + n);
@@ -494,12 +496,8 @@ TEST_F(RunE2E, TooManyBadRowsFailsAndKeepsTheFileCountsAndFirstBadLines) {
                 std::to_string(generated_rows + 30) + " rows rejected"));
 
   SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
-  const int64_t run_id =
-      db.execAndGet("SELECT MAX(run_id) FROM runs").getInt64();
-  EXPECT_EQ(db.execAndGet("SELECT state FROM runs WHERE run_id = " +
-                          std::to_string(run_id))
-                .getString(),
-            "failed");
+  const auto [run_id, state] = NewestRun(db);
+  EXPECT_EQ(state, "failed");
   const std::map<std::string, int64_t> counts = Counts(db, run_id);
   EXPECT_EQ(counts.at("customer.rows_read"), generated_rows + 30);
   EXPECT_EQ(counts.at("customer.rows_rejected"), generated_bad + 30);

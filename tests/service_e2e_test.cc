@@ -1299,8 +1299,17 @@ TEST(ServiceE2E, RejectsABadScheduleAtStartUpNamingTheKey) {
 
 TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   TempDir dir("svc-kill");
-  const auto Seconds = [](const google::protobuf::Timestamp& t) {
-    return static_cast<double>(t.seconds()) + t.nanos() / 1e9;
+  // The freshness gauges name `run`'s finish and as-of times.
+  const auto ExpectGaugesOf = [](const Daemon& d, const v1::Run& run) {
+    const auto seconds = [](const google::protobuf::Timestamp& t) {
+      return static_cast<double>(t.seconds()) + t.nanos() / 1e9;
+    };
+    EXPECT_NEAR(
+        d.MetricSample("winback_last_success_timestamp_seconds").value_or(0),
+        seconds(run.finish_time()), 1e-5);
+    EXPECT_NEAR(
+        d.MetricSample("winback_served_as_of_timestamp_seconds").value_or(0),
+        seconds(run.as_of()), 1e-5);
   };
   v1::Run first_done;
   {
@@ -1314,12 +1323,7 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
     ASSERT_TRUE(
         d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &first_done).ok());
     // The freshness gauges follow the run that just succeeded.
-    EXPECT_NEAR(
-        d.MetricSample("winback_last_success_timestamp_seconds").value_or(0),
-        Seconds(first_done.finish_time()), 1e-5);
-    EXPECT_NEAR(
-        d.MetricSample("winback_served_as_of_timestamp_seconds").value_or(0),
-        Seconds(first_done.as_of()), 1e-5);
+    ExpectGaugesOf(d, first_done);
     d.Stop(SIGTERM);
   }
   int64_t killed_run = 0;
@@ -1346,12 +1350,7 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   EXPECT_GT(lcr.campaigns_size(), 0);
   // After two restarts and a failed run, the gauges still name the first
   // run's success (they are read from the store, not kept in memory).
-  EXPECT_NEAR(
-      d.MetricSample("winback_last_success_timestamp_seconds").value_or(0),
-      Seconds(first_done.finish_time()), 1e-5);
-  EXPECT_NEAR(
-      d.MetricSample("winback_served_as_of_timestamp_seconds").value_or(0),
-      Seconds(first_done.as_of()), 1e-5);
+  ExpectGaugesOf(d, first_done);
   // At start-up the daemon loads the lists of the latest published run. The
   // warm-up runs in the background, so poll the log for it (bounded wait).
   const std::string warmed = "event=target_lists_warmed run_id=" +
