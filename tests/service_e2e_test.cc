@@ -1119,6 +1119,20 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
       0u)
       << out;
 
+  // runs: each run's as-of time beside its state, the backfill's included.
+  ASSERT_EQ(RunCommand(ctl + "runs", &out), 0) << out;
+  for (const auto& [id, as_of_s] :
+       {std::pair<int64_t, int64_t>{nightly.run_id(), current_as_of.seconds()},
+        {backfill, backfill_s}}) {
+    const std::vector<std::string> row =
+        RowStartingWith(out, absl::StrFormat("%6d  ", id));
+    ASSERT_GE(row.size(), 5u) << out;
+    EXPECT_EQ(row[1], "succeeded") << out;
+    EXPECT_EQ(row[3] + " " + row[4],
+              UtcSeconds(as_of_s).replace(10, 1, " ") + "Z")
+        << out;
+  }
+
   // The same request_id with another as-of time is another request.
   EXPECT_EQ(RunCommand(ctl + "start --request-id backfill --as-of " +
                            UtcSeconds(backfill_s - 86'400) + "Z",

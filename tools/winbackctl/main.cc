@@ -353,15 +353,15 @@ int main(int argc, char** argv) {
         return Fail(s);
       }
       if (!header) {  // only once the call has succeeded
-        std::cout << absl::StrFormat("%6s  %-10s %-9s %-20s %-20s %s\n", "run",
-                                     "state", "trigger", "started", "finished",
-                                     "published");
+        std::cout << absl::StrFormat("%6s  %-10s %-9s %-20s %-20s %-20s %s\n",
+                                     "run", "state", "trigger", "as of",
+                                     "started", "finished", "published");
         header = true;
       }
       for (const v1::Run& r : resp.runs()) {
         std::cout << absl::StrFormat(
-            "%6d  %-10s %-9s %-20s %-20s %s\n", r.run_id(),
-            StateName(r.state()), TriggerName(r.trigger()),
+            "%6d  %-10s %-9s %-20s %-20s %-20s %s\n", r.run_id(),
+            StateName(r.state()), TriggerName(r.trigger()), Time(r.as_of()),
             Time(r.start_time()), Time(r.finish_time()),
             r.published() ? "yes" : "no");
       }
