@@ -166,9 +166,8 @@ class Daemon {
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   int port() const { return port_; }
 
-  // The value of the unlabelled sample `name` on the daemon's /metrics page
-  // (fetched with Python's standard library), or nullopt when absent.
-  std::optional<double> MetricSample(const std::string& name) const {
+  // The daemon's /metrics page, fetched with Python's standard library.
+  std::string MetricsPage() const {
     std::string page;
     EXPECT_EQ(RunCommand("/usr/bin/python3 -c 'import sys, urllib.request; "
                          "sys.stdout.write(urllib.request.urlopen(sys.argv[1])"
@@ -177,9 +176,7 @@ class Daemon {
                          &page),
               0)
         << page;
-    const size_t at = page.find("\n" + name + " ");
-    if (at == std::string::npos) return std::nullopt;
-    return std::stod(page.substr(at + name.size() + 2));
+    return page;
   }
 
  private:
@@ -191,6 +188,15 @@ class Daemon {
   std::unique_ptr<v1::JobService::Stub> jobs_;
   std::unique_ptr<v1::CampaignService::Stub> campaigns_;
 };
+
+// The value of the unlabelled sample `name` on a /metrics `page`, or nullopt
+// when absent.
+std::optional<double> MetricSample(const std::string& page,
+                                   const std::string& name) {
+  const size_t at = page.find("\n" + name + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(page.substr(at + name.size() + 2));
+}
 
 // A client context carrying `key` (none when empty).
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key,
@@ -1318,19 +1324,21 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
     const auto seconds = [](const google::protobuf::Timestamp& t) {
       return static_cast<double>(t.seconds()) + t.nanos() / 1e9;
     };
-    EXPECT_NEAR(
-        d.MetricSample("winback_last_success_timestamp_seconds").value_or(0),
-        seconds(run.finish_time()), 1e-5);
-    EXPECT_NEAR(
-        d.MetricSample("winback_served_as_of_timestamp_seconds").value_or(0),
-        seconds(run.as_of()), 1e-5);
+    const std::string page = d.MetricsPage();
+    EXPECT_NEAR(MetricSample(page, "winback_last_success_timestamp_seconds")
+                    .value_or(0),
+                seconds(run.finish_time()), 1e-5);
+    EXPECT_NEAR(MetricSample(page, "winback_served_as_of_timestamp_seconds")
+                    .value_or(0),
+                seconds(run.as_of()), 1e-5);
   };
   v1::Run first_done;
   {
     Daemon d(dir.path());
     d.Start(WithStageDelay(40));
     const v1::Run first = StartRun(d);
-    EXPECT_FALSE(d.MetricSample("winback_last_success_timestamp_seconds"));
+    EXPECT_FALSE(MetricSample(d.MetricsPage(),
+                              "winback_last_success_timestamp_seconds"));
     ASSERT_EQ(WaitForRun(d, first.run_id()), v1::RUN_STATE_SUCCEEDED);
     v1::GetRunRequest get;
     get.set_run_id(first.run_id());

@@ -78,6 +78,15 @@ std::string Time(const google::protobuf::Timestamp& ts) {
                           absl::UTCTimeZone());
 }
 
+// A month's churn rate as the diagnosis tables print it: none ("n/a") while
+// some of its windows are still open, since the known labels lean toward
+// churn; "-" with no labels at all.
+std::string ChurnText(int64_t censored, int64_t labeled, double churn_rate) {
+  if (censored > 0) return "n/a";
+  if (labeled > 0) return absl::StrFormat("%.1f%%", 100 * churn_rate);
+  return "-";
+}
+
 std::string StateName(v1::RunState s) {
   std::string n = v1::RunState_Name(s);
   n = n.substr(std::string("RUN_STATE_").size());
@@ -455,15 +464,10 @@ int main(int argc, char** argv) {
                                  "churn", "open");
     for (const v1::MonthFigures& m : d.months()) {
       if (!shown(m.month())) continue;
-      // No rate while windows are open: the known labels lean toward churn.
-      const std::string churn =
-          m.censored() > 0  ? "n/a"
-          : m.labeled() > 0 ? absl::StrFormat("%.1f%%", 100 * m.churn_rate())
-                            : "-";
-      std::cout << absl::StrFormat("%-8s %16d %8d %8d %8d %8d %8s %8d\n",
-                                   month(m.month()), m.revenue(), m.orders(),
-                                   m.buyers(), m.new_buyers(),
-                                   m.returning_buyers(), churn, m.censored());
+      std::cout << absl::StrFormat(
+          "%-8s %16d %8d %8d %8d %8d %8s %8d\n", month(m.month()), m.revenue(),
+          m.orders(), m.buyers(), m.new_buyers(), m.returning_buyers(),
+          ChurnText(m.censored(), m.labeled(), m.churn_rate()), m.censored());
     }
     if (!partial.empty()) {
       std::cout << "* partial month: its figures stop at the run's as-of time, "
@@ -490,13 +494,10 @@ int main(int argc, char** argv) {
                                  "open");
     for (const v1::SegmentMonthChurn& s : d.segment_months()) {
       if (!shown(s.month())) continue;
-      const std::string churn =
-          s.censored() > 0  ? "n/a"
-          : s.labeled() > 0 ? absl::StrFormat("%.1f%%", 100 * s.churn_rate())
-                            : "-";
-      std::cout << absl::StrFormat("%-8s %-20s %8d %8d %8s %8d\n",
-                                   month(s.month()), s.segment(), s.labeled(),
-                                   s.churned(), churn, s.censored());
+      std::cout << absl::StrFormat(
+          "%-8s %-20s %8d %8d %8s %8d\n", month(s.month()), s.segment(),
+          s.labeled(), s.churned(),
+          ChurnText(s.censored(), s.labeled(), s.churn_rate()), s.censored());
     }
 
     std::cout << "\npromo use by current segment, all purchases up to as-of\n"
