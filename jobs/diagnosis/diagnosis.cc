@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "jobs/common/number_format.h"
 #include "jobs/common/parallel.h"
 
 namespace winback {
@@ -37,20 +38,6 @@ absl::Status CheckColumns(const BookingTable& b, const SessionTable& s,
 
 double Rate(int64_t part, int64_t whole) {
   return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0;
-}
-
-// 1234567 -> "1,234,567".
-std::string WithThousands(int64_t v) {
-  const uint64_t magnitude =
-      v < 0 ? uint64_t{0} - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-  const std::string digits = absl::StrCat(magnitude);
-  std::string out;
-  const size_t n = digits.size();
-  for (size_t i = 0; i < n; ++i) {
-    if (i > 0 && (n - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return v < 0 ? "-" + out : out;
 }
 
 std::string Percent(double fraction) {
