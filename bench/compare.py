@@ -143,7 +143,7 @@ def main():
     print(f"seconds, median (min-max) of {args.runs} runs for Winback and the floor, "
           f"{args.baseline_runs} for each baseline\n")
     stage_names = ["ingest", "sessionize", "label", "features", "model", "segment", "target",
-                   "diagnose", "publish"]
+                   "diagnose", "readout", "publish"]
     header = f"{'':12}" + "".join(f"{n:>24}" for n in results)
     print(header)
     for stage in stage_names + ["isl", "total"]:

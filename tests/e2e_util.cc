@@ -73,17 +73,27 @@ std::vector<std::string> SplitLine(const std::string& line) {
 }
 }  // namespace
 
-std::map<int64_t, std::vector<int64_t>> ReadTruthPurchases(
+std::vector<TruthPurchase> ReadTruthPurchaseRows(
     const std::filesystem::path& data_dir) {
   std::ifstream in(data_dir / "truth" / "purchases.csv");
   if (!in) throw std::runtime_error("no truth/purchases.csv in " + data_dir.string());
-  std::map<int64_t, std::vector<int64_t>> out;
+  std::vector<TruthPurchase> out;
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     const auto f = SplitLine(line);
-    out[std::stoll(f.at(0))].push_back(std::stoll(f.at(1)));
+    out.push_back({std::stoll(f.at(0)), std::stoll(f.at(1)),
+                   std::stoll(f.at(2)), f.at(3)});
+  }
+  return out;
+}
+
+std::map<int64_t, std::vector<int64_t>> ReadTruthPurchases(
+    const std::filesystem::path& data_dir) {
+  std::map<int64_t, std::vector<int64_t>> out;
+  for (const TruthPurchase& p : ReadTruthPurchaseRows(data_dir)) {
+    out[p.customer_id].push_back(p.created_at);
   }
   return out;
 }

@@ -35,6 +35,16 @@ std::string UtcText(int64_t us, const char* format);
 void WriteFile(const std::filesystem::path& path, const std::string& text);
 std::string ReadFile(const std::filesystem::path& path);
 
+// One row of truth/purchases.csv: a valid successful booking.
+struct TruthPurchase {
+  int64_t customer_id = 0;
+  int64_t created_at = 0;  // µs
+  int64_t total_amount = 0;
+  std::string promo_code;  // "" when none
+};
+std::vector<TruthPurchase> ReadTruthPurchaseRows(
+    const std::filesystem::path& data_dir);
+
 // truth/purchases.csv: customer_id -> purchase times (µs), unsorted.
 std::map<int64_t, std::vector<int64_t>> ReadTruthPurchases(
     const std::filesystem::path& data_dir);

@@ -149,7 +149,7 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
     }
     EXPECT_EQ(rows, std::to_string(stages.getColumn(1).getInt64())) << stage;
   }
-  EXPECT_EQ(stage_count, 9);
+  EXPECT_EQ(stage_count, 10);
   EXPECT_EQ(as_of, std::max(summary_["last_event_time_us"].get<int64_t>(),
                             summary_["last_booking_time_us"].get<int64_t>()));
 
@@ -404,6 +404,183 @@ TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {
       0);
   EXPECT_THAT(out, Not(HasSubstr("\n2022-01")));
   EXPECT_THAT(out, HasSubstr("the latest complete month, 2021-12, is"));
+}
+
+// The readout, recomputed here from the generator's purchases and the lists
+// the earlier runs stored: per list and group, customers, buyers, redeemers
+// of the campaign's code, purchases, revenue and its sum of squares in
+// (list as-of, list as-of + window], cut at the measuring run's as-of time.
+struct Outcome {
+  int64_t customers = 0, buyers = 0, redeemers = 0, purchases = 0, revenue = 0;
+  double revenue_squares = 0;
+  bool operator==(const Outcome&) const = default;
+};
+struct Readout {
+  int64_t window_end = 0;
+  int complete = 0;
+  Outcome treatment, holdout;
+  bool operator==(const Readout&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const Readout& r) {
+  const auto group = [&](const Outcome& g) {
+    os << "{" << g.customers << " " << g.buyers << " " << g.redeemers << " "
+       << g.purchases << " " << g.revenue << " " << g.revenue_squares << "}";
+  };
+  os << "end " << r.window_end << " complete " << r.complete << " treatment ";
+  group(r.treatment);
+  os << " holdout ";
+  group(r.holdout);
+  return os;
+}
+using Readouts = std::map<std::pair<int64_t, std::string>, Readout>;
+
+Readouts StoredReadouts(SQLite::Database& db, int64_t run_id) {
+  Readouts out;
+  SQLite::Statement q(
+      db,
+      "SELECT list_run_id, campaign, window_end_us, complete, "
+      "treatment_customers, treatment_buyers, treatment_redeemers, "
+      "treatment_purchases, treatment_revenue, treatment_revenue_squares, "
+      "holdout_customers, holdout_buyers, holdout_redeemers, "
+      "holdout_purchases, holdout_revenue, holdout_revenue_squares "
+      "FROM campaign_readouts WHERE run_id = ?");
+  q.bind(1, run_id);
+  while (q.executeStep()) {
+    Readout& r = out[{q.getColumn(0).getInt64(), q.getColumn(1).getString()}];
+    r.window_end = q.getColumn(2).getInt64();
+    r.complete = q.getColumn(3).getInt();
+    int k = 4;
+    for (Outcome* g : {&r.treatment, &r.holdout}) {
+      g->customers = q.getColumn(k++).getInt64();
+      g->buyers = q.getColumn(k++).getInt64();
+      g->redeemers = q.getColumn(k++).getInt64();
+      g->purchases = q.getColumn(k++).getInt64();
+      g->revenue = q.getColumn(k++).getInt64();
+      g->revenue_squares = q.getColumn(k++).getDouble();
+    }
+  }
+  return out;
+}
+
+Readouts ExpectedReadouts(SQLite::Database& db,
+                          const std::vector<TruthPurchase>& purchases,
+                          const std::vector<int64_t>& list_runs, int64_t as_of,
+                          int64_t window) {
+  Readouts out;
+  for (int64_t list_run : list_runs) {
+    const int64_t list_as_of =
+        db.execAndGet("SELECT as_of_us FROM runs WHERE run_id = " +
+                      std::to_string(list_run))
+            .getInt64();
+    SQLite::Statement campaigns(
+        db, "SELECT campaign, promo_code FROM campaigns WHERE run_id = ?");
+    campaigns.bind(1, list_run);
+    while (campaigns.executeStep()) {
+      const std::string campaign = campaigns.getColumn(0).getString();
+      const std::string code = campaigns.getColumn(1).getString();
+      Readout& r = out[{list_run, campaign}];
+      r.window_end = std::min(list_as_of + window, as_of);
+      r.complete = list_as_of + window <= as_of;
+      SQLite::Statement rows(db,
+                             "SELECT customer_id, target_group FROM targets "
+                             "WHERE run_id = ? AND campaign = ?");
+      rows.bind(1, list_run);
+      rows.bind(2, campaign);
+      while (rows.executeStep()) {
+        const int64_t customer = rows.getColumn(0).getInt64();
+        Outcome& g = rows.getColumn(1).getString() == "holdout" ? r.holdout
+                                                                : r.treatment;
+        int64_t n = 0, revenue = 0;
+        bool redeemed = false;
+        for (const TruthPurchase& p : purchases) {
+          if (p.customer_id != customer || p.created_at <= list_as_of ||
+              p.created_at > r.window_end) {
+            continue;
+          }
+          ++n;
+          revenue += p.total_amount;
+          redeemed |= !code.empty() && p.promo_code == code;
+        }
+        ++g.customers;
+        g.buyers += n > 0;
+        g.redeemers += redeemed;
+        g.purchases += n;
+        g.revenue += revenue;
+        g.revenue_squares +=
+            static_cast<double>(revenue) * static_cast<double>(revenue);
+      }
+    }
+  }
+  return out;
+}
+
+// Each run reads out the lists of the published runs before its as-of time.
+// The campaigns use promo codes the generator's bookings carry, so that
+// redemptions are counted too.
+TEST_F(RunE2E, ReadoutComparesTheGroupsOfEachEarlierList) {
+  WriteFile(dir_->path() / "winback.yaml",
+            R"(data: {dir: data, max_bad_row_share: 0.05}
+store: {path: winback.db, keep_runs: 10}
+campaigns:
+  readout_window: 20d
+  list:
+    - {name: lapsed, churn_statuses: [churned], promo_code: WEEKENDSERU,
+       holdout_share: 0.3, priority: 1}
+    - {name: open, churn_statuses: [active], promo_code: AZ2022,
+       holdout_share: 0.5, priority: 2}
+)");
+  const int64_t window = 20 * kDayUs;
+  std::string out;
+  // Two backfills, the same as-of time again (its newer run is the one read
+  // out), a backfill 10 days after the second (its window still open), then
+  // the nightly run.
+  for (const char* as_of : {"2022-05-15T00:00:00Z", "2022-06-30T00:00:00Z",
+                            "2022-06-30T00:00:00Z", "2022-07-10T00:00:00Z"}) {
+    ASSERT_EQ(Run(std::string("--as-of ") + as_of, &out), 0) << out;
+  }
+  ASSERT_EQ(Run("", &out), 0) << out;
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const auto [nightly, state] = NewestRun(db);
+  ASSERT_EQ(state, "succeeded");
+  const std::vector<TruthPurchase> purchases = ReadTruthPurchaseRows(data_);
+  const auto as_of_of = [&](int64_t run) {
+    return db
+        .execAndGet("SELECT as_of_us FROM runs WHERE run_id = " +
+                    std::to_string(run))
+        .getInt64();
+  };
+  // Runs 1..5: May 15, June 30 (twice), July 10, the export's end.
+  const Readouts first = StoredReadouts(db, 1);
+  EXPECT_TRUE(first.empty());
+  EXPECT_EQ(StoredReadouts(db, 2),
+            ExpectedReadouts(db, purchases, {1}, as_of_of(2), window));
+  EXPECT_EQ(StoredReadouts(db, 3),
+            ExpectedReadouts(db, purchases, {1}, as_of_of(3), window));
+  const Readouts partial = StoredReadouts(db, 4);
+  EXPECT_EQ(partial,
+            ExpectedReadouts(db, purchases, {3, 1}, as_of_of(4), window));
+  ASSERT_TRUE(partial.contains({3, "lapsed"}));
+  EXPECT_EQ(partial.at({3, "lapsed"}).complete, 0);  // June 30 + 20d > July 10
+  EXPECT_EQ(partial.at({1, "lapsed"}).complete, 1);
+  const Readouts last = StoredReadouts(db, nightly);
+  EXPECT_EQ(last, ExpectedReadouts(db, purchases, {4, 3, 1}, as_of_of(nightly),
+                                   window));
+  // The data has something to count: buyers in both groups, and redeemers.
+  int64_t buyers = 0, holdout_buyers = 0, redeemers = 0;
+  for (const auto& [key, r] : last) {
+    buyers += r.treatment.buyers;
+    holdout_buyers += r.holdout.buyers;
+    redeemers += r.treatment.redeemers + r.holdout.redeemers;
+  }
+  EXPECT_GT(buyers, 0);
+  EXPECT_GT(holdout_buyers, 0);
+  EXPECT_GT(redeemers, 0);
+  // The summary shows the latest complete list of each campaign: run 3's.
+  EXPECT_THAT(out, HasSubstr("readout    purchases within 20d"));
+  EXPECT_THAT(
+      out,
+      HasSubstr("\n  lapsed                              3  2022-06-30 20.0 "));
+  EXPECT_THAT(out, HasSubstr("4 other list(s)"));  // 3 lists x 2 campaigns - 2
 }
 
 // Past the export's last event there is no data: an as-of time there would

@@ -492,6 +492,8 @@ absl::Status ParseCampaigns(Section& top, const std::string& source,
   WB_RETURN_IF_ERROR(campaigns.Duration("suppress_bought_within",
                                         &c->campaigns.suppression.bought_within,
                                         0, kMaxWindow));
+  WB_RETURN_IF_ERROR(campaigns.Duration("readout_window", &c->readout_window,
+                                        kMicrosPerHour, kMaxWindow));
   std::set<std::string> known_segments;
   for (const SegmentRule& r : c->segments.rules) known_segments.insert(r.name);
   const YAML::Node list = campaigns.Raw("list");
@@ -807,6 +809,7 @@ std::string ConfigToJson(const Config& c) {
   }
   j["campaigns"] = {{"suppress_bought_within",
                      FormatDuration(c.campaigns.suppression.bought_within)},
+                    {"readout_window", FormatDuration(c.readout_window)},
                     {"list", campaigns}};
   const ServiceConfig& s = c.service;
   j["service"] = {{"listen", s.listen},

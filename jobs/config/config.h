@@ -78,6 +78,9 @@ struct Config {
   ModelConfig model;                           // model.*
   SegmentOptions segments;                     // segments: [rules]
   TargetOptions campaigns;                     // campaigns.*
+  // campaigns.readout_window: how long after a list's as-of time its
+  // customers' purchases count in the campaign readout.
+  Micros readout_window = 25 * kMicrosPerDay;
 };
 
 // Parses YAML text. `base_dir` resolves relative paths; `source` names the

@@ -135,6 +135,7 @@ segments:
   - {name: Rest, r: 1-3, f: 1-5}
 campaigns:
   suppress_bought_within: 3d
+  readout_window: 14d
   list:
     - name: keep
       segments: [Best]
@@ -161,6 +162,7 @@ campaigns:
   EXPECT_EQ(c->segments.rules[0].r_min, 4);
   EXPECT_EQ(c->segments.rules[1].r_max, 3);
   EXPECT_EQ(c->campaigns.suppression.bought_within, 3 * kMicrosPerDay);
+  EXPECT_EQ(c->readout_window, 14 * kMicrosPerDay);
   ASSERT_EQ(c->campaigns.campaigns.size(), 1u);
   const Campaign& k = c->campaigns.campaigns[0];
   EXPECT_EQ(k.segments, (std::vector<std::string>{"Best"}));
@@ -279,6 +281,7 @@ segments:
   - {name: Rest, r: 1-3, f: 1-5}
 campaigns:
   suppress_bought_within: 3d
+  readout_window: 14d
   list:
     - name: any-top
       segments: [Top]
@@ -328,6 +331,7 @@ constexpr char kEverySettingJson[] = R"({
                {"name": "Rest", "r": "1-3", "f": "1-5"}],
   "campaigns": {
     "suppress_bought_within": "3d",
+    "readout_window": "14d",
     "list": [
       {"name": "any-top", "description": "", "segments": ["Top"],
        "min_score": 0.25, "max_score": 0.75, "min_revenue_at_risk": 1000.0,
@@ -658,6 +662,10 @@ TEST(ConfigLines, DurationsPastTheirKeysLimitAreRejected) {
        "must be at most 3650d"},
       {base + "schedule:\n  retry_backoff: 25h\n", "retry_backoff",
        "schedule.retry_backoff", "must be at most 1d"},
+      {base + "campaigns:\n  readout_window: 3651d\n", "readout_window",
+       "campaigns.readout_window", "must be at most 3650d"},
+      {base + "campaigns:\n  readout_window: 30m\n", "readout_window",
+       "campaigns.readout_window", "must be at least 1h"},
   });
   auto c = ParseConfig(base + R"(churn: {window: 3650d}
 sessionize: {gap: 7d}

@@ -13,6 +13,7 @@
 #include "jobs/diagnosis/diagnosis.h"
 #include "jobs/features/features.h"
 #include "jobs/pipeline/export.h"
+#include "jobs/readout/readout.h"
 #include "jobs/segments/segments.h"
 
 namespace winback {
@@ -347,6 +348,25 @@ class Runner {
       return static_cast<int64_t>(diagnosis.diagnosis.months.size());
     }, result));
 
+    // The earlier lists are read here, not before the run: the run lock
+    // keeps them from changing meanwhile, and a failure before this point
+    // should not have cost the read.
+    std::vector<CampaignReadout> readouts;
+    WB_RETURN_IF_ERROR(Stage(
+        "readout",
+        [&]() -> absl::StatusOr<int64_t> {
+          WB_ASSIGN_OR_RETURN(const std::vector<PublishedList> lists,
+                              store_->GetPublishedLists(as_of_));
+          ReadoutOptions o;
+          o.window = config_.readout_window;
+          o.as_of = as_of_;
+          WB_ASSIGN_OR_RETURN(readouts,
+                              ReadOutCampaigns(lists, data.bookings, o));
+          result->readouts = FormatReadouts(readouts, o.window);
+          return static_cast<int64_t>(readouts.size());
+        },
+        result));
+
     // Publish reads only its own inputs, on one thread. The rest (on the
     // full data about 0.8 GB: sessions, histories, the raw tables) is freed
     // on another thread meanwhile rather than after it: unmapping that much
@@ -370,6 +390,7 @@ class Runner {
       out.targets = &targets;
       out.model_report = &result->model_report;
       out.diagnosis = &diagnosis;
+      out.readouts = &readouts;
       WB_RETURN_IF_ERROR(store_->PublishRun(run_id_, out, NowMicros()));
       return OutputRows(out);  // as the store records it
     }, result));
@@ -422,8 +443,8 @@ class Runner {
 
 const std::vector<std::string>& StageNames() {
   static const std::vector<std::string> kNames = {
-      "ingest", "sessionize", "label",    "features", "model",
-      "segment", "target",    "diagnose", "publish"};
+      "ingest",  "sessionize", "label",    "features", "model",
+      "segment", "target",     "diagnose", "readout",  "publish"};
   return kNames;
 }
 

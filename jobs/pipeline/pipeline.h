@@ -1,5 +1,6 @@
 // The nightly run: ingest -> sessionize -> label -> features -> model ->
-// segment -> target -> diagnose -> publish, recorded in the store. The stages themselves are pure functions in their own components;
+// segment -> target -> diagnose -> readout -> publish, recorded in the
+// store. The stages themselves are pure functions in their own components;
 // this file sequences them, times them, reports progress, honours
 // cancellation and turns any failure into a run that publishes nothing.
 #ifndef WINBACK_JOBS_PIPELINE_PIPELINE_H_
@@ -57,6 +58,7 @@ struct RunResult {
   std::vector<CampaignRecord> campaigns;
   std::vector<SegmentRecord> segments;
   std::string diagnosis;  // FormatDiagnosis text
+  std::string readouts;   // FormatReadouts text; empty when none
 };
 
 // Test hooks: called with each stage name just before the stage runs (for

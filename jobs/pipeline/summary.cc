@@ -68,6 +68,7 @@ std::string FormatRunSummary(const RunResult& r) {
                              c.config.discount_pct);
     }
   }
+  if (!r.readouts.empty()) out += "\n" + r.readouts;
   if (!r.diagnosis.empty()) out += "\n" + r.diagnosis;
   if (!out.empty() && out.back() != '\n') out += "\n";
 

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "jobs/diagnosis/diagnosis.h"
 #include "jobs/features/features.h"
+#include "jobs/readout/readout.h"
 #include "jobs/targets/targets.h"
 
 namespace winback {

@@ -600,4 +600,121 @@ absl::StatusOr<DiagnosisRecord> ReadDiagnosis(SQLite::Database& db,
   return out;
 }
 
+namespace {
+
+constexpr const char* kReadoutColumns =
+    "list_run_id, campaign, promo_code, list_as_of_us, window_us, "
+    "window_end_us, complete, treatment_customers, treatment_buyers, "
+    "treatment_redeemers, treatment_purchases, treatment_revenue, "
+    "treatment_revenue_squares, holdout_customers, holdout_buyers, "
+    "holdout_redeemers, holdout_purchases, holdout_revenue, "
+    "holdout_revenue_squares";
+
+void BindGroup(SQLite::Statement& q, int* k, const GroupOutcome& g) {
+  q.bind((*k)++, g.customers);
+  q.bind((*k)++, g.buyers);
+  q.bind((*k)++, g.redeemers);
+  q.bind((*k)++, g.purchases);
+  q.bind((*k)++, g.revenue);
+  q.bind((*k)++, g.revenue_squares);
+}
+
+GroupOutcome ReadGroup(SQLite::Statement& q, int* k) {
+  GroupOutcome g;
+  g.customers = q.getColumn((*k)++).getInt64();
+  g.buyers = q.getColumn((*k)++).getInt64();
+  g.redeemers = q.getColumn((*k)++).getInt64();
+  g.purchases = q.getColumn((*k)++).getInt64();
+  g.revenue = q.getColumn((*k)++).getInt64();
+  g.revenue_squares = q.getColumn((*k)++).getDouble();
+  return g;
+}
+
+}  // namespace
+
+void WriteReadouts(SQLite::Database& db, int64_t run_id,
+                   const std::vector<CampaignReadout>& readouts) {
+  SQLite::Statement q(
+      db,
+      absl::StrCat("INSERT INTO campaign_readouts (run_id, ", kReadoutColumns,
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                   "?, ?, ?, ?, ?)"));
+  for (const CampaignReadout& r : readouts) {
+    int k = 1;
+    q.bind(k++, run_id);
+    q.bind(k++, r.list_run_id);
+    q.bind(k++, r.campaign);
+    q.bind(k++, r.promo_code);
+    q.bind(k++, r.list_as_of);
+    q.bind(k++, r.window);
+    q.bind(k++, r.window_end);
+    q.bind(k++, r.complete ? 1 : 0);
+    BindGroup(q, &k, r.treatment);
+    BindGroup(q, &k, r.holdout);
+    q.exec();
+    q.reset();
+  }
+}
+
+std::vector<CampaignReadout> ReadReadouts(SQLite::Database& db,
+                                          int64_t run_id) {
+  SQLite::Statement q(
+      db, absl::StrCat("SELECT ", kReadoutColumns,
+                       " FROM campaign_readouts WHERE run_id = ? ORDER BY "
+                       "list_as_of_us DESC, list_run_id DESC, campaign"));
+  q.bind(1, run_id);
+  std::vector<CampaignReadout> out;
+  while (q.executeStep()) {
+    CampaignReadout r;
+    int k = 0;
+    r.list_run_id = q.getColumn(k++).getInt64();
+    r.campaign = Text(q.getColumn(k++));
+    r.promo_code = Text(q.getColumn(k++));
+    r.list_as_of = q.getColumn(k++).getInt64();
+    r.window = q.getColumn(k++).getInt64();
+    r.window_end = q.getColumn(k++).getInt64();
+    r.complete = q.getColumn(k++).getInt() != 0;
+    r.treatment = ReadGroup(q, &k);
+    r.holdout = ReadGroup(q, &k);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<PublishedList> ReadPublishedLists(SQLite::Database& db,
+                                              Micros before) {
+  SQLite::Statement lists(
+      db,
+      "SELECT r.run_id, r.as_of_us, c.campaign, c.promo_code FROM runs r "
+      "JOIN campaigns c ON c.run_id = r.run_id "
+      "WHERE r.published = 1 AND r.as_of_us < ?1 AND r.run_id = "
+      "(SELECT MAX(n.run_id) FROM runs n WHERE n.published = 1 AND "
+      "n.as_of_us = r.as_of_us) "
+      "ORDER BY r.as_of_us DESC, c.priority, c.campaign");
+  lists.bind(1, before);
+  std::vector<PublishedList> out;
+  while (lists.executeStep()) {
+    out.push_back({lists.getColumn(0).getInt64(),
+                   lists.getColumn(1).getInt64(),
+                   Text(lists.getColumn(2)),
+                   Text(lists.getColumn(3)),
+                   {},
+                   {}});
+  }
+  SQLite::Statement rows(db,
+                         "SELECT customer_id, target_group FROM targets "
+                         "WHERE run_id = ? AND campaign = ? ORDER BY position");
+  for (PublishedList& list : out) {
+    rows.bind(1, list.run_id);
+    rows.bind(2, list.campaign);
+    while (rows.executeStep()) {
+      const int64_t customer = rows.getColumn(0).getInt64();
+      (Text(rows.getColumn(1)) == "holdout" ? list.holdout : list.treatment)
+          .push_back(customer);
+    }
+    rows.reset();
+  }
+  return out;
+}
+
 }  // namespace winback::store_internal

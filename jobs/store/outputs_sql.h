@@ -32,6 +32,8 @@ void WriteModelReport(SQLite::Database& db, int64_t run_id,
                       const ModelReportRecord& report);
 void WriteDiagnosis(SQLite::Database& db, int64_t run_id,
                     const DiagnosisRecord& diagnosis);
+void WriteReadouts(SQLite::Database& db, int64_t run_id,
+                   const std::vector<CampaignReadout>& readouts);
 
 std::vector<SegmentRecord> ReadSegments(SQLite::Database& db, int64_t run_id);
 absl::StatusOr<std::vector<CampaignRecord>> ReadCampaigns(
@@ -53,6 +55,9 @@ absl::StatusOr<ModelReportRecord> ReadModelReport(SQLite::Database& db,
 // NotFound when the run has no diagnosis. Its as_of is the run's as-of time.
 absl::StatusOr<DiagnosisRecord> ReadDiagnosis(SQLite::Database& db,
                                               int64_t run_id);
+std::vector<CampaignReadout> ReadReadouts(SQLite::Database& db, int64_t run_id);
+std::vector<PublishedList> ReadPublishedLists(SQLite::Database& db,
+                                              Micros before);
 
 }  // namespace winback::store_internal
 

@@ -122,10 +122,29 @@ class OutputsTest : public ::testing::Test {
     f.booking = 2;
     diagnosis_.diagnosis.funnel.push_back(f);
     diagnosis_.diagnosis.promo_by_segment.push_back({"Loyal", 10, 4, 0.4, 500});
+    CampaignReadout older;
+    older.list_run_id = 40;
+    older.list_as_of = kT0 - 30 * kMicrosPerDay;
+    older.campaign = "keep";
+    older.promo_code = "STAY";
+    older.window = 25 * kMicrosPerDay;
+    older.window_end = older.list_as_of + older.window;
+    older.complete = true;
+    older.treatment = {90, 30, 12, 41, 3'000'000, 2.5e11};
+    older.holdout = {10, 2, 0, 2, 150'000, 1.2e10};
+    CampaignReadout open = older;
+    open.list_run_id = 41;
+    open.list_as_of = kT0 - kMicrosPerDay;
+    open.window_end = kT0;
+    open.complete = false;
+    CampaignReadout no_code = open;
+    no_code.campaign = "another";
+    no_code.promo_code = "";
+    readouts_ = {older, open, no_code};
   }
 
-  int64_t Publish() {
-    auto run = store_->BeginRun(RunTrigger::kManual, "", kT0, kT0);
+  int64_t Publish(Micros as_of = kT0) {
+    auto run = store_->BeginRun(RunTrigger::kManual, "", as_of, kT0);
     EXPECT_TRUE(run.ok()) << run.status();
     RunOutputs out;
     out.customers = &customers_;
@@ -134,6 +153,7 @@ class OutputsTest : public ::testing::Test {
     out.targets = &targets_;
     out.model_report = &report_;
     out.diagnosis = &diagnosis_;
+    out.readouts = &readouts_;
     const absl::Status s = store_->PublishRun(run->run_id, out, kT0);
     EXPECT_TRUE(s.ok()) << s;
     return run->run_id;
@@ -147,7 +167,68 @@ class OutputsTest : public ::testing::Test {
   TargetTable targets_;
   ModelReportRecord report_;
   DiagnosisRecord diagnosis_;
+  std::vector<CampaignReadout> readouts_;
 };
+
+bool SameReadout(const CampaignReadout& a, const CampaignReadout& b) {
+  return a.list_run_id == b.list_run_id && a.list_as_of == b.list_as_of &&
+         a.campaign == b.campaign && a.promo_code == b.promo_code &&
+         a.window == b.window && a.window_end == b.window_end &&
+         a.complete == b.complete && a.treatment == b.treatment &&
+         a.holdout == b.holdout;
+}
+
+TEST_F(OutputsTest, ReadoutsRoundTripLatestListFirst) {
+  const int64_t run = Publish();
+  absl::StatusOr<std::vector<CampaignReadout>> read = store_->GetReadouts(run);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 3u);
+  // List 41 (the later as-of) first, its campaigns by name; then list 40.
+  EXPECT_TRUE(SameReadout((*read)[0], readouts_[2]));
+  EXPECT_TRUE(SameReadout((*read)[1], readouts_[1]));
+  EXPECT_TRUE(SameReadout((*read)[2], readouts_[0]));
+  EXPECT_EQ(store_->GetReadouts(run + 100).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// What a run reads out: the lists of published runs before its as-of time,
+// one run per as-of time (the newest), split by group in list order.
+TEST_F(OutputsTest, PublishedListsAreTheEarlierRunsListsByGroup) {
+  const int64_t superseded = Publish(kT0);
+  const int64_t at_t0 = Publish(kT0);  // the same export again
+  auto failed = store_->BeginRun(RunTrigger::kManual, "", kT0 + 5, kT0);
+  ASSERT_TRUE(failed.ok());
+  ASSERT_TRUE(
+      store_->FinishUnpublished(failed->run_id, RunState::kFailed, "x", kT0)
+          .ok());
+  const int64_t later = Publish(kT0 + 10);
+
+  absl::StatusOr<std::vector<PublishedList>> lists =
+      store_->GetPublishedLists(kT0);
+  ASSERT_TRUE(lists.ok()) << lists.status();
+  EXPECT_TRUE(lists->empty());  // nothing before kT0
+
+  lists = store_->GetPublishedLists(kT0 + 10);
+  ASSERT_TRUE(lists.ok()) << lists.status();
+  ASSERT_EQ(lists->size(), 2u);
+  const PublishedList& keep = (*lists)[0];
+  EXPECT_EQ(keep.run_id, at_t0);
+  EXPECT_NE(keep.run_id, superseded);
+  EXPECT_EQ(keep.as_of, kT0);
+  EXPECT_EQ(keep.campaign, "keep");  // priority 1 before "other"'s 2
+  EXPECT_EQ(keep.promo_code, "STAY");
+  EXPECT_EQ(keep.treatment, (std::vector<int64_t>{1000, 1001, 1002, 1004}));
+  EXPECT_EQ(keep.holdout, (std::vector<int64_t>{1003}));
+  EXPECT_EQ((*lists)[1].campaign, "other");
+  EXPECT_EQ((*lists)[1].treatment, (std::vector<int64_t>{100}));
+  EXPECT_TRUE((*lists)[1].holdout.empty());
+
+  lists = store_->GetPublishedLists(kT0 + 11);
+  ASSERT_TRUE(lists.ok()) << lists.status();
+  ASSERT_EQ(lists->size(), 4u);
+  EXPECT_EQ((*lists)[0].run_id, later);  // latest as-of first
+  EXPECT_EQ((*lists)[2].run_id, at_t0);
+}
 
 TEST_F(OutputsTest, CustomerRoundTripsWithScoreReasonsAndListRow) {
   const int64_t run = Publish();
@@ -262,9 +343,10 @@ TEST_F(OutputsTest, UnpublishedRunLeavesNoOutputRows) {
   ASSERT_TRUE(run.ok());
   ASSERT_TRUE(store_->FinishUnpublished(run->run_id, RunState::kCancelled, "stop", kT0).ok());
   SQLite::Database db(path_, SQLite::OPEN_READONLY);
-  for (const char* table : {"customer_features", "scores", "campaigns", "targets",
-                            "segments", "model_reports", "diagnosis_months",
-                            "diagnosis_summaries"}) {
+  for (const char* table :
+       {"customer_features", "scores", "campaigns", "targets", "segments",
+        "model_reports", "diagnosis_months", "diagnosis_summaries",
+        "campaign_readouts"}) {
     SQLite::Statement q(db, std::string("SELECT COUNT(*), MIN(run_id) FROM ") + table);
     ASSERT_TRUE(q.executeStep());
     EXPECT_GT(q.getColumn(0).getInt64(), 0) << table;
@@ -301,7 +383,8 @@ TEST_F(OutputsTest, RetentionDeletesAnExpiredRunFromEveryTableWithARunId) {
   for (const char* table :
        {"run_stages", "customer_features", "scores", "segments", "campaigns",
         "targets", "model_reports", "diagnosis_months", "diagnosis_funnel",
-        "diagnosis_segment_months", "diagnosis_promo", "diagnosis_summaries"}) {
+        "diagnosis_segment_months", "diagnosis_promo", "diagnosis_summaries",
+        "campaign_readouts"}) {
     SQLite::Statement count(
         db, std::string("SELECT COUNT(*) FROM ") + table + " WHERE run_id = ?");
     count.bind(1, second);

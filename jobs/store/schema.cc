@@ -275,7 +275,37 @@ UPDATE diagnosis_months SET partial = 1
          * 1000000 - 1;
 )sql";
 
-constexpr std::array<SchemaMigration, 4> kMigrations = {{
+// Campaign readouts: how the lists of earlier runs did, measured by a later
+// run. list_run_id has no foreign key: the list's run may be deleted by
+// retention while the readout that measured it is kept.
+constexpr std::string_view kMigration5 = R"sql(
+CREATE TABLE campaign_readouts (
+  run_id                    INTEGER NOT NULL
+                            REFERENCES runs (run_id) ON DELETE CASCADE,
+  list_run_id               INTEGER NOT NULL,
+  campaign                  TEXT    NOT NULL,
+  promo_code                TEXT    NOT NULL,
+  list_as_of_us             INTEGER NOT NULL,
+  window_us                 INTEGER NOT NULL,
+  window_end_us             INTEGER NOT NULL,
+  complete                  INTEGER NOT NULL CHECK (complete IN (0, 1)),
+  treatment_customers       INTEGER NOT NULL,
+  treatment_buyers          INTEGER NOT NULL,
+  treatment_redeemers       INTEGER NOT NULL,
+  treatment_purchases       INTEGER NOT NULL,
+  treatment_revenue         INTEGER NOT NULL,
+  treatment_revenue_squares REAL    NOT NULL,
+  holdout_customers         INTEGER NOT NULL,
+  holdout_buyers            INTEGER NOT NULL,
+  holdout_redeemers         INTEGER NOT NULL,
+  holdout_purchases         INTEGER NOT NULL,
+  holdout_revenue           INTEGER NOT NULL,
+  holdout_revenue_squares   REAL    NOT NULL,
+  PRIMARY KEY (run_id, list_run_id, campaign)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<SchemaMigration, 5> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
@@ -283,16 +313,25 @@ constexpr std::array<SchemaMigration, 4> kMigrations = {{
      kMigration2},
     {3, "campaigns.min_revenue_at_risk", kMigration3},
     {4, "diagnosis_months.partial", kMigration4},
+    {5, "campaign_readouts", kMigration5},
 }};
 
-constexpr std::array<std::string_view, 14> kRunOutputTables = {
-    "run_counts",       "run_rejects",
-    "churn_labels",     "customer_features",
-    "scores",           "model_reports",
-    "segments",         "campaigns",
-    "targets",          "diagnosis_months",
-    "diagnosis_funnel", "diagnosis_segment_months",
-    "diagnosis_promo",  "diagnosis_summaries",
+constexpr std::array<std::string_view, 15> kRunOutputTables = {
+    "run_counts",
+    "run_rejects",
+    "churn_labels",
+    "customer_features",
+    "scores",
+    "model_reports",
+    "segments",
+    "campaigns",
+    "targets",
+    "diagnosis_months",
+    "diagnosis_funnel",
+    "diagnosis_segment_months",
+    "diagnosis_promo",
+    "diagnosis_summaries",
+    "campaign_readouts",
 };
 
 }  // namespace

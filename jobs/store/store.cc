@@ -397,6 +397,7 @@ void WriteOutputsV2(SQLite::Database& db, int64_t run_id,
   if (outputs.targets) WriteTargets(db, run_id, *outputs.targets);
   if (outputs.model_report) WriteModelReport(db, run_id, *outputs.model_report);
   if (outputs.diagnosis) WriteDiagnosis(db, run_id, *outputs.diagnosis);
+  if (outputs.readouts) WriteReadouts(db, run_id, *outputs.readouts);
 }
 
 // Turns foreign-key enforcement off on `db` while it lives and back on after.
@@ -687,6 +688,7 @@ int64_t OutputRows(const RunOutputs& o) {
     n += static_cast<int64_t>(d.months.size() + d.segment_months.size() +
                               d.funnel.size() + d.promo_by_segment.size() + 1);
   }
+  if (o.readouts) n += static_cast<int64_t>(o.readouts->size());
   return n;
 }
 
@@ -1072,6 +1074,30 @@ absl::StatusOr<DiagnosisRecord> Store::GetDiagnosis(int64_t run_id) {
                    SQLite::Transaction tx(db);
                    WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
                    return store_internal::ReadDiagnosis(db, run_id);
+                 });
+}
+
+absl::StatusOr<std::vector<CampaignReadout>> Store::GetReadouts(
+    int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  StatementCache& statements = *statements_;
+  return Guarded(absl::StrCat("GetReadouts(run ", run_id, ")"),
+                 [&]() -> absl::StatusOr<std::vector<CampaignReadout>> {
+                   SQLite::Transaction tx(db);
+                   WB_RETURN_IF_ERROR(CheckExists(statements, run_id));
+                   return store_internal::ReadReadouts(db, run_id);
+                 });
+}
+
+absl::StatusOr<std::vector<PublishedList>> Store::GetPublishedLists(
+    Micros before) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded("GetPublishedLists",
+                 [&]() -> absl::StatusOr<std::vector<PublishedList>> {
+                   SQLite::Transaction tx(db);
+                   return store_internal::ReadPublishedLists(db, before);
                  });
 }
 

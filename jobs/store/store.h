@@ -112,6 +112,8 @@ struct RunOutputs {
   const TargetTable* targets = nullptr;
   const ModelReportRecord* model_report = nullptr;
   const DiagnosisRecord* diagnosis = nullptr;
+  // Schema 5: how the lists of earlier runs did.
+  const std::vector<CampaignReadout>* readouts = nullptr;
 };
 
 // The rows PublishRun writes for `outputs`: the publish stage's row count,
@@ -248,6 +250,15 @@ class Store {
   // NotFound when the run stored no model report (or diagnosis).
   absl::StatusOr<ModelReportRecord> GetModelReport(int64_t run_id);
   absl::StatusOr<DiagnosisRecord> GetDiagnosis(int64_t run_id);
+  // The campaign readouts a run stored, latest list first (by list as-of
+  // time, then list run), then by campaign.
+  absl::StatusOr<std::vector<CampaignReadout>> GetReadouts(int64_t run_id);
+
+  // The campaign lists of the published runs whose as-of time is before
+  // `before` (of several runs with the same as-of time, the newest), latest
+  // first, each run's campaigns by priority then name: what a run as of
+  // `before` reads out.
+  absl::StatusOr<std::vector<PublishedList>> GetPublishedLists(Micros before);
 
   const std::string& path() const { return path_; }
 

@@ -1238,13 +1238,17 @@ absl::Status WriteTruth(const std::string& dir, const CustomerBookings& plan,
     OutputFile file;
     WB_RETURN_IF_ERROR(file.Open(dir + "/purchases.csv"));
     std::string& out = file.buffer();
-    out.append("customer_id,created_at_us\n");
+    out.append("customer_id,created_at_us,total_amount,promo_code\n");
     for (uint32_t i : by_time) {
       const Booking& b = plan.bookings[i];
       if (!b.success) continue;
       AppendInt(out, b.customer + 1);
       out.push_back(',');
       AppendInt(out, b.created_at);
+      out.push_back(',');
+      AppendInt(out, b.total);
+      out.push_back(',');
+      if (b.promo != 0) out.append(kPromoCodes[b.promo - 1]);
       out.push_back('\n');
       file.MaybeFlush();
     }

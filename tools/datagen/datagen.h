@@ -11,8 +11,8 @@
 //
 // With `truth`, it also writes what it planted into <out>/truth/ (from its
 // own plan, not by re-reading the CSVs), so tests can check the pipeline:
-//   purchases.csv  customer_id,created_at_us   one row per valid successful
-//                                              booking, by created_at
+//   purchases.csv  customer_id,created_at_us,total_amount,promo_code   one
+//                  row per valid successful booking, by created_at
 //   sessions.csv   session_id,customer_id,pieces   every session_id, its
 //                  customer (empty if none) and its number of real sessions
 //                  under the 30-minute rule

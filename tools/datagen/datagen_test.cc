@@ -390,20 +390,25 @@ TEST_F(DatagenTest, TruthPiecesMatchAnIndependentRecount) {
 }
 
 TEST_F(DatagenTest, TruthPurchasesAreTheSuccessfulBookings) {
-  std::multiset<std::pair<int64_t, Micros>> expected;
+  // (customer, time, total_amount, promo_code)
+  using Purchase = std::tuple<int64_t, Micros, int64_t, std::string>;
+  std::multiset<Purchase> expected;
   const std::vector<std::string> lines = FileLines("transactions.csv");
   absl::flat_hash_map<std::string, int64_t> customer_of_session;
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::vector<std::string> f = Fields(lines[i]);
     customer_of_session[f[3]] = ToInt(f[1]);
-    if (f[6] == "Success") expected.insert({ToInt(f[1]), ToTime(f[0])});
+    if (f[6] == "Success") {
+      expected.insert({ToInt(f[1]), ToTime(f[0]), ToInt(f[13]), f[8]});
+    }
   }
-  std::multiset<std::pair<int64_t, Micros>> actual;
+  std::multiset<Purchase> actual;
   const std::vector<std::string> truth = FileLines("truth/purchases.csv");
-  ASSERT_EQ(truth[0], "customer_id,created_at_us");
+  ASSERT_EQ(truth[0], "customer_id,created_at_us,total_amount,promo_code");
   for (size_t i = 1; i < truth.size(); ++i) {
     const std::vector<std::string> f = Fields(truth[i]);
-    actual.insert({ToInt(f[0]), ToInt(f[1])});
+    ASSERT_EQ(f.size(), 4u) << truth[i];
+    actual.insert({ToInt(f[0]), ToInt(f[1]), ToInt(f[2]), f[3]});
   }
   EXPECT_EQ(actual, expected);
 
