@@ -210,6 +210,32 @@ grpc::Status CampaignServiceImpl::ListCampaigns(
   return grpc::Status::OK;
 }
 
+grpc::Status CampaignServiceImpl::ListReadouts(
+    grpc::ServerContext* context, const v1::ListReadoutsRequest* request,
+    v1::ListReadoutsResponse* response) {
+  if (grpc::Status s = Authorize(*context, *keys_, Role::kReader); !s.ok()) {
+    return s;
+  }
+  StorePool::Lease store = stores_->Acquire();
+  Micros as_of = 0;
+  absl::StatusOr<int64_t> run_id =
+      ResolvePublishedRun(store.get(), request->run_id(), &as_of);
+  if (!run_id.ok()) return ToGrpcStatus(run_id.status());
+  absl::StatusOr<std::vector<CampaignReadout>> readouts =
+      store->GetReadouts(*run_id);
+  if (!readouts.ok()) return ToGrpcStatus(readouts.status());
+  response->set_run_id(*run_id);
+  *response->mutable_as_of() = ToTimestamp(as_of);
+  for (const CampaignReadout& r : *readouts) {
+    if (!request->campaign().empty() && r.campaign != request->campaign()) {
+      continue;
+    }
+    if (request->complete_only() && !r.complete) continue;
+    ToProto(r, response->add_readouts());
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status CampaignServiceImpl::ServeListTargets(
     grpc::ServerContext* context, ListTargetsStreamer* stream) {
   v1::ListTargetsRequest request;

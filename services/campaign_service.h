@@ -46,6 +46,9 @@ class CampaignServiceImpl final : public v1::CampaignService::Service {
   grpc::Status GetCustomer(grpc::ServerContext* context,
                            const v1::GetCustomerRequest* request,
                            v1::Customer* response) override;
+  grpc::Status ListReadouts(grpc::ServerContext* context,
+                            const v1::ListReadoutsRequest* request,
+                            v1::ListReadoutsResponse* response) override;
   // ListTargets and StreamTargets are not the generated typed methods: the
   // constructor registers ServeListTargets and ServeStreamTargets in their
   // place (see there).

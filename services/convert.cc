@@ -404,4 +404,48 @@ void ToProto(const DiagnosisRecord& d, int64_t run_id, v1::Diagnosis* out) {
   out->set_summary(d.summary);
 }
 
+namespace {
+
+void ToProto(const GroupOutcome& g, double conversion,
+             double revenue_per_customer, v1::GroupOutcome* out) {
+  out->set_customers(g.customers);
+  out->set_buyers(g.buyers);
+  out->set_redeemers(g.redeemers);
+  out->set_purchases(g.purchases);
+  out->set_revenue(g.revenue);
+  out->set_conversion_rate(conversion);
+  out->set_revenue_per_customer(revenue_per_customer);
+}
+
+void ToProto(const Estimate& e, v1::Estimate* out) {
+  out->set_value(e.value);
+  out->set_low(e.low);
+  out->set_high(e.high);
+}
+
+}  // namespace
+
+void ToProto(const CampaignReadout& r, v1::CampaignReadout* out) {
+  const ReadoutFigures f = Figures(r);
+  out->set_list_run_id(r.list_run_id);
+  *out->mutable_list_as_of() = ToTimestamp(r.list_as_of);
+  out->set_campaign(r.campaign);
+  out->set_promo_code(r.promo_code);
+  out->mutable_window()->set_seconds(r.window / kMicrosPerSecond);
+  out->mutable_window()->set_nanos(
+      static_cast<int32_t>(r.window % kMicrosPerSecond * 1000));
+  *out->mutable_window_end() = ToTimestamp(r.window_end);
+  out->set_complete(r.complete);
+  ToProto(r.treatment, f.treatment_conversion, f.treatment_revenue_per_customer,
+          out->mutable_treatment());
+  ToProto(r.holdout, f.holdout_conversion, f.holdout_revenue_per_customer,
+          out->mutable_holdout());
+  if (f.conversion_uplift) {
+    ToProto(*f.conversion_uplift, out->mutable_conversion_uplift());
+  }
+  if (f.incremental_revenue) {
+    ToProto(*f.incremental_revenue, out->mutable_incremental_revenue());
+  }
+}
+
 }  // namespace winback

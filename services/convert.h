@@ -60,6 +60,8 @@ void ToProto(const ModelReportRecord& report, int64_t run_id,
              v1::ModelReport* out);
 void ToProto(const DiagnosisRecord& diagnosis, int64_t run_id,
              v1::Diagnosis* out);
+// With the figures derived from the counts (Figures in jobs/readout).
+void ToProto(const CampaignReadout& readout, v1::CampaignReadout* out);
 
 // Parses stored reasons: the JSON form of EncodeReasons, or free text
 // "feature +1.2; feature -0.3". Unparseable text yields one reason holding

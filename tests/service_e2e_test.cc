@@ -1152,6 +1152,219 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
+// Starts a run as of `as_of_us` (0: the export's latest event) and waits for
+// it; its id, or 0 when it did not succeed.
+int64_t RunAsOf(Daemon& d, const std::string& request_id, int64_t as_of_us) {
+  v1::StartRunRequest req;
+  req.set_request_id(request_id);
+  if (as_of_us != 0) {
+    req.mutable_as_of()->set_seconds(as_of_us / 1'000'000);
+    req.mutable_as_of()->set_nanos(
+        static_cast<int32_t>(as_of_us % 1'000'000 * 1000));
+  }
+  v1::Run run;
+  const grpc::Status s = d.jobs().StartRun(Ctx(kOperatorKey).get(), req, &run);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  if (!s.ok()) return 0;
+  return WaitForRun(d, run.run_id()) == v1::RUN_STATE_SUCCEEDED ? run.run_id()
+                                                                : 0;
+}
+
+int64_t Micros(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1'000'000 + ts.nanos() / 1000;
+}
+
+// The readouts a run stored, keyed by (list run, campaign), each checked
+// against the API's message: counts as stored, and the derived figures
+// computed here from them (two-proportion and two-mean normal intervals).
+void ExpectServedAsStored(const std::filesystem::path& db_path, int64_t run_id,
+                          const v1::ListReadoutsResponse& served) {
+  SQLite::Database db(db_path.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(
+      db,
+      "SELECT list_run_id, campaign, promo_code, list_as_of_us, window_us, "
+      "window_end_us, complete, treatment_customers, treatment_buyers, "
+      "treatment_redeemers, treatment_purchases, treatment_revenue, "
+      "treatment_revenue_squares, holdout_customers, holdout_buyers, "
+      "holdout_redeemers, holdout_purchases, holdout_revenue, "
+      "holdout_revenue_squares FROM campaign_readouts WHERE run_id = ? "
+      "ORDER BY list_as_of_us DESC, campaign");
+  q.bind(1, run_id);
+  int i = 0;
+  int with_revenue_interval = 0;
+  constexpr double kZ = 1.959963984540054;
+  while (q.executeStep()) {
+    ASSERT_LT(i, served.readouts_size());
+    const v1::CampaignReadout& r = served.readouts(i++);
+    const std::string what =
+        r.campaign() + " of run " + std::to_string(r.list_run_id());
+    EXPECT_EQ(r.list_run_id(), q.getColumn(0).getInt64());
+    EXPECT_EQ(r.campaign(), q.getColumn(1).getString());
+    EXPECT_EQ(r.promo_code(), q.getColumn(2).getString());
+    EXPECT_EQ(Micros(r.list_as_of()), q.getColumn(3).getInt64()) << what;
+    EXPECT_EQ(r.window().seconds() * 1'000'000, q.getColumn(4).getInt64())
+        << what;
+    EXPECT_EQ(Micros(r.window_end()), q.getColumn(5).getInt64()) << what;
+    EXPECT_EQ(r.complete(), q.getColumn(6).getInt() == 1) << what;
+    double mean[2], var[2], rate[2], n[2];
+    int k = 7;
+    for (int g = 0; g < 2; ++g) {
+      const v1::GroupOutcome& o = g == 0 ? r.treatment() : r.holdout();
+      EXPECT_EQ(o.customers(), q.getColumn(k).getInt64()) << what;
+      EXPECT_EQ(o.buyers(), q.getColumn(k + 1).getInt64()) << what;
+      EXPECT_EQ(o.redeemers(), q.getColumn(k + 2).getInt64()) << what;
+      EXPECT_EQ(o.purchases(), q.getColumn(k + 3).getInt64()) << what;
+      EXPECT_EQ(o.revenue(), q.getColumn(k + 4).getInt64()) << what;
+      n[g] = static_cast<double>(o.customers());
+      rate[g] = o.buyers() / n[g];
+      mean[g] = o.revenue() / n[g];
+      var[g] = (q.getColumn(k + 5).getDouble() - n[g] * mean[g] * mean[g]) /
+               (n[g] - 1);
+      EXPECT_NEAR(o.conversion_rate(), rate[g], 1e-12) << what;
+      EXPECT_NEAR(o.revenue_per_customer(), mean[g], 1e-6) << what;
+      k += 6;
+    }
+    // An interval needs a customer in each group for the rates, and two
+    // for the variance of revenue (a 400-customer export's small lists may
+    // have a holdout of one).
+    ASSERT_EQ(r.has_conversion_uplift(), n[0] > 0 && n[1] > 0) << what;
+    if (r.has_conversion_uplift()) {
+      const double se = std::sqrt(rate[0] * (1 - rate[0]) / n[0] +
+                                  rate[1] * (1 - rate[1]) / n[1]);
+      EXPECT_NEAR(r.conversion_uplift().value(), rate[0] - rate[1], 1e-12)
+          << what;
+      EXPECT_NEAR(r.conversion_uplift().low(), rate[0] - rate[1] - kZ * se,
+                  1e-9);
+      EXPECT_NEAR(r.conversion_uplift().high(), rate[0] - rate[1] + kZ * se,
+                  1e-9);
+    }
+    ASSERT_EQ(r.has_incremental_revenue(), n[0] > 1 && n[1] > 1) << what;
+    if (r.has_incremental_revenue()) {
+      ++with_revenue_interval;
+      const double diff = (mean[0] - mean[1]) * n[0];
+      const double half = kZ * std::sqrt(var[0] / n[0] + var[1] / n[1]) * n[0];
+      EXPECT_NEAR(r.incremental_revenue().value(), diff, 1e-3) << what;
+      EXPECT_NEAR(r.incremental_revenue().low(), diff - half,
+                  1e-6 * half + 1e-3);
+      EXPECT_NEAR(r.incremental_revenue().high(), diff + half,
+                  1e-6 * half + 1e-3);
+    }
+  }
+  EXPECT_GT(with_revenue_interval, 0);
+  EXPECT_EQ(i, served.readouts_size());
+}
+
+// A run reads out the lists of the published runs before its as-of time;
+// ListReadouts serves what it stored, with the figures derived, and
+// winbackctl readout prints it.
+TEST(ServiceE2E, ReadoutsOfEarlierListsAreServedAsStored) {
+  TempDir dir("svc-readout");
+  Daemon d(dir.path());
+  d.Start();
+  v1::ListReadoutsRequest req;
+  v1::ListReadoutsResponse resp;
+  EXPECT_EQ(d.campaigns()
+                .ListReadouts(Ctx(kReaderKey).get(), req, &resp)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  const int64_t first = RunAsOf(d, "first", 0);
+  ASSERT_NE(first, 0) << d.Log();
+  v1::GetRunRequest get;
+  get.set_run_id(first);
+  v1::Run run;
+  ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &run).ok());
+  const int64_t t = Micros(run.as_of());
+  const int64_t day = 86'400'000'000LL;
+  const int64_t month_ago = RunAsOf(d, "month-ago", t - 30 * day);
+  const int64_t ten_days_ago = RunAsOf(d, "ten-days-ago", t - 10 * day);
+  const int64_t last = RunAsOf(d, "last", 0);
+  ASSERT_TRUE(month_ago != 0 && ten_days_ago != 0 && last != 0) << d.Log();
+
+  // The latest: the last run, reading out the lists 10 days ago (window
+  // open) and a month ago (complete), not the first run's of its own time.
+  ASSERT_TRUE(
+      d.campaigns().ListReadouts(Ctx(kReaderKey).get(), req, &resp).ok());
+  EXPECT_EQ(resp.run_id(), last);
+  EXPECT_EQ(Micros(resp.as_of()), t);
+  ASSERT_EQ(resp.readouts_size(), 6);
+  std::set<std::pair<int64_t, bool>> lists;
+  for (const v1::CampaignReadout& r : resp.readouts()) {
+    lists.insert({r.list_run_id(), r.complete()});
+  }
+  EXPECT_EQ(lists, (std::set<std::pair<int64_t, bool>>{{ten_days_ago, false},
+                                                       {month_ago, true}}));
+  EXPECT_EQ(resp.readouts(0).list_run_id(), ten_days_ago);  // latest list first
+  ExpectServedAsStored(dir.path() / "winback.db", last, resp);
+
+  req.set_run_id(ten_days_ago);  // the month-ago lists, 20 days in
+  ASSERT_TRUE(
+      d.campaigns().ListReadouts(Ctx(kReaderKey).get(), req, &resp).ok());
+  ASSERT_EQ(resp.readouts_size(), 3);
+  EXPECT_EQ(Micros(resp.readouts(0).window_end()), t - 10 * day);
+  ExpectServedAsStored(dir.path() / "winback.db", ten_days_ago, resp);
+
+  req.set_run_id(0);
+  req.set_complete_only(true);
+  ASSERT_TRUE(
+      d.campaigns().ListReadouts(Ctx(kReaderKey).get(), req, &resp).ok());
+  ASSERT_EQ(resp.readouts_size(), 3);
+  for (const v1::CampaignReadout& r : resp.readouts())
+    EXPECT_EQ(r.list_run_id(), month_ago);
+  const std::string campaign = resp.readouts(1).campaign();
+  req.set_complete_only(false);
+  req.set_campaign(campaign);
+  ASSERT_TRUE(
+      d.campaigns().ListReadouts(Ctx(kReaderKey).get(), req, &resp).ok());
+  ASSERT_EQ(resp.readouts_size(), 2);
+  for (const v1::CampaignReadout& r : resp.readouts())
+    EXPECT_EQ(r.campaign(), campaign);
+  req.set_campaign("no-such-campaign");
+  ASSERT_TRUE(
+      d.campaigns().ListReadouts(Ctx(kReaderKey).get(), req, &resp).ok());
+  EXPECT_EQ(resp.readouts_size(), 0);
+  req.set_campaign("");
+  req.set_run_id(first);
+  ASSERT_TRUE(
+      d.campaigns().ListReadouts(Ctx(kReaderKey).get(), req, &resp).ok());
+  EXPECT_EQ(resp.readouts_size(), 0);
+  req.set_run_id(last + 100);
+  EXPECT_EQ(d.campaigns()
+                .ListReadouts(Ctx(kReaderKey).get(), req, &resp)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(d.campaigns().ListReadouts(Ctx("").get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  // winbackctl: a row per readout, the open windows marked.
+  const std::string ctl = std::string("env -u WINBACK_API_KEY ") +
+                          WINBACKCTL_BIN +
+                          " --addr 127.0.0.1:" + std::to_string(d.port()) +
+                          " --key " + kReaderKey + " ";
+  std::string out;
+  ASSERT_EQ(RunCommand(ctl + "readout", &out), 0) << out;
+  req = {};
+  ASSERT_TRUE(
+      d.campaigns().ListReadouts(Ctx(kReaderKey).get(), req, &resp).ok());
+  for (const v1::CampaignReadout& r : resp.readouts()) {
+    const std::vector<std::string> row = RowStartingWith(
+        out, absl::StrFormat("%8d  %s  %-28s ", r.list_run_id(),
+                             UtcText(Micros(r.list_as_of()), "%Y-%m-%d"),
+                             r.campaign()));
+    ASSERT_GE(row.size(), 8u) << r.campaign() << "\n" << out;
+    EXPECT_EQ(row[3].back() == '*', !r.complete()) << out;
+    EXPECT_EQ(row[4], std::to_string(r.treatment().customers())) << out;
+    EXPECT_EQ(row[5],
+              absl::StrFormat("%.1f%%", 100 * r.treatment().conversion_rate()));
+    EXPECT_EQ(row[7], std::to_string(r.holdout().customers())) << out;
+  }
+  EXPECT_NE(out.find("* window still open"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(ctl + "readout --run " + std::to_string(first), &out), 0)
+      << out;
+  EXPECT_NE(out.find("no readouts"), std::string::npos) << out;
+  EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
+}
+
 TEST(ServiceE2E, WatchStreamsStagesInOrderAndASecondStartIsAborted) {
   TempDir dir("svc-watch");
   Daemon d(dir.path());

@@ -87,6 +87,62 @@ std::string ChurnText(int64_t censored, int64_t labeled, double churn_rate) {
   return "-";
 }
 
+// "+1.2 (-0.5, +2.9)": an estimate times `scale` with its interval, with
+// `decimals` digits, or "n/a" when the groups are too small to have one.
+std::string EstimateText(bool has, const v1::Estimate& e, double scale,
+                         int decimals) {
+  if (!has) return "n/a";
+  const auto number = [&](double v) {
+    return absl::StrFormat("%+.*f", decimals, v * scale);
+  };
+  return absl::StrCat(number(e.value()), " (", number(e.low()), ", ",
+                      number(e.high()), ")");
+}
+
+void PrintReadouts(const v1::ListReadoutsResponse& resp) {
+  std::cout << "run " << resp.run_id() << ", as of " << Time(resp.as_of())
+            << "\n";
+  if (resp.readouts().empty()) {
+    std::cout << "no readouts: a run reads out the lists of the published "
+                 "runs with an earlier as-of time, and there were none (or "
+                 "none matched)\n";
+    return;
+  }
+  const google::protobuf::Duration& w = resp.readouts(0).window();
+  std::cout << "purchases within "
+            << absl::StrFormat("%g", w.seconds() / 86400.0)
+            << " days after each list, treatment vs holdout\n"
+            << absl::StrFormat(
+                   "%8s  %-10s  %-28s %5s  %9s %6s %8s  %9s %6s  %-22s  %s\n",
+                   "list run", "list as of", "campaign", "days", "treatment",
+                   "bought", "redeemed", "holdout", "bought",
+                   "uplift, pts (95% CI)", "incremental revenue, IDR (95% CI)");
+  bool open = false;
+  for (const v1::CampaignReadout& r : resp.readouts()) {
+    open = open || !r.complete();
+    const double days = static_cast<double>(r.window_end().seconds() -
+                                            r.list_as_of().seconds()) /
+                        86400.0;
+    const v1::GroupOutcome& t = r.treatment();
+    const v1::GroupOutcome& h = r.holdout();
+    const double redeemed =
+        t.customers() > 0 ? 100.0 * t.redeemers() / t.customers() : 0.0;
+    std::cout << absl::StrFormat(
+        "%8d  %-10s  %-28s %4.1f%s  %9d %5.1f%% %7.1f%%  %9d %5.1f%%  %-22s  "
+        "%s\n",
+        r.list_run_id(), Time(r.list_as_of()).substr(0, 10), r.campaign(), days,
+        r.complete() ? " " : "*", t.customers(), 100 * t.conversion_rate(),
+        redeemed, h.customers(), 100 * h.conversion_rate(),
+        EstimateText(r.has_conversion_uplift(), r.conversion_uplift(), 100, 1),
+        EstimateText(r.has_incremental_revenue(), r.incremental_revenue(), 1,
+                     0));
+  }
+  if (open) std::cout << "* window still open: purchases so far only\n";
+  std::cout << "redeemed: treatment customers who used the campaign's promo "
+               "code. The difference is the campaign's effect only if its "
+               "promotion went to the treatment group and not the holdout.\n";
+}
+
 std::string StateName(v1::RunState s) {
   std::string n = v1::RunState_Name(s);
   n = n.substr(std::string("RUN_STATE_").size());
@@ -281,6 +337,14 @@ int main(int argc, char** argv) {
   int64_t customer_id = 0;
   customer->add_option("ID", customer_id)->required();
   customer->add_option("--run", run_id, "run (default: latest published)");
+  auto* readout = app.add_subcommand(
+      "readout", "how earlier runs' lists did: treatment vs holdout purchases");
+  readout->add_option("--run", run_id,
+                      "the measuring run (default: latest published)");
+  readout->add_option("--campaign", campaign, "only this campaign");
+  bool complete_only = false;
+  readout->add_flag("--complete", complete_only,
+                    "only readouts whose window is complete");
   auto* exp = app.add_subcommand("export", "write a campaign's list as CSV");
   exp->add_option("CAMPAIGN", campaign)->required();
   exp->add_option("--out", out_file, "CSV file to write")->required();
@@ -629,6 +693,20 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
     PrintCustomer(k);
+    return 0;
+  }
+  if (readout->parsed()) {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    v1::ListReadoutsRequest req;
+    req.set_run_id(run_id);
+    req.set_campaign(campaign);
+    req.set_complete_only(complete_only);
+    v1::ListReadoutsResponse resp;
+    if (grpc::Status s = c.campaigns->ListReadouts(&ctx, req, &resp); !s.ok()) {
+      return Fail(s);
+    }
+    PrintReadouts(resp);
     return 0;
   }
   if (exp->parsed()) {
