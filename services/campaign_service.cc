@@ -54,6 +54,30 @@ bool WriteTargets(grpc::ServerContext* context,
   return true;
 }
 
+// The calls that read one published run's rows: authorizes a reader,
+// resolves `run_id` (0: the latest published), lets `fill` read the rows
+// into `response`, and stamps it with the run and its as-of time.
+template <typename Response, typename Fill>
+grpc::Status ServePublishedRun(const grpc::ServerContext& context,
+                               const KeyRing& keys, StorePool& stores,
+                               int64_t run_id, Response* response,
+                               Fill&& fill) {
+  if (grpc::Status s = Authorize(context, keys, Role::kReader); !s.ok()) {
+    return s;
+  }
+  StorePool::Lease store = stores.Acquire();
+  Micros as_of = 0;
+  absl::StatusOr<int64_t> resolved =
+      ResolvePublishedRun(store.get(), run_id, &as_of);
+  if (!resolved.ok()) return ToGrpcStatus(resolved.status());
+  if (absl::Status s = fill(*store.get(), *resolved); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  response->set_run_id(*resolved);
+  *response->mutable_as_of() = ToTimestamp(as_of);
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 CampaignServiceImpl::CampaignServiceImpl(StorePool* stores, const KeyRing* keys,
@@ -171,69 +195,54 @@ absl::StatusOr<int> CampaignServiceImpl::WarmRun(int64_t run_id) {
 grpc::Status CampaignServiceImpl::ListSegments(
     grpc::ServerContext* context, const v1::ListSegmentsRequest* request,
     v1::ListSegmentsResponse* response) {
-  if (grpc::Status s = Authorize(*context, *keys_, Role::kReader); !s.ok()) {
-    return s;
-  }
-  StorePool::Lease store = stores_->Acquire();
-  Micros as_of = 0;
-  absl::StatusOr<int64_t> run_id =
-      ResolvePublishedRun(store.get(), request->run_id(), &as_of);
-  if (!run_id.ok()) return ToGrpcStatus(run_id.status());
-  absl::StatusOr<std::vector<SegmentRecord>> segments =
-      store->GetSegments(*run_id);
-  if (!segments.ok()) return ToGrpcStatus(segments.status());
-  response->set_run_id(*run_id);
-  *response->mutable_as_of() = ToTimestamp(as_of);
-  for (const SegmentRecord& s : *segments) ToProto(s, response->add_segments());
-  return grpc::Status::OK;
+  return ServePublishedRun(
+      *context, *keys_, *stores_, request->run_id(), response,
+      [&](Store& store, int64_t run_id) -> absl::Status {
+        absl::StatusOr<std::vector<SegmentRecord>> segments =
+            store.GetSegments(run_id);
+        if (!segments.ok()) return segments.status();
+        for (const SegmentRecord& s : *segments) {
+          ToProto(s, response->add_segments());
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status CampaignServiceImpl::ListCampaigns(
     grpc::ServerContext* context, const v1::ListCampaignsRequest* request,
     v1::ListCampaignsResponse* response) {
-  if (grpc::Status s = Authorize(*context, *keys_, Role::kReader); !s.ok()) {
-    return s;
-  }
-  StorePool::Lease store = stores_->Acquire();
-  Micros as_of = 0;
-  absl::StatusOr<int64_t> run_id =
-      ResolvePublishedRun(store.get(), request->run_id(), &as_of);
-  if (!run_id.ok()) return ToGrpcStatus(run_id.status());
-  absl::StatusOr<std::vector<CampaignRecord>> campaigns =
-      store->GetCampaigns(*run_id);
-  if (!campaigns.ok()) return ToGrpcStatus(campaigns.status());
-  response->set_run_id(*run_id);
-  *response->mutable_as_of() = ToTimestamp(as_of);
-  for (const CampaignRecord& c : *campaigns) {
-    ToProto(c, response->add_campaigns());
-  }
-  return grpc::Status::OK;
+  return ServePublishedRun(
+      *context, *keys_, *stores_, request->run_id(), response,
+      [&](Store& store, int64_t run_id) -> absl::Status {
+        absl::StatusOr<std::vector<CampaignRecord>> campaigns =
+            store.GetCampaigns(run_id);
+        if (!campaigns.ok()) return campaigns.status();
+        for (const CampaignRecord& c : *campaigns) {
+          ToProto(c, response->add_campaigns());
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status CampaignServiceImpl::ListReadouts(
     grpc::ServerContext* context, const v1::ListReadoutsRequest* request,
     v1::ListReadoutsResponse* response) {
-  if (grpc::Status s = Authorize(*context, *keys_, Role::kReader); !s.ok()) {
-    return s;
-  }
-  StorePool::Lease store = stores_->Acquire();
-  Micros as_of = 0;
-  absl::StatusOr<int64_t> run_id =
-      ResolvePublishedRun(store.get(), request->run_id(), &as_of);
-  if (!run_id.ok()) return ToGrpcStatus(run_id.status());
-  absl::StatusOr<std::vector<CampaignReadout>> readouts =
-      store->GetReadouts(*run_id);
-  if (!readouts.ok()) return ToGrpcStatus(readouts.status());
-  response->set_run_id(*run_id);
-  *response->mutable_as_of() = ToTimestamp(as_of);
-  for (const CampaignReadout& r : *readouts) {
-    if (!request->campaign().empty() && r.campaign != request->campaign()) {
-      continue;
-    }
-    if (request->complete_only() && !r.complete) continue;
-    ToProto(r, response->add_readouts());
-  }
-  return grpc::Status::OK;
+  return ServePublishedRun(
+      *context, *keys_, *stores_, request->run_id(), response,
+      [&](Store& store, int64_t run_id) -> absl::Status {
+        absl::StatusOr<std::vector<CampaignReadout>> readouts =
+            store.GetReadouts(run_id);
+        if (!readouts.ok()) return readouts.status();
+        for (const CampaignReadout& r : *readouts) {
+          if (!request->campaign().empty() &&
+              r.campaign != request->campaign()) {
+            continue;
+          }
+          if (request->complete_only() && !r.complete) continue;
+          ToProto(r, response->add_readouts());
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status CampaignServiceImpl::ServeListTargets(
