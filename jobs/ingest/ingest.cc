@@ -79,8 +79,10 @@ bool IsCoordinate(std::string_view s, double limit) {
 }
 
 // Customer ids are positive: GetCustomer cannot look up 0 or less, and -1
-// is kNoCustomer, "no known customer", to the later stages.
-bool ParseCustomerId(std::string_view s, int64_t* out) {
+// is kNoCustomer, "no known customer", to the later stages. Product ids are
+// held to the same rule (a product of product.csv and an item of a booking):
+// 0 or less names no product of the export.
+bool ParsePositiveId(std::string_view s, int64_t* out) {
   return ParseInt64(s, out) && *out > 0;
 }
 
@@ -106,7 +108,7 @@ RowResult CustomerRow(std::string_view line, FieldSplitter* splitter,
     return Reject::kWrongFieldCount;
   }
   int64_t id;
-  if (!ParseCustomerId(f[0], &id)) return Reject::kBadId;
+  if (!ParsePositiveId(f[0], &id)) return Reject::kBadId;
   if (out->row_of.contains(id)) return Reject::kDuplicateId;
   Gender gender = Gender::kUnknown;
   if (f[5] == "F") {
@@ -171,7 +173,7 @@ RowResult ProductRow(std::string_view line, FieldSplitter* splitter,
     name = *name_buf;
   }
   int64_t id;
-  if (!ParseInt64(f[0], &id)) return Reject::kBadId;
+  if (!ParsePositiveId(f[0], &id)) return Reject::kBadId;
   if (seen->contains(id)) return Reject::kDuplicateId;
   int64_t year = 0;
   if (!f[7].empty() && (!ParseInt64(f[7], &year) || year < 0 || year > 9999)) {
@@ -195,7 +197,9 @@ RowResult ProductRow(std::string_view line, FieldSplitter* splitter,
 
 constexpr int kBookingFields = 14;
 
-// Checks a product_metadata literal and stores its lines in `lines`.
+// Checks a product_metadata literal and stores its lines in `lines`: false
+// unless every item has a product_id > 0 (as product.csv's ids), a quantity
+// in [1, INT32_MAX] and an item_price >= 0.
 bool ParseProductLines(std::string_view text, Literal* lit,
                        std::vector<ProductLine>* lines) {
   if (!CanonicalProductLines(text, lines)) {
@@ -215,7 +219,8 @@ bool ParseProductLines(std::string_view text, Literal* lit,
     }
   }
   for (const ProductLine& l : *lines) {
-    if (l.quantity < 1 || l.quantity > INT32_MAX || l.item_price < 0) {
+    if (l.product_id <= 0 || l.quantity < 1 || l.quantity > INT32_MAX ||
+        l.item_price < 0) {
       return false;
     }
   }
@@ -247,7 +252,7 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   const std::optional<Micros> created = FastTimestamp(f[0]);
   if (!PlausibleEventTime(created, options)) return Reject::kBadTimestamp;
   int64_t customer;
-  if (!ParseCustomerId(f[1], &customer)) return Reject::kBadId;
+  if (!ParsePositiveId(f[1], &customer)) return Reject::kBadId;
   const std::optional<Uuid> booking_id = FastUuid(f[2]);
   bool session_lowercase = false;
   const std::optional<Uuid> session = FastUuid(f[3], &session_lowercase);

@@ -95,12 +95,12 @@ absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
                             const IngestOptions& options, CustomerTable* out,
                             FileReport* report);
 
-// product.csv: id (int, else bad_id; repeated, duplicate_id), year (int or
-// empty -> 0, else bad_value); the category columns and the display name are
-// interned as they are, with "" interned first in both pools (id 0). A row
-// with more than 10 fields has unquoted commas in productDisplayName, the
-// last column: its trailing fields are joined with "," into the name and the
-// repair is counted as joined_product_name.
+// product.csv: id (an integer > 0, else bad_id; repeated, duplicate_id),
+// year (int or empty -> 0, else bad_value); the category columns and the
+// display name are interned as they are, with "" interned first in both
+// pools (id 0). A row with more than 10 fields has unquoted commas in
+// productDisplayName, the last column: its trailing fields are joined with
+// "," into the name and the repair is counted as joined_product_name.
 absl::Status ParseProducts(std::string_view text, std::string_view file_name,
                            const IngestOptions& options, ProductTable* out,
                            FileReport* report);
@@ -110,14 +110,15 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
 // customer_id (an integer > 0, else bad_id), booking_id and session_id
 // (UUIDs, else bad_id; session_id pooled in `session_ids` as its canonical
 // lowercase text, so its case does not matter: see ParseClicks),
-// product_metadata (a list of dicts with int product_id, quantity >= 1 and
-// item_price >= 0, else bad_metadata), payment_method (non-empty, interned),
-// payment_status Success/Failed, promo_amount/shipment_fee/total_amount
-// (integers >= 0), shipment_location_lat/long (finite numbers of degrees,
-// |lat| <= 90, |long| <= 180); else bad_value.
-// promo_code is interned with "" first (id 0). total_amount is kept as
-// written even when it disagrees with the lines. A booking_id seen in an
-// earlier kept row (as a UUID, whatever its case) is duplicate_id.
+// product_metadata (a list of dicts with int product_id > 0, quantity >= 1
+// and item_price >= 0, else bad_metadata), payment_method (non-empty,
+// interned), payment_status Success/Failed,
+// promo_amount/shipment_fee/total_amount (integers >= 0),
+// shipment_location_lat/long (finite numbers of degrees, |lat| <= 90,
+// |long| <= 180); else bad_value. promo_code is interned with "" first
+// (id 0). total_amount is kept as written even when it disagrees with the
+// lines. A booking_id seen in an earlier kept row (as a UUID, whatever its
+// case) is duplicate_id.
 absl::Status ParseBookings(std::string_view text, std::string_view file_name,
                            const IngestOptions& options,
                            StringPool* session_ids, BookingTable* out,

@@ -287,6 +287,28 @@ TEST(ParseProducts, RejectsBadRows) {
                           "wrong_field_count:1@4"));
 }
 
+// Product ids are positive as customer ids are: 0 and negative ids are
+// bad_id, and such a row does not claim its id.
+TEST(ParseProducts, NonPositiveIdIsBadId) {
+  const std::string tail =
+      ",Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,N";
+  const std::string text = ProductText({
+      "1" + tail,                     // line 2: kept
+      "0" + tail,                     // 3
+      "-1" + tail,                    // 4
+      "-9223372036854775808" + tail,  // 5
+      "-0" + tail,                    // 6
+      "9223372036854775807" + tail,   // 7: kept
+      "0" + tail,                     // 8: bad_id again, not duplicate_id
+  });
+  ProductTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseProducts(text, "product.csv", Lenient(), &t, &report).ok());
+  EXPECT_THAT(t.product_id, ElementsAre(1, INT64_MAX));
+  EXPECT_EQ(report.rows_rejected, 5);
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:5@3,4,5,6,8"));
+}
+
 // ----------------------------------------------------------------- bookings
 
 std::string Booking(const std::string& created, const std::string& customer,
@@ -396,6 +418,39 @@ TEST(ParseBookings, NonPositiveCustomerIdIsBadId) {
   EXPECT_THAT(t.customer_id, ElementsAre(1, 5));
   EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:3@3,4,5"));
   EXPECT_EQ(sessions.size(), 2u);  // rejected rows pool no session id
+}
+
+// An item's product_id, like product.csv's id, is positive: an item with 0
+// or less makes its booking bad_metadata, as a quantity below 1 or a
+// negative item_price does, whether the list is in the export's own form
+// (read by the fast path) or not (read by the Literal parser), and whichever
+// item of the list it is.
+TEST(ParseBookings, NonPositiveItemProductIdIsBadMetadata) {
+  const std::vector<std::string> metadata = {
+      "[{'product_id': 1, 'quantity': 1, 'item_price': 1000}]",  // line 2: kept
+      "[{'product_id': 0, 'quantity': 1, 'item_price': 1000}]",  // 3
+      "[{'product_id': -5, 'quantity': 1, 'item_price': 1000}]",  // 4
+      "[{'product_id': 7, 'quantity': 1, 'item_price': 1000}, "
+      "{'product_id': 0, 'quantity': 1, 'item_price': 1000}]",   // 5
+      "[{'quantity': 1, 'product_id': 0, 'item_price': 1000}]",  // 6
+      "[{'product_id':-1,'quantity':1,'item_price':1000}]",      // 7
+      "[{'quantity': 2, 'item_price': 5, 'product_id': 3}]",     // 8: kept
+  };
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < metadata.size(); ++i) {
+    rows.push_back(Booking(kT0Text, absl::StrCat(i + 1), U(200 + i),
+                           metadata[i], "OVO", "Success", "0", "", "0",
+                           "3000"));
+  }
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(BookingText(rows), "transactions.csv", Lenient(),
+                            &sessions, &t, &report)
+                  .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 7));
+  EXPECT_THAT(t.line_product_id, ElementsAre(1, 3));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_metadata:5@3,4,5,6,7"));
 }
 
 TEST(ParseBookings, RejectsShipmentCoordinatesThatAreNoPlace) {
