@@ -214,15 +214,18 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
 // Upper-cases field `index` (0-based) of every data row of a CSV whose
 // first `index` fields hold no commas or quotes, where that field is a
 // 36-character UUID; with `every_other`, only in every other such row.
-// Returns how many fields it changed.
-int64_t UppercaseUuidField(const std::filesystem::path& path, int index,
-                           bool every_other) {
+// Returns the line numbers (1-based, the header is line 1) of the rows
+// whose text it changed.
+std::vector<int64_t> UppercaseUuidField(const std::filesystem::path& path,
+                                        int index, bool every_other) {
   std::istringstream in(ReadFile(path));
   std::string out, line;
-  int64_t changed = 0, seen = 0;
+  std::vector<int64_t> changed;
+  int64_t seen = 0, line_no = 1;
   std::getline(in, line);
   out += line + "\n";
   while (std::getline(in, line)) {
+    ++line_no;
     size_t begin = 0;
     for (int i = 0; i < index && begin != std::string::npos; ++i) {
       begin = line.find(',', begin);
@@ -232,11 +235,12 @@ int64_t UppercaseUuidField(const std::filesystem::path& path, int index,
         begin == std::string::npos ? begin : line.find(',', begin);
     if (end != std::string::npos && end - begin == 36 &&
         (!every_other || seen++ % 2 == 0)) {
+      const std::string before = line;
       for (size_t i = begin; i < end; ++i) {
         line[i] = static_cast<char>(
             std::toupper(static_cast<unsigned char>(line[i])));
       }
-      ++changed;
+      if (line != before) changed.push_back(line_no);
     }
     out += line + "\n";
   }
@@ -246,24 +250,79 @@ int64_t UppercaseUuidField(const std::filesystem::path& path, int index,
 
 // A session_id is a UUID whatever its case: with every booking's session_id
 // and every other click row's written in uppercase, the run finds the same
-// session_ids, sessions and customer links as the generator planned.
+// session_ids, sessions and customer links as the generator planned. Each
+// kept row whose session_id changed is reported as a session_id_case repair
+// of its file (not a reject, so the bad-row share stays the planted one), in
+// run_counts, run_rejects and the printed summary.
 TEST_F(RunE2E, SessionIdsLinkWhateverTheirCase) {
-  ASSERT_GT(UppercaseUuidField(data_ / "transactions.csv", 3, false), 0);
-  ASSERT_GT(UppercaseUuidField(data_ / "click_stream.csv", 0, true), 0);
+  std::map<std::string, std::vector<int64_t>> changed;
+  changed["transactions"] =
+      UppercaseUuidField(data_ / "transactions.csv", 3, false);
+  changed["click_stream"] =
+      UppercaseUuidField(data_ / "click_stream.csv", 0, true);
   std::string out;
   ASSERT_EQ(Run("", &out), 0) << out;
   SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
-  const auto counts = Counts(db, NewestRun(db).first);
+  const int64_t run_id = NewestRun(db).first;
+  const auto counts = Counts(db, run_id);
   const TruthSessions truth = ReadTruthSessions(data_);
   EXPECT_EQ(counts.at("session_ids"), truth.session_ids);
   EXPECT_EQ(counts.at("sessions"), truth.pieces);
   EXPECT_EQ(counts.at("sessions_linked"), truth.linked_pieces);
   EXPECT_GT(truth.linked_pieces, 0);
   for (const char* file : {"transactions", "click_stream"}) {
+    SCOPED_TRACE(file);
+    const nlohmann::json& truth_file =
+        summary_["files"][std::string(file) + ".csv"];
     EXPECT_EQ(counts.at(std::string(file) + ".rows_rejected"),
-              summary_["files"][std::string(file) + ".csv"]["bad_rows"]
-                  .get<int64_t>())
-        << file;
+              truth_file["bad_rows"].get<int64_t>());
+    // The repaired rows: those changed above, less the planted bad rows
+    // (which are rejected, whatever their case).
+    const std::vector<int64_t> bad =
+        truth_file["bad_lines"].get<std::vector<int64_t>>();
+    std::vector<int64_t> repaired;
+    for (int64_t line : changed[file]) {
+      if (std::find(bad.begin(), bad.end(), line) == bad.end()) {
+        repaired.push_back(line);
+      }
+    }
+    ASSERT_GT(repaired.size(), 5u);
+    const std::vector<int64_t> first(repaired.begin(), repaired.begin() + 5);
+    const int64_t count = static_cast<int64_t>(repaired.size());
+    EXPECT_EQ(counts.at(std::string(file) + ".rows_repaired"), count);
+    SQLite::Statement q(db,
+                        "SELECT reason, count, first_lines FROM run_rejects "
+                        "WHERE run_id = ? AND file = ? AND reason LIKE "
+                        "'repaired:%'");
+    q.bind(1, run_id);
+    q.bind(2, std::string(file) + ".csv");
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_EQ(q.getColumn(0).getString(), "repaired:session_id_case");
+    EXPECT_EQ(q.getColumn(1).getInt64(), count);
+    std::string lines, printed_lines;
+    for (int64_t line : first) {
+      lines += (lines.empty() ? "" : ",") + std::to_string(line);
+      printed_lines +=
+          (printed_lines.empty() ? "" : ", ") + std::to_string(line);
+    }
+    EXPECT_EQ(q.getColumn(2).getString(), lines);
+    EXPECT_FALSE(q.executeStep());  // no other repair
+    // The summary's input table: the file's row with its repaired count,
+    // then the reason with the first lines.
+    char row[128], reason[128];
+    std::snprintf(
+        row, sizeof(row), "  %-20s %10lld  %10lld  %8lld\n",
+        (std::string(file) + ".csv").c_str(),
+        static_cast<long long>(counts.at(std::string(file) + ".rows_read")),
+        static_cast<long long>(truth_file["bad_rows"].get<int64_t>()),
+        static_cast<long long>(count));
+    std::snprintf(reason, sizeof(reason),
+                  "      repaired %-18s %8lld  first lines: %s\n",
+                  "session_id_case", static_cast<long long>(count),
+                  printed_lines.c_str());
+    const size_t at = out.find(row);
+    ASSERT_NE(at, std::string::npos) << row << out;
+    EXPECT_NE(out.find(reason, at), std::string::npos) << reason << out;
   }
 }
 

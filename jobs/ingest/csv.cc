@@ -13,7 +13,8 @@ namespace {
 constexpr std::string_view kRejectNames[kRejectCount] = {
     "bad_date",  "bad_id",       "bad_metadata",     "bad_timestamp",
     "bad_value", "duplicate_id", "wrong_field_count"};
-constexpr std::string_view kRepairNames[kRepairCount] = {"joined_product_name"};
+constexpr std::string_view kRepairNames[kRepairCount] = {"joined_product_name",
+                                                         "session_id_case"};
 
 // Shortens `s` for an error message.
 std::string Clip(std::string_view s) {

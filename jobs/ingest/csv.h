@@ -31,9 +31,16 @@ inline constexpr int kRejectCount = 7;
 // The report spelling, e.g. "wrong_field_count".
 std::string_view RejectName(Reject r);
 
-// How a row was repaired (and kept).
-enum class Repair : uint8_t { kJoinedProductName };
-inline constexpr int kRepairCount = 1;
+// How a row was repaired (and kept). As with Reject, the enumerators are in
+// the alphabetical order of their names, so reports come out sorted.
+enum class Repair : uint8_t {
+  // product.csv: the unquoted commas of a name split into extra fields.
+  kJoinedProductName,
+  // transactions.csv, click_stream.csv: a session_id UUID with an uppercase
+  // hex digit, pooled as its canonical lowercase text.
+  kSessionIdCase,
+};
+inline constexpr int kRepairCount = 2;
 std::string_view RepairName(Repair r);
 
 // Counts rows read, rejected and repaired for one file, or for one chunk of

@@ -79,8 +79,10 @@ bool IsCoordinate(std::string_view s, double limit) {
 }
 
 // Customer ids are positive: GetCustomer cannot look up 0 or less, and -1
-// is kNoCustomer, "no known customer", to the later stages.
-bool ParseCustomerId(std::string_view s, int64_t* out) {
+// is kNoCustomer, "no known customer", to the later stages. Product ids are
+// held to the same rule (a product of product.csv and an item of a booking):
+// 0 or less names no product of the export.
+bool ParsePositiveId(std::string_view s, int64_t* out) {
   return ParseInt64(s, out) && *out > 0;
 }
 
@@ -106,7 +108,7 @@ RowResult CustomerRow(std::string_view line, FieldSplitter* splitter,
     return Reject::kWrongFieldCount;
   }
   int64_t id;
-  if (!ParseCustomerId(f[0], &id)) return Reject::kBadId;
+  if (!ParsePositiveId(f[0], &id)) return Reject::kBadId;
   if (out->row_of.contains(id)) return Reject::kDuplicateId;
   Gender gender = Gender::kUnknown;
   if (f[5] == "F") {
@@ -171,7 +173,7 @@ RowResult ProductRow(std::string_view line, FieldSplitter* splitter,
     name = *name_buf;
   }
   int64_t id;
-  if (!ParseInt64(f[0], &id)) return Reject::kBadId;
+  if (!ParsePositiveId(f[0], &id)) return Reject::kBadId;
   if (seen->contains(id)) return Reject::kDuplicateId;
   int64_t year = 0;
   if (!f[7].empty() && (!ParseInt64(f[7], &year) || year < 0 || year > 9999)) {
@@ -195,7 +197,9 @@ RowResult ProductRow(std::string_view line, FieldSplitter* splitter,
 
 constexpr int kBookingFields = 14;
 
-// Checks a product_metadata literal and stores its lines in `lines`.
+// Checks a product_metadata literal and stores its lines in `lines`: false
+// unless every item has a product_id > 0 (as product.csv's ids), a quantity
+// in [1, INT32_MAX] and an item_price >= 0.
 bool ParseProductLines(std::string_view text, Literal* lit,
                        std::vector<ProductLine>* lines) {
   if (!CanonicalProductLines(text, lines)) {
@@ -215,7 +219,8 @@ bool ParseProductLines(std::string_view text, Literal* lit,
     }
   }
   for (const ProductLine& l : *lines) {
-    if (l.quantity < 1 || l.quantity > INT32_MAX || l.item_price < 0) {
+    if (l.product_id <= 0 || l.quantity < 1 || l.quantity > INT32_MAX ||
+        l.item_price < 0) {
       return false;
     }
   }
@@ -235,11 +240,13 @@ bool PlausibleEventTime(const std::optional<Micros>& t,
 
 // `seen`: the booking ids of the rows kept so far; a repeated one is a
 // duplicate_id (the same order twice would count its revenue twice).
+// `*session_id_case` (for a kept row only) tells whether the session_id was
+// written in another case than its canonical lowercase text.
 RowResult BookingRow(std::string_view line, const IngestOptions& options,
                      FieldSplitter* splitter, Literal* lit,
                      std::vector<ProductLine>* lines, StringPool* session_ids,
                      absl::flat_hash_set<Uuid, UuidHash>* seen,
-                     BookingTable* out) {
+                     bool* session_id_case, BookingTable* out) {
   std::string_view f[kBookingFields];
   if (splitter->Split(line, f, kBookingFields) != kBookingFields) {
     return Reject::kWrongFieldCount;
@@ -247,7 +254,7 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   const std::optional<Micros> created = FastTimestamp(f[0]);
   if (!PlausibleEventTime(created, options)) return Reject::kBadTimestamp;
   int64_t customer;
-  if (!ParseCustomerId(f[1], &customer)) return Reject::kBadId;
+  if (!ParsePositiveId(f[1], &customer)) return Reject::kBadId;
   const std::optional<Uuid> booking_id = FastUuid(f[2]);
   bool session_lowercase = false;
   const std::optional<Uuid> session = FastUuid(f[3], &session_lowercase);
@@ -280,6 +287,7 @@ RowResult BookingRow(std::string_view line, const IngestOptions& options,
   // are matched by (see ParseClicks), whatever the case written here.
   std::string canonical;
   std::string_view session_text = f[3];
+  *session_id_case = !session_lowercase;
   if (!session_lowercase) {
     canonical = FormatUuid(*session);
     session_text = canonical;
@@ -475,6 +483,9 @@ void ParseClickChunk(std::string_view text, const IngestOptions& options,
       c->line_runs.push_back({c->session.size(), line_no});
     }
     next_line = line_no + 1;
+    // FastUuid saw whether the text has an uppercase digit while reading it,
+    // so reporting the repair costs one well-predicted branch per row.
+    if (!row.lowercase) c->log.AddRepair(Repair::kSessionIdCase, line_no);
     c->session_of_uuid.prefetch(row.session);
     pending[pending_count++] = {row.session, f[0], c->session.size(),
                                 row.lowercase};
@@ -581,9 +592,14 @@ absl::Status ParseBookings(std::string_view text, std::string_view file_name,
   int64_t line_no = 1;
   while (lines.NextRow(&line, &line_no)) {
     log.CountRow();
+    bool session_id_case = false;
     const RowResult r = BookingRow(line, options, &splitter, &lit, &lines_buf,
-                                   session_ids, &seen, out);
-    if (r.has_value()) log.AddReject(*r, line_no);
+                                   session_ids, &seen, &session_id_case, out);
+    if (r.has_value()) {
+      log.AddReject(*r, line_no);
+    } else if (session_id_case) {
+      log.AddRepair(Repair::kSessionIdCase, line_no);
+    }
   }
   return FinishReport(log, options, report);
 }

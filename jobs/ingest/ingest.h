@@ -13,6 +13,9 @@
 //   bad_date, bad_id, bad_metadata, bad_value, duplicate_id. Line numbers are
 //   1-based with the header as line 1. Rejected rows never reach the tables
 //   or their string pools.
+// - A kept row that needed a repair is counted, with its line, under the
+//   repair's name (joined_product_name, session_id_case); repaired rows are
+//   not rejected and do not count toward the bad-row share.
 // - When rows_rejected / rows_read exceeds options.max_bad_row_share the call
 //   fails with InvalidArgument naming the file, the share, the threshold and
 //   the first bad lines with reasons; the report is still filled in. On
@@ -95,12 +98,12 @@ absl::Status ParseCustomers(std::string_view text, std::string_view file_name,
                             const IngestOptions& options, CustomerTable* out,
                             FileReport* report);
 
-// product.csv: id (int, else bad_id; repeated, duplicate_id), year (int or
-// empty -> 0, else bad_value); the category columns and the display name are
-// interned as they are, with "" interned first in both pools (id 0). A row
-// with more than 10 fields has unquoted commas in productDisplayName, the
-// last column: its trailing fields are joined with "," into the name and the
-// repair is counted as joined_product_name.
+// product.csv: id (an integer > 0, else bad_id; repeated, duplicate_id),
+// year (int or empty -> 0, else bad_value); the category columns and the
+// display name are interned as they are, with "" interned first in both
+// pools (id 0). A row with more than 10 fields has unquoted commas in
+// productDisplayName, the last column: its trailing fields are joined with
+// "," into the name and the repair is counted as joined_product_name.
 absl::Status ParseProducts(std::string_view text, std::string_view file_name,
                            const IngestOptions& options, ProductTable* out,
                            FileReport* report);
@@ -109,15 +112,17 @@ absl::Status ParseProducts(std::string_view text, std::string_view file_name,
 // range) and shipment_date_limit (a timestamp), else bad_timestamp;
 // customer_id (an integer > 0, else bad_id), booking_id and session_id
 // (UUIDs, else bad_id; session_id pooled in `session_ids` as its canonical
-// lowercase text, so its case does not matter: see ParseClicks),
-// product_metadata (a list of dicts with int product_id, quantity >= 1 and
-// item_price >= 0, else bad_metadata), payment_method (non-empty, interned),
-// payment_status Success/Failed, promo_amount/shipment_fee/total_amount
-// (integers >= 0), shipment_location_lat/long (finite numbers of degrees,
-// |lat| <= 90, |long| <= 180); else bad_value.
-// promo_code is interned with "" first (id 0). total_amount is kept as
-// written even when it disagrees with the lines. A booking_id seen in an
-// earlier kept row (as a UUID, whatever its case) is duplicate_id.
+// lowercase text, so its case does not matter: see ParseClicks; a kept row
+// whose session_id has an uppercase digit is counted as session_id_case),
+// product_metadata (a list of dicts with int product_id > 0, quantity >= 1
+// and item_price >= 0, else bad_metadata), payment_method (non-empty,
+// interned), payment_status Success/Failed,
+// promo_amount/shipment_fee/total_amount (integers >= 0),
+// shipment_location_lat/long (finite numbers of degrees, |lat| <= 90,
+// |long| <= 180); else bad_value. promo_code is interned with "" first
+// (id 0). total_amount is kept as written even when it disagrees with the
+// lines. A booking_id seen in an earlier kept row (as a UUID, whatever its
+// case) is duplicate_id.
 absl::Status ParseBookings(std::string_view text, std::string_view file_name,
                            const IngestOptions& options,
                            StringPool* session_ids, BookingTable* out,
@@ -131,21 +136,23 @@ using ReleaseFn = std::function<void(std::string_view done)>;
 // its canonical lowercase text, in order of first appearance: a session_id
 // is identified by its UUID value, so one written in another case here or
 // in transactions.csv is the same session_id; texts other than canonical
-// UUIDs already in the pool match nothing), event_name (else bad_value),
+// UUIDs already in the pool match nothing; a kept row whose session_id has an
+// uppercase digit is counted as session_id_case), event_name (else bad_value),
 // event_time (a timestamp in the options' event time range, else
-// bad_timestamp), event_id (UUID, else bad_id),
-// traffic_source (else bad_value), event_metadata: for ADD_TO_CART a dict
-// with int product_id, quantity and item_price; for BOOKING a string
-// payment_status; for SEARCH a string search_keywords; for ADD_PROMO a
-// string promo_code and an int promo_amount; for the other events empty or
-// any valid literal; else bad_metadata. The result does not depend on the
-// number of threads. out->line_runs maps the rows to their file lines.
+// bad_timestamp), event_id (UUID, else bad_id), traffic_source (else
+// bad_value), event_metadata: for ADD_TO_CART a dict with int product_id,
+// quantity and item_price; for BOOKING a string payment_status; for SEARCH a
+// string search_keywords; for ADD_PROMO a string promo_code and an int
+// promo_amount; for the other events empty or any valid literal; else
+// bad_metadata. The result does not depend on the number of threads.
+// out->line_runs maps the rows to their file lines.
 // Repeated event_ids are not looked for here (a set of the full export's
 // 12.7 million ids costs too much time and memory): Sessionize finds rows
 // that repeat an earlier row's session_id, event_time and event_id, and
-// AddDuplicateRows counts them into `report`. `release`, when set, is
-// called from the parser threads
-// with parsed pieces of `text` (disjoint, each at most once).
+// AddDuplicateRows counts them into `report` (a copy counted as
+// session_id_case here stays counted as repaired too). `release`, when set,
+// is called from the parser threads with parsed pieces of `text` (disjoint,
+// each at most once).
 // `before_pool`, when set, is called once the rows are parsed and before
 // `session_ids` is first touched (an error from it is returned as is): it
 // lets the caller fill the pool from another file meanwhile.

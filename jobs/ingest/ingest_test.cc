@@ -287,6 +287,28 @@ TEST(ParseProducts, RejectsBadRows) {
                           "wrong_field_count:1@4"));
 }
 
+// Product ids are positive as customer ids are: 0 and negative ids are
+// bad_id, and such a row does not claim its id.
+TEST(ParseProducts, NonPositiveIdIsBadId) {
+  const std::string tail =
+      ",Men,Apparel,Topwear,Shirts,Blue,Fall,2011,Casual,N";
+  const std::string text = ProductText({
+      "1" + tail,                     // line 2: kept
+      "0" + tail,                     // 3
+      "-1" + tail,                    // 4
+      "-9223372036854775808" + tail,  // 5
+      "-0" + tail,                    // 6
+      "9223372036854775807" + tail,   // 7: kept
+      "0" + tail,                     // 8: bad_id again, not duplicate_id
+  });
+  ProductTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseProducts(text, "product.csv", Lenient(), &t, &report).ok());
+  EXPECT_THAT(t.product_id, ElementsAre(1, INT64_MAX));
+  EXPECT_EQ(report.rows_rejected, 5);
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:5@3,4,5,6,8"));
+}
+
 // ----------------------------------------------------------------- bookings
 
 std::string Booking(const std::string& created, const std::string& customer,
@@ -396,6 +418,39 @@ TEST(ParseBookings, NonPositiveCustomerIdIsBadId) {
   EXPECT_THAT(t.customer_id, ElementsAre(1, 5));
   EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_id:3@3,4,5"));
   EXPECT_EQ(sessions.size(), 2u);  // rejected rows pool no session id
+}
+
+// An item's product_id, like product.csv's id, is positive: an item with 0
+// or less makes its booking bad_metadata, as a quantity below 1 or a
+// negative item_price does, whether the list is in the export's own form
+// (read by the fast path) or not (read by the Literal parser), and whichever
+// item of the list it is.
+TEST(ParseBookings, NonPositiveItemProductIdIsBadMetadata) {
+  const std::vector<std::string> metadata = {
+      "[{'product_id': 1, 'quantity': 1, 'item_price': 1000}]",  // line 2: kept
+      "[{'product_id': 0, 'quantity': 1, 'item_price': 1000}]",  // 3
+      "[{'product_id': -5, 'quantity': 1, 'item_price': 1000}]",  // 4
+      "[{'product_id': 7, 'quantity': 1, 'item_price': 1000}, "
+      "{'product_id': 0, 'quantity': 1, 'item_price': 1000}]",   // 5
+      "[{'quantity': 1, 'product_id': 0, 'item_price': 1000}]",  // 6
+      "[{'product_id':-1,'quantity':1,'item_price':1000}]",      // 7
+      "[{'quantity': 2, 'item_price': 5, 'product_id': 3}]",     // 8: kept
+  };
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < metadata.size(); ++i) {
+    rows.push_back(Booking(kT0Text, absl::StrCat(i + 1), U(200 + i),
+                           metadata[i], "OVO", "Success", "0", "", "0",
+                           "3000"));
+  }
+  StringPool sessions;
+  BookingTable t;
+  FileReport report;
+  ASSERT_TRUE(ParseBookings(BookingText(rows), "transactions.csv", Lenient(),
+                            &sessions, &t, &report)
+                  .ok());
+  EXPECT_THAT(t.customer_id, ElementsAre(1, 7));
+  EXPECT_THAT(t.line_product_id, ElementsAre(1, 3));
+  EXPECT_THAT(Reasons(report.rejects), ElementsAre("bad_metadata:5@3,4,5,6,7"));
 }
 
 TEST(ParseBookings, RejectsShipmentCoordinatesThatAreNoPlace) {
@@ -1133,6 +1188,137 @@ TEST(ParseBookings, PoolsSessionIdsByUuidValue) {
   EXPECT_THAT(b.session, ElementsAre(0u, 0u));
   ASSERT_EQ(sessions.size(), 1u);
   EXPECT_EQ(sessions.Get(0), lower);
+}
+
+// The text of a UUID with its hex letters in uppercase.
+std::string Upper(std::string uuid) {
+  for (char& ch : uuid) {
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  return uuid;
+}
+
+// A kept row whose session_id is written in another case than its
+// canonical lowercase text is counted as a session_id_case repair at its
+// line. A UUID without hex letters has no other case, and a rejected row
+// is counted as rejected only.
+TEST(ParseBookings, CountsSessionIdsInAnotherCaseAsRepairs) {
+  const std::string lower = "abcdef01-0000-4000-8000-00000000000a";
+  const std::string digits = "12345678-0000-4000-8000-000000000001";
+  const std::string upper_row = Booking(kT0Text, "2", Upper(lower), kOneItem,
+                                        "OVO", "Success", "0", "", "0", "3000");
+  ASSERT_NE(Upper(lower), lower);
+  ASSERT_EQ(Upper(digits), digits);
+  const std::string text = BookingText({
+      Booking(kT0Text, "1", lower, kOneItem, "OVO", "Success", "0", "", "0",
+              "3000"),  // line 2: kept as written
+      upper_row,        // 3: repaired
+      Booking(kT0Text, "3", "AbCdEf01-0000-4000-8000-00000000000a", kOneItem,
+              "OVO", "Success", "0", "", "0", "3000"),  // 4: repaired
+      Booking(kT0Text, "4", Upper(digits), kOneItem, "OVO", "Success", "0", "",
+              "0", "3000"),  // 5: kept as written
+      Booking(kT0Text, "5", Upper(U(0xabc)), kOneItem, "OVO", "Pending", "0",
+              "", "0", "3000"),  // 6: bad_value
+      upper_row,                 // 7: duplicate_id
+      Booking(kT0Text, "6", Upper(U(0xabd)), kOneItem, "OVO", "Success", "0",
+              "", "0", "3000"),  // 8: repaired
+  });
+  StringPool sessions;
+  BookingTable b;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseBookings(text, "transactions.csv", Lenient(), &sessions, &b, &report)
+          .ok());
+  EXPECT_THAT(b.customer_id, ElementsAre(1, 2, 3, 4, 6));
+  EXPECT_THAT(b.session, ElementsAre(0u, 0u, 0u, 1u, 2u));
+  EXPECT_EQ(sessions.Get(2), U(0xabd));
+  EXPECT_EQ(report.rows_repaired, 3);
+  EXPECT_THAT(Reasons(report.repairs), ElementsAre("session_id_case:3@3,4,8"));
+  EXPECT_EQ(report.rows_rejected, 2);
+  EXPECT_THAT(Reasons(report.rejects),
+              ElementsAre("bad_value:1@6", "duplicate_id:1@7"));
+}
+
+// Click rows are parsed in chunks: every kept row whose session_id is not
+// in canonical lowercase is counted at its file line, across rejected rows,
+// blank lines and chunk boundaries, and the first lines kept are the file's
+// first, on any thread count.
+TEST(ParseClicks, CountsSessionIdsInAnotherCaseAsRepairsOnAnyThreadCount) {
+  std::vector<std::string> lines;  // line k + 2 of the file; "" is blank
+  std::vector<int64_t> want;       // the lines of kept uppercase rows
+  int64_t bad_rows = 0;
+  for (int i = 0; i < 40; ++i) {
+    if (i % 11 == 5) lines.push_back("");
+    const std::string session = U(0xabc0 + i % 4);
+    const bool upper = i % 3 == 1;
+    const bool bad = i % 7 == 3;
+    lines.push_back(Click(upper ? Upper(session) : session,
+                          bad ? "NAP" : "HOMEPAGE", kT0Text, U(100 + i),
+                          "MOBILE", ""));
+    bad_rows += bad;
+    if (upper && !bad) want.push_back(static_cast<int64_t>(lines.size()) + 1);
+  }
+  ASSERT_EQ(want.size(), 11u);  // 13 uppercase rows, 2 of them bad
+  const std::string body = absl::StrCat(absl::StrJoin(lines, "\n"), "\n");
+  const std::string text = absl::StrCat(kClickHeader, "\n", body);
+  // Each of three chunks holds repaired rows.
+  for (std::string_view piece : ingest_internal::SplitAtLines(body, 3)) {
+    EXPECT_NE(piece.find("0000ABC"), std::string_view::npos) << piece;
+  }
+  const std::string first_lines =
+      absl::StrJoin(std::vector<int64_t>(want.begin(), want.begin() + 5), ",");
+  for (int threads : {1, 2, 3, 5}) {
+    SCOPED_TRACE(threads);
+    IngestOptions o = Lenient();
+    o.threads = threads;
+    StringPool sessions;
+    ClickTable t;
+    FileReport report;
+    ASSERT_TRUE(
+        ParseClicks(text, "click_stream.csv", o, &sessions, &t, &report).ok());
+    EXPECT_EQ(report.rows_rejected, bad_rows);
+    EXPECT_EQ(report.rows_repaired, static_cast<int64_t>(want.size()));
+    EXPECT_THAT(Reasons(report.repairs),
+                ElementsAre(absl::StrCat("session_id_case:", want.size(), "@",
+                                         first_lines)));
+    ASSERT_EQ(sessions.size(), 4u);
+    for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(sessions.Get(i), U(0xabc0 + i));
+  }
+}
+
+// Repaired rows are kept: they do not count toward the bad-row share, even
+// when every row needed the repair and no bad row is allowed.
+TEST(BadRowShare, SessionIdCaseRepairsDoNotCount) {
+  IngestOptions o;
+  o.max_bad_row_share = 0.0;
+  StringPool sessions;
+  BookingTable b;
+  FileReport report;
+  ASSERT_TRUE(
+      ParseBookings(
+          BookingText({Booking(kT0Text, "1", Upper(U(0xabc)), kOneItem, "OVO",
+                               "Success", "0", "", "0", "3000"),
+                       Booking(kT0Text, "2", Upper(U(0xabd)), kOneItem, "OVO",
+                               "Success", "0", "", "0", "3000")}),
+          "transactions.csv", o, &sessions, &b, &report)
+          .ok());
+  EXPECT_EQ(report.rows_repaired, 2);
+  EXPECT_EQ(report.rows_rejected, 0);
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    o.threads = threads;
+    ClickTable c;
+    ASSERT_TRUE(
+        ParseClicks(
+            ClickText(
+                {Click(Upper(U(0xabc)), "HOMEPAGE", kT0Text, U(1), "WEB", ""),
+                 Click(Upper(U(0xabe)), "HOMEPAGE", kT0Text, U(2), "WEB", ""),
+                 Click(Upper(U(0xabd)), "HOMEPAGE", kT0Text, U(3), "WEB", "")}),
+            "click_stream.csv", o, &sessions, &c, &report)
+            .ok());
+    EXPECT_EQ(report.rows_repaired, 3);
+    EXPECT_EQ(report.rows_rejected, 0);
+  }
 }
 
 // ---------------------------------------------------------------- directory
