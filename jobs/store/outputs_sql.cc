@@ -701,15 +701,16 @@ std::vector<PublishedList> ReadPublishedLists(SQLite::Database& db,
                    {},
                    {}});
   }
-  SQLite::Statement rows(db,
-                         "SELECT customer_id, target_group FROM targets "
-                         "WHERE run_id = ? AND campaign = ? ORDER BY position");
+  SQLite::Statement rows(
+      db,
+      "SELECT customer_id, target_group = 'holdout' FROM targets "
+      "WHERE run_id = ? AND campaign = ? ORDER BY position");
   for (PublishedList& list : out) {
     rows.bind(1, list.run_id);
     rows.bind(2, list.campaign);
     while (rows.executeStep()) {
       const int64_t customer = rows.getColumn(0).getInt64();
-      (Text(rows.getColumn(1)) == "holdout" ? list.holdout : list.treatment)
+      (rows.getColumn(1).getInt() != 0 ? list.holdout : list.treatment)
           .push_back(customer);
     }
     rows.reset();
