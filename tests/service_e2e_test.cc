@@ -222,6 +222,20 @@ v1::Run StartRun(Daemon& d, const std::string& request_id = "",
   return run;
 }
 
+// The winbackctl command line that calls daemon `d` with `key` (none when
+// empty), ready for a subcommand; WINBACK_API_KEY is unset so that only
+// `key` counts.
+std::string Winbackctl(const Daemon& d, const std::string& key) {
+  return std::string("env -u WINBACK_API_KEY ") + WINBACKCTL_BIN +
+         " --addr 127.0.0.1:" + std::to_string(d.port()) +
+         (key.empty() ? "" : " --key " + key) + " ";
+}
+
+// A Timestamp as UTC microseconds.
+int64_t Micros(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1'000'000 + ts.nanos() / 1000;
+}
+
 // Every event WatchRun streams for `run_id`, until the stream ends.
 std::vector<v1::RunEvent> Watch(Daemon& d, int64_t run_id) {
   auto ctx = Ctx(kOperatorKey, 60);
@@ -608,11 +622,8 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   d.Start();
   const v1::Run run = StartRun(d);
   ASSERT_EQ(WaitForRun(d, run.run_id()), v1::RUN_STATE_SUCCEEDED) << d.Log();
-  const std::string ctl = std::string("env -u WINBACK_API_KEY ") +
-                          WINBACKCTL_BIN +
-                          " --addr 127.0.0.1:" + std::to_string(d.port());
-  const std::string reader = ctl + " --key " + kReaderKey + " ";
-  const std::string operator_ = ctl + " --key " + kOperatorKey + " ";
+  const std::string reader = Winbackctl(d, kReaderKey);
+  const std::string operator_ = Winbackctl(d, kOperatorKey);
   std::string out;
   // What the daemon stored, read independently of it.
   SQLite::Database db((dir.path() / "winback.db").string(),
@@ -968,7 +979,7 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   // Failures: the code on stderr, exit 1 (RPC) or 2 (usage).
   EXPECT_EQ(RunCommand(reader + "start", &out), 1);
   EXPECT_NE(out.find("PERMISSION_DENIED"), std::string::npos) << out;
-  EXPECT_EQ(RunCommand(ctl + " campaigns", &out), 1);
+  EXPECT_EQ(RunCommand(Winbackctl(d, "") + "campaigns", &out), 1);
   EXPECT_NE(out.find("UNAUTHENTICATED"), std::string::npos) << out;
   EXPECT_EQ(RunCommand(operator_ + "run 99999", &out), 1);
   EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
@@ -1015,10 +1026,7 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &done).ok());
   const google::protobuf::Timestamp current_as_of = done.as_of();
 
-  const std::string ctl = std::string("env -u WINBACK_API_KEY ") +
-                          WINBACKCTL_BIN +
-                          " --addr 127.0.0.1:" + std::to_string(d.port()) +
-                          " --key " + kOperatorKey + " ";
+  const std::string ctl = Winbackctl(d, kOperatorKey);
   std::string out;
   ASSERT_EQ(RunCommand(ctl + "start --request-id nightly", &out), 0) << out;
   EXPECT_NE(
@@ -1081,7 +1089,7 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
     v1::Diagnosis diag;
     ASSERT_TRUE(d.jobs().GetDiagnosis(Ctx(kOperatorKey).get(), gd, &diag).ok());
     ASSERT_FALSE(diag.months().empty());
-    const int64_t as_of_us = as_of.seconds() * 1'000'000 + as_of.nanos() / 1000;
+    const int64_t as_of_us = Micros(as_of);
     const bool partial = as_of_us < NextMonthStartUs(as_of_us) - 1;
     const v1::MonthFigures& last = *diag.months().rbegin();
     EXPECT_EQ(last.month(), UtcText(as_of_us, "%Y-%m")) << run_id;
@@ -1168,10 +1176,6 @@ int64_t RunAsOf(Daemon& d, const std::string& request_id, int64_t as_of_us) {
   if (!s.ok()) return 0;
   return WaitForRun(d, run.run_id()) == v1::RUN_STATE_SUCCEEDED ? run.run_id()
                                                                 : 0;
-}
-
-int64_t Micros(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1'000'000 + ts.nanos() / 1000;
 }
 
 // The readouts a run stored, keyed by (list run, campaign), each checked
@@ -1337,10 +1341,7 @@ TEST(ServiceE2E, ReadoutsOfEarlierListsAreServedAsStored) {
             grpc::StatusCode::UNAUTHENTICATED);
 
   // winbackctl: a row per readout, the open windows marked.
-  const std::string ctl = std::string("env -u WINBACK_API_KEY ") +
-                          WINBACKCTL_BIN +
-                          " --addr 127.0.0.1:" + std::to_string(d.port()) +
-                          " --key " + kReaderKey + " ";
+  const std::string ctl = Winbackctl(d, kReaderKey);
   std::string out;
   ASSERT_EQ(RunCommand(ctl + "readout", &out), 0) << out;
   req = {};
