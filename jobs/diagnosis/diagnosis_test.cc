@@ -6,17 +6,15 @@
 #include <random>
 #include <set>
 
+#include "jobs/tables/tables_test_util.h"
+
 namespace winback {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-Micros At(const char* iso) {
-  auto t = ParseTimestamp(iso);
-  EXPECT_TRUE(t.has_value()) << iso;
-  return t.value_or(0);
-}
+using table_test::At;
 
 MonthIndex Month(const char* text) { return ParseMonth(text).value_or(0); }
 
@@ -24,16 +22,13 @@ struct Tables {
   Tables& Booking(int64_t customer, const char* iso, int64_t total,
                   bool success = true, uint32_t promo_code = 0,
                   int64_t promo_amount = 0) {
-    bookings.created_at.push_back(At(iso));
-    bookings.customer_id.push_back(customer);
-    bookings.session.push_back(0);
-    bookings.payment_method.push_back(0);
-    bookings.success.push_back(success ? 1 : 0);
-    bookings.promo_amount.push_back(promo_amount);
-    bookings.promo_code.push_back(promo_code);
-    bookings.shipment_fee.push_back(0);
-    bookings.total_amount.push_back(total);
-    bookings.line_begin.push_back(bookings.line_begin.back());
+    table_test::AppendBooking({.customer = customer,
+                               .at = At(iso),
+                               .total = total,
+                               .success = success,
+                               .promo_code = promo_code,
+                               .promo_amount = promo_amount},
+                              &bookings);
     return *this;
   }
   Tables& Session(const char* start_iso, std::vector<EventType> events) {
@@ -312,16 +307,13 @@ TEST(Diagnose, ResultDoesNotDependOnThreads) {
     const Micros at = time();
     const bool success = rng() % 10 != 0;
     const bool promo = rng() % 3 == 0;
-    t.bookings.created_at.push_back(at);
-    t.bookings.customer_id.push_back(customer);
-    t.bookings.session.push_back(0);
-    t.bookings.payment_method.push_back(0);
-    t.bookings.success.push_back(success ? 1 : 0);
-    t.bookings.promo_amount.push_back(promo ? 5 : 0);
-    t.bookings.promo_code.push_back(promo ? 1 : 0);
-    t.bookings.shipment_fee.push_back(0);
-    t.bookings.total_amount.push_back(100 + static_cast<int64_t>(rng() % 900));
-    t.bookings.line_begin.push_back(t.bookings.line_begin.back());
+    table_test::AppendBooking({.customer = customer,
+                               .at = at,
+                               .total = 100 + static_cast<int64_t>(rng() % 900),
+                               .success = success,
+                               .promo_code = promo ? 1u : 0u,
+                               .promo_amount = promo ? 5 : 0},
+                              &t.bookings);
     if (at <= as_of && success) {
       ++purchases_in_range;
       buyers.insert(customer);

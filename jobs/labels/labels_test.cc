@@ -2,14 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "jobs/tables/tables_test_util.h"
+
 namespace winback {
 namespace {
 
-Micros At(const char* iso) {
-  auto t = ParseTimestamp(iso);
-  EXPECT_TRUE(t.has_value()) << iso;
-  return t.value_or(0);
-}
+using table_test::At;
 
 class Bookings {
  public:

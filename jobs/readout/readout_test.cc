@@ -5,17 +5,15 @@
 
 #include <cmath>
 
+#include "jobs/tables/tables_test_util.h"
+
 namespace winback {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-Micros At(const char* iso) {
-  auto t = ParseTimestamp(iso);
-  EXPECT_TRUE(t.has_value()) << iso;
-  return t.value_or(0);
-}
+using table_test::At;
 
 struct Bookings {
   Bookings() {
@@ -25,16 +23,12 @@ struct Bookings {
   }
   Bookings& Add(int64_t customer, const char* iso, int64_t total,
                 const char* promo = "", bool success = true) {
-    table.created_at.push_back(At(iso));
-    table.customer_id.push_back(customer);
-    table.session.push_back(0);
-    table.payment_method.push_back(0);
-    table.success.push_back(success ? 1 : 0);
-    table.promo_amount.push_back(0);
-    table.promo_code.push_back(table.promo_codes.Intern(promo));
-    table.shipment_fee.push_back(0);
-    table.total_amount.push_back(total);
-    table.line_begin.push_back(table.line_begin.back());
+    table_test::AppendBooking({.customer = customer,
+                               .at = At(iso),
+                               .total = total,
+                               .success = success,
+                               .promo_code = table.promo_codes.Intern(promo)},
+                              &table);
     return *this;
   }
   BookingTable table;
