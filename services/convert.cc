@@ -92,6 +92,7 @@ void ToProto(const RunRecord& run,
   out->set_trigger(ToProto(run.trigger));
   out->set_request_id(run.request_id);
   if (run.as_of != 0) *out->mutable_as_of() = ToTimestamp(run.as_of);
+  out->set_as_of_requested(run.as_of_requested.value_or(false));
   *out->mutable_start_time() = ToTimestamp(run.started_at);
   if (run.finished_at.has_value()) {
     *out->mutable_finish_time() = ToTimestamp(*run.finished_at);

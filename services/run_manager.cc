@@ -1,5 +1,7 @@
 #include "services/run_manager.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,42 @@ namespace {
 
 // Logs of finished runs kept in memory for late watchers.
 constexpr size_t kKeptLogs = 16;
+
+// A retry of `request_id` is the same run only when it asks for the same
+// as-of time, or like it for none (the export's latest event): the same key
+// with another as-of time is another request, which must not silently get
+// the old run. Runs begun before schema 6 did not record whether their as-of
+// time was asked for; for them an as-of time must equal the run's, and a
+// request without one is taken as a retry.
+absl::Status SameRequest(const std::string& request_id, const RunRecord& run,
+                         std::optional<Micros> as_of) {
+  const std::string prefix =
+      absl::StrCat("request_id '", request_id, "' is run ", run.run_id, " (",
+                   std::string(RunStateName(run.state)));
+  const std::string suffix = "; use a new request_id for a different run";
+  if (!as_of.has_value()) {
+    if (!run.as_of_requested.value_or(false)) return absl::OkStatus();
+    return absl::AlreadyExistsError(absl::StrCat(
+        prefix, ", as of ", FormatTimestamp(run.as_of),
+        " as asked), not a run as of the export's latest event", suffix));
+  }
+  // Before schema 6: an as-of time still 0 was not asked for.
+  if (!run.as_of_requested.value_or(run.as_of != 0)) {
+    // The export's latest event, whatever that is (or turns out to be once
+    // ingest has read it), was asked for, not this time.
+    return absl::AlreadyExistsError(absl::StrCat(
+        prefix,
+        "), started without an as-of time (the export's latest event), not a "
+        "run as of ",
+        FormatTimestamp(*as_of), suffix));
+  }
+  if (run.as_of != *as_of) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(prefix, ", as of ", FormatTimestamp(run.as_of),
+                     "), not a run as of ", FormatTimestamp(*as_of), suffix));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -73,28 +111,9 @@ absl::StatusOr<int64_t> RunManager::StartRun(RunTrigger trigger,
         store_->FindRunByRequestId(request_id);
     if (!seen.ok()) return seen.status();
     if (seen->has_value()) {
-      // A retry is the same run; the same request_id with another as-of time
-      // is a different request, which must not silently get the old run.
       const RunRecord& run = **seen;
-      if (as_of.has_value() && run.as_of == 0) {
-        // Started without an as-of time, and its ingest has not set it (or
-        // failed before): the export's latest event, whatever that is, was
-        // asked for, not this time.
-        return absl::AlreadyExistsError(absl::StrCat(
-            "request_id '", request_id, "' is run ", run.run_id, " (",
-            std::string(RunStateName(run.state)),
-            "), started without an as-of time (the export's latest event), "
-            "not a run as of ",
-            FormatTimestamp(*as_of),
-            "; use a new request_id for a different run"));
-      }
-      if (as_of.has_value() && run.as_of != *as_of) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("request_id '", request_id, "' is run ", run.run_id,
-                         " (", std::string(RunStateName(run.state)), ", as of ",
-                         FormatTimestamp(run.as_of), "), not a run as of ",
-                         FormatTimestamp(*as_of),
-                         "; use a new request_id for a different run"));
+      if (absl::Status same = SameRequest(request_id, run, as_of); !same.ok()) {
+        return same;
       }
       return run.run_id;
     }
@@ -120,7 +139,13 @@ absl::StatusOr<int64_t> RunManager::StartRun(RunTrigger trigger,
     // Another process began a run with this request_id in between.
     absl::StatusOr<std::optional<RunRecord>> seen =
         store_->FindRunByRequestId(request_id);
-    if (seen.ok() && seen->has_value()) return (*seen)->run_id;
+    if (seen.ok() && seen->has_value()) {
+      if (absl::Status same = SameRequest(request_id, **seen, as_of);
+          !same.ok()) {
+        return same;
+      }
+      return (*seen)->run_id;
+    }
   }
   return start_error_;
 }

@@ -88,8 +88,10 @@ class RunManager {
 
   // Starts a run in the background and returns its run_id once the run is
   // recorded. A non-empty `request_id` seen before returns that run's id
-  // without starting anything, or AlreadyExists when `as_of` is given and
-  // differs from that run's as-of time. Aborted while another run is in
+  // without starting anything when the request is a retry of it, or
+  // AlreadyExists when it asks for another as-of time than that run did
+  // (`as_of` nullopt asks for the export's latest event). Aborted while
+  // another run is in
   // progress (here or in another process on the same database); Unavailable
   // after Shutdown; otherwise the error that kept the run from starting.
   absl::StatusOr<int64_t> StartRun(RunTrigger trigger,

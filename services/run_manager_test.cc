@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "SQLiteCpp/SQLiteCpp.h"
 #include "gtest/gtest.h"
 #include "services/test_gate.h"
 
@@ -11,6 +12,10 @@ namespace {
 // A pipeline of three stages that records the run like RunPipeline does and
 // can be held at a stage until the test releases it.
 struct FakePipeline {
+  // What the fake's "ingest" finds as the export's latest event: the as-of
+  // time of a run begun without one, set once the test releases it.
+  static constexpr Micros kLatestEvent = 1'659'311'999'000'000;
+
   TestGate release;
   bool fail = false;
 
@@ -20,9 +25,8 @@ struct FakePipeline {
                const ProgressFn& progress,
                const std::atomic<bool>* cancel) -> absl::StatusOr<RunResult> {
       // As RunPipeline: 0 until ingest finds the latest event.
-      absl::StatusOr<RunRecord> run =
-          store->BeginRun(request.trigger, request.request_id,
-                          request.as_of.value_or(0), NowMicros());
+      absl::StatusOr<RunRecord> run = store->BeginRun(
+          request.trigger, request.request_id, request.as_of, NowMicros());
       if (!run.ok()) return run.status();
       const std::vector<std::string> stages = {"ingest", "label", "publish"};
       absl::Status status;
@@ -33,6 +37,9 @@ struct FakePipeline {
         }
         progress({run->run_id, stages[i], i, 3, false, 0, 0});
         if (i == 1) release.Wait();
+        if (i == 1 && !request.as_of.has_value()) {
+          status = store->SetAsOf(run->run_id, kLatestEvent);
+        }
         if (fail && i == 1) status = absl::InternalError("boom");
         if (status.ok())
           progress({run->run_id, stages[i], i, 3, true, 10, 0.5});
@@ -139,6 +146,18 @@ TEST_F(RunManagerTest, ARequestIdStartedWithoutAnAsOfTimeIsNotARunAsOfOne) {
   EXPECT_EQ(*again, *id);
   fake_.release.Open();
   Drain(*id);
+  // Once ingest has set its as-of time, that very time is still not what
+  // the run was asked for.
+  auto run = Store::Open(path_, StoreOptions()).value()->GetRun(*id);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->as_of, FakePipeline::kLatestEvent);
+  EXPECT_EQ(run->as_of_requested, false);
+  other = manager_->StartRun(RunTrigger::kManual, "req-2",
+                             FakePipeline::kLatestEvent);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
+  again = manager_->StartRun(RunTrigger::kManual, "req-2", std::nullopt);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *id);
   // One started with an as-of time is that run for the same time only.
   auto dated = manager_->StartRun(RunTrigger::kManual, "req-3", t);
   ASSERT_TRUE(dated.ok()) << dated.status();
@@ -149,6 +168,68 @@ TEST_F(RunManagerTest, ARequestIdStartedWithoutAnAsOfTimeIsNotARunAsOfOne) {
       manager_->StartRun(RunTrigger::kManual, "req-3", t + 1).status().code(),
       absl::StatusCode::kAlreadyExists);
   Drain(*dated);
+}
+
+TEST_F(RunManagerTest, ARequestIdStartedAsOfATimeIsNotARunWithoutOne) {
+  const Micros t = *ParseTimestamp("2022-07-01T00:00:00Z");
+  auto dated = manager_->StartRun(RunTrigger::kManual, "req-4", t);
+  ASSERT_TRUE(dated.ok()) << dated.status();
+  // Held in its second stage, and again once it has finished.
+  for (int finished = 0; finished < 2; ++finished) {
+    auto latest =
+        manager_->StartRun(RunTrigger::kManual, "req-4", std::nullopt);
+    EXPECT_EQ(latest.status().code(), absl::StatusCode::kAlreadyExists)
+        << finished;
+    EXPECT_NE(latest.status().message().find(
+                  "as of 2022-07-01T00:00:00.000000Z as asked), not a run as "
+                  "of the export's latest event"),
+              std::string::npos)
+        << latest.status();
+    if (finished == 0) {
+      fake_.release.Open();
+      Drain(*dated);
+    }
+  }
+  auto same = manager_->StartRun(RunTrigger::kManual, "req-4", t);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(*same, *dated);
+}
+
+// Runs begun before schema 6 did not record whether their as-of time was
+// asked for: a request without one is a retry, one with a time must match.
+TEST_F(RunManagerTest, ARunFromBeforeSchema6IsMatchedByItsAsOfTime) {
+  const Micros t = *ParseTimestamp("2022-07-01T00:00:00Z");
+  fake_.release.Open();
+  auto dated = manager_->StartRun(RunTrigger::kManual, "old-dated", t);
+  ASSERT_TRUE(dated.ok()) << dated.status();
+  Drain(*dated);
+  auto latest =
+      manager_->StartRun(RunTrigger::kManual, "old-latest", std::nullopt);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  Drain(*latest);
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE runs SET as_of_requested = NULL");
+  }
+  auto run = Store::Open(path_, StoreOptions()).value()->GetRun(*dated);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_FALSE(run->as_of_requested.has_value());
+  for (const char* key : {"old-dated", "old-latest"}) {
+    auto retry = manager_->StartRun(RunTrigger::kManual, key, std::nullopt);
+    ASSERT_TRUE(retry.ok()) << key << ": " << retry.status();
+    EXPECT_EQ(*retry, std::string(key) == "old-dated" ? *dated : *latest);
+  }
+  auto same = manager_->StartRun(RunTrigger::kManual, "old-dated", t);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(*same, *dated);
+  EXPECT_EQ(manager_->StartRun(RunTrigger::kManual, "old-dated", t + 1)
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  same = manager_->StartRun(RunTrigger::kManual, "old-latest",
+                            FakePipeline::kLatestEvent);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(*same, *latest);
 }
 
 TEST_F(RunManagerTest, LateWatcherGetsEarlierStagesThenLiveEventsThenTheEnd) {

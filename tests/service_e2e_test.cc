@@ -1025,6 +1025,7 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   v1::Run done;
   ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &done).ok());
   const google::protobuf::Timestamp current_as_of = done.as_of();
+  EXPECT_FALSE(done.as_of_requested());
 
   const std::string ctl = Winbackctl(d, kOperatorKey);
   std::string out;
@@ -1051,6 +1052,7 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &done).ok());
   EXPECT_EQ(done.as_of().seconds(), backfill_s);
   EXPECT_EQ(done.as_of().nanos(), 250'000'000);
+  EXPECT_TRUE(done.as_of_requested());
   EXPECT_TRUE(done.published());
   // The backfill leaves out the customers who joined after its as-of date
   // (first_join_date is customer.csv's last column; none of them booked
@@ -1157,6 +1159,29 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
       out.find("request_id 'backfill' is run " + std::to_string(backfill)),
       std::string::npos)
       << out;
+  // And without one: the export's latest event is not what it asked for.
+  EXPECT_EQ(RunCommand(ctl + "start --request-id backfill", &out), 1);
+  EXPECT_NE(out.find("ALREADY_EXISTS"), std::string::npos) << out;
+  EXPECT_NE(out.find("as asked), not a run as of the export's latest event"),
+            std::string::npos)
+      << out;
+  // Nor is the latest event's time what the nightly run asked for.
+  EXPECT_EQ(RunCommand(ctl + "start --request-id nightly --as-of " +
+                           UtcSeconds(current_as_of.seconds()) + "Z",
+                       &out),
+            1);
+  EXPECT_NE(out.find("started without an as-of time (the export's latest "
+                     "event)"),
+            std::string::npos)
+      << out;
+  // winbackctl run tells the backfill apart.
+  for (const auto& [id, backfilled] :
+       {std::pair<int64_t, bool>{nightly.run_id(), false}, {backfill, true}}) {
+    ASSERT_EQ(RunCommand(ctl + "run " + std::to_string(id), &out), 0) << out;
+    EXPECT_EQ(out.find(" (asked for: a backfill)\n") != std::string::npos,
+              backfilled)
+        << out;
+  }
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 

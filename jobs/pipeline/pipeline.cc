@@ -459,10 +459,9 @@ absl::StatusOr<RunResult> RunPipeline(const Config& config, Store* store,
                                       const ProgressFn& progress,
                                       const std::atomic<bool>* cancel,
                                       const StageHook& before_stage) {
-  WB_ASSIGN_OR_RETURN(
-      RunRecord record,
-      store->BeginRun(request.trigger, request.request_id,
-                      request.as_of.value_or(0), NowMicros()));
+  WB_ASSIGN_OR_RETURN(RunRecord record,
+                      store->BeginRun(request.trigger, request.request_id,
+                                      request.as_of, NowMicros()));
   RunResult result;
   Runner runner(config, store, record.run_id, progress, cancel, before_stage);
   const absl::Status status = runner.Run(request, &result);

@@ -305,7 +305,15 @@ CREATE TABLE campaign_readouts (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<SchemaMigration, 5> kMigrations = {{
+// Runs say whether their as-of time was asked for (1: a backfill) or is the
+// export's latest event (0), so that a retry of a request_id can be told
+// from another request. Runs begun before this stay NULL: not recorded.
+constexpr std::string_view kMigration6 = R"sql(
+ALTER TABLE runs
+  ADD COLUMN as_of_requested INTEGER CHECK (as_of_requested IN (0, 1));
+)sql";
+
+constexpr std::array<SchemaMigration, 6> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
@@ -314,6 +322,7 @@ constexpr std::array<SchemaMigration, 5> kMigrations = {{
     {3, "campaigns.min_revenue_at_risk", kMigration3},
     {4, "diagnosis_months.partial", kMigration4},
     {5, "campaign_readouts", kMigration5},
+    {6, "runs.as_of_requested", kMigration6},
 }};
 
 constexpr std::array<std::string_view, 15> kRunOutputTables = {

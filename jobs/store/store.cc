@@ -38,7 +38,8 @@ constexpr char kInterruptedError[] =
 // Column list decoded by DecodeRun, in this order.
 constexpr char kRunColumns[] =
     "run_id, request_id, state, trigger, as_of_us, started_at_us, "
-    "finished_at_us, error, published, current_stage, config_json";
+    "finished_at_us, error, published, current_stage, config_json, "
+    "as_of_requested";
 
 constexpr char kUnfinishedStates[] = "('pending', 'running')";
 // Picks the run served by default (LatestPublishedRun) from `runs`: the
@@ -210,6 +211,9 @@ absl::StatusOr<RunRecord> DecodeRun(SQLite::Statement& q) {
   run.published = q.getColumn(8).getInt() != 0;
   run.current_stage = Text(q.getColumn(9));
   run.config_json = Text(q.getColumn(10));
+  if (!q.getColumn(11).isNull()) {
+    run.as_of_requested = q.getColumn(11).getInt() != 0;
+  }
   return run;
 }
 
@@ -561,7 +565,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
 
 absl::StatusOr<RunRecord> Store::BeginRun(RunTrigger trigger,
                                           std::string_view request_id,
-                                          Micros as_of, Micros now) {
+                                          std::optional<Micros> as_of,
+                                          Micros now) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
   StatementCache& statements = *statements_;
@@ -587,7 +592,8 @@ absl::StatusOr<RunRecord> Store::BeginRun(RunTrigger trigger,
     }
     SQLite::Statement ins(db,
                           "INSERT INTO runs (request_id, state, trigger, "
-                          "as_of_us, started_at_us) VALUES (?, ?, ?, ?, ?)");
+                          "as_of_us, as_of_requested, started_at_us) "
+                          "VALUES (?, ?, ?, ?, ?, ?)");
     if (request_id.empty()) {
       ins.bind(1);  // NULL: UNIQUE allows any number of runs without one
     } else {
@@ -595,8 +601,9 @@ absl::StatusOr<RunRecord> Store::BeginRun(RunTrigger trigger,
     }
     ins.bind(2, std::string(RunStateName(RunState::kRunning)));
     ins.bind(3, std::string(RunTriggerName(trigger)));
-    ins.bind(4, as_of);
-    ins.bind(5, now);
+    ins.bind(4, as_of.value_or(0));
+    ins.bind(5, as_of.has_value() ? 1 : 0);
+    ins.bind(6, now);
     ins.exec();
     const int64_t run_id = db.getLastInsertRowid();
     WB_ASSIGN_OR_RETURN(RunRecord run, LoadRun(statements, run_id));

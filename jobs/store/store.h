@@ -88,7 +88,11 @@ struct RunRecord {
   std::string request_id;  // empty when the run has none
   RunState state = RunState::kPending;
   RunTrigger trigger = RunTrigger::kManual;
+  // 0 until ingest sets it when the run was begun without one.
   Micros as_of = 0;
+  // True: the as-of time was asked for (a backfill); false: it is the
+  // export's latest event. Unset for runs begun before schema 6.
+  std::optional<bool> as_of_requested;
   Micros started_at = 0;
   std::optional<Micros> finished_at;  // set once the run is finished
   std::string error;                  // empty unless failed or cancelled
@@ -143,13 +147,15 @@ class Store {
   Store& operator=(const Store&) = delete;
   ~Store();
 
-  // Inserts a run in state running and returns it. A non-empty `request_id`
-  // that already names a run fails with AlreadyExists, with that run_id in
-  // the message (see FindRunByRequestId). Fails with Aborted while another
-  // run is pending or running: never two runs at once.
+  // Inserts a run in state running and returns it. `as_of` is the as-of
+  // time asked for, or nullopt for the export's latest event (stored as 0
+  // until SetAsOf). A non-empty `request_id` that already names a run fails
+  // with AlreadyExists, with that run_id in the message (see
+  // FindRunByRequestId). Fails with Aborted while another run is pending or
+  // running: never two runs at once.
   absl::StatusOr<RunRecord> BeginRun(RunTrigger trigger,
-                                     std::string_view request_id, Micros as_of,
-                                     Micros now);
+                                     std::string_view request_id,
+                                     std::optional<Micros> as_of, Micros now);
 
   // Updates the as-of time of an unfinished run (known after ingest).
   absl::Status SetAsOf(int64_t run_id, Micros as_of);

@@ -181,6 +181,7 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
     // Back to the version-2 layout: what a database written by the code
     // before migration 3 holds.
     auto db = Raw();
+    db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
     db->exec("DROP TABLE campaign_readouts");
     db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
     db->exec("ALTER TABLE campaigns DROP COLUMN min_revenue_at_risk");
@@ -260,6 +261,7 @@ TEST_F(StoreTest, MigratesAVersion3DatabaseMarkingEachRunsPartialMonth) {
   {
     // Back to the version-3 layout: no partial column.
     auto db = Raw();
+    db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
     db->exec("DROP TABLE campaign_readouts");
     db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
     db->exec("DELETE FROM schema_migrations WHERE version >= 4");
@@ -286,6 +288,55 @@ TEST_F(StoreTest, MigratesAVersion3DatabaseMarkingEachRunsPartialMonth) {
   ASSERT_OK(d);
   EXPECT_EQ(d->diagnosis.as_of, mid_july);
   EXPECT_EQ(d->diagnosis.months[1].revenue, 100 + july);
+}
+
+// Migration 6 adds runs.as_of_requested: runs begun before it read back
+// without it (not recorded), new runs with it.
+TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
+  int64_t old_run = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    old_run = PublishNewRun(*store, 2);
+  }
+  {
+    auto db = Raw();
+    db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
+    db->exec("DELETE FROM schema_migrations WHERE version >= 6");
+    db->exec("PRAGMA user_version = 5");
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
+            LatestSchemaVersion());
+  absl::StatusOr<RunRecord> old = store->GetRun(old_run);
+  ASSERT_OK(old);
+  EXPECT_FALSE(old->as_of_requested.has_value());
+  EXPECT_EQ(old->as_of, kT0);
+
+  absl::StatusOr<RunRecord> latest =
+      store->BeginRun(RunTrigger::kSchedule, "", std::nullopt, kT0 + 1);
+  ASSERT_OK(latest);
+  EXPECT_EQ(latest->as_of, 0);  // until SetAsOf
+  EXPECT_EQ(latest->as_of_requested, false);
+  EXPECT_OK_STATUS(store->SetAsOf(latest->run_id, kT0 + 2));
+  EXPECT_OK_STATUS(store->FinishUnpublished(latest->run_id, RunState::kFailed,
+                                            "x", kT0 + 3));
+  absl::StatusOr<RunRecord> read = store->GetRun(latest->run_id);
+  ASSERT_OK(read);
+  EXPECT_EQ(read->as_of, kT0 + 2);
+  EXPECT_EQ(read->as_of_requested, false);
+
+  absl::StatusOr<RunRecord> backfill =
+      store->BeginRun(RunTrigger::kManual, "b", kT0 - 5, kT0 + 4);
+  ASSERT_OK(backfill);
+  EXPECT_EQ(backfill->as_of, kT0 - 5);
+  EXPECT_EQ(backfill->as_of_requested, true);
+  absl::StatusOr<std::optional<RunRecord>> found =
+      store->FindRunByRequestId("b");
+  ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->as_of_requested, true);
 }
 
 TEST_F(StoreTest, ReopeningIsIdempotent) {
@@ -782,7 +833,7 @@ TEST_F(StoreTest, LastSucceededRunIsTheLastToFinishBackfillsIncluded) {
   EXPECT_OK_STATUS(
       store->PublishRun(backfill->run_id, out, kT0 + 12 * kDay + 5));
   absl::StatusOr<RunRecord> failed =
-      store->BeginRun(RunTrigger::kSchedule, "", 0, kT0 + 13 * kDay);
+      store->BeginRun(RunTrigger::kSchedule, "", std::nullopt, kT0 + 13 * kDay);
   ASSERT_OK(failed);
   EXPECT_OK_STATUS(store->FinishUnpublished(failed->run_id, RunState::kFailed,
                                             "x", kT0 + 13 * kDay + 1));

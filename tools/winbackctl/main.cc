@@ -167,7 +167,8 @@ void PrintRun(const v1::Run& r) {
   std::cout << "run " << r.run_id() << ": " << StateName(r.state())
             << " (trigger " << TriggerName(r.trigger()) << ")"
             << (r.published() ? ", published" : "") << "\n"
-            << "  as of     " << Time(r.as_of()) << "\n"
+            << "  as of     " << Time(r.as_of())
+            << (r.as_of_requested() ? " (asked for: a backfill)" : "") << "\n"
             << "  started   " << Time(r.start_time()) << "\n"
             << "  finished  " << Time(r.finish_time()) << "\n";
   if (!r.request_id().empty()) {
