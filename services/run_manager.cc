@@ -28,9 +28,9 @@ absl::Status SameRequest(const std::string& request_id, const RunRecord& run,
   const std::string suffix = "; use a new request_id for a different run";
   if (!as_of.has_value()) {
     if (!run.as_of_requested.value_or(false)) return absl::OkStatus();
-    return absl::AlreadyExistsError(absl::StrCat(
-        prefix, ", as of ", FormatTimestamp(run.as_of),
-        " as asked), not a run as of the export's latest event", suffix));
+    return absl::AlreadyExistsError(
+        absl::StrCat(prefix, "), a backfill as of ", FormatTimestamp(run.as_of),
+                     ", not a run as of the export's latest event", suffix));
   }
   // Before schema 6: an as-of time still 0 was not asked for.
   if (!run.as_of_requested.value_or(run.as_of != 0)) {

@@ -181,8 +181,8 @@ TEST_F(RunManagerTest, ARequestIdStartedAsOfATimeIsNotARunWithoutOne) {
     EXPECT_EQ(latest.status().code(), absl::StatusCode::kAlreadyExists)
         << finished;
     EXPECT_NE(latest.status().message().find(
-                  "as of 2022-07-01T00:00:00.000000Z as asked), not a run as "
-                  "of the export's latest event"),
+                  "), a backfill as of 2022-07-01T00:00:00.000000Z, "
+                  "not a run as of the export's latest event"),
               std::string::npos)
         << latest.status();
     if (finished == 0) {

@@ -1162,7 +1162,8 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   // And without one: the export's latest event is not what it asked for.
   EXPECT_EQ(RunCommand(ctl + "start --request-id backfill", &out), 1);
   EXPECT_NE(out.find("ALREADY_EXISTS"), std::string::npos) << out;
-  EXPECT_NE(out.find("as asked), not a run as of the export's latest event"),
+  EXPECT_NE(out.find("), a backfill as of " + UtcSeconds(backfill_s) +
+                     ".250000Z, not a run as of the export's latest event"),
             std::string::npos)
       << out;
   // Nor is the latest event's time what the nightly run asked for.
