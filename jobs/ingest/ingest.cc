@@ -762,7 +762,8 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
   WB_RETURN_IF_ERROR(options.Validate());
   Dataset data;
   data.report.files.resize(4);
-  auto open = [&dir](std::string_view name) -> absl::StatusOr<MappedFile> {
+  auto open = [&dir,
+               &options](std::string_view name) -> absl::StatusOr<MappedFile> {
     const std::string path = absl::StrCat(dir, "/", std::string(name));
     absl::StatusOr<MappedFile> file = MappedFile::Open(path);
     if (!file.ok()) {
@@ -770,7 +771,20 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
           file.status().code(),
           absl::StrCat(std::string(name), ": ", file.status().message()));
     }
+    if (options.after_open) options.after_open(name);
     return file;
+  };
+  // Text read from a file that changed meanwhile is not to be trusted: that
+  // explains the failure, whatever the parser made of the text.
+  auto parsed = [](std::string_view name, const MappedFile& file,
+                   FileReport* report, absl::Status status) -> absl::Status {
+    if (absl::Status changed = file.CheckUnchanged(); !changed.ok()) {
+      *report = FileReport();
+      report->file = std::string(name);
+      return absl::Status(changed.code(), absl::StrCat(std::string(name), ": ",
+                                                       changed.message()));
+    }
+    return status;
   };
   // The three small files are parsed on a thread of their own while the
   // click chunks are parsed, and they are done before the clicks touch the
@@ -782,20 +796,25 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
     small_files = [&]() -> absl::Status {
       {
         WB_ASSIGN_OR_RETURN(MappedFile f, open("customer.csv"));
-        WB_RETURN_IF_ERROR(ParseCustomers(f.data(), "customer.csv", options,
-                                          &data.customers,
-                                          &data.report.files[0]));
+        FileReport* report = &data.report.files[0];
+        WB_RETURN_IF_ERROR(
+            parsed("customer.csv", f, report,
+                   ParseCustomers(f.data(), "customer.csv", options,
+                                  &data.customers, report)));
       }
       {
         WB_ASSIGN_OR_RETURN(MappedFile f, open("product.csv"));
-        WB_RETURN_IF_ERROR(ParseProducts(f.data(), "product.csv", options,
-                                         &data.products,
-                                         &data.report.files[1]));
+        FileReport* report = &data.report.files[1];
+        WB_RETURN_IF_ERROR(
+            parsed("product.csv", f, report,
+                   ParseProducts(f.data(), "product.csv", options,
+                                 &data.products, report)));
       }
       WB_ASSIGN_OR_RETURN(MappedFile f, open("transactions.csv"));
-      return ParseBookings(f.data(), "transactions.csv", options,
-                           &data.session_ids, &data.bookings,
-                           &data.report.files[2]);
+      FileReport* report = &data.report.files[2];
+      return parsed("transactions.csv", f, report,
+                    ParseBookings(f.data(), "transactions.csv", options,
+                                  &data.session_ids, &data.bookings, report));
     }();
   });
   bool joined = false;
@@ -809,9 +828,11 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
   const absl::Status clicks = [&]() -> absl::Status {
     WB_ASSIGN_OR_RETURN(MappedFile f, open("click_stream.csv"));
     const ReleaseFn release = [&f](std::string_view done) { f.Release(done); };
-    return ParseClicks(f.data(), "click_stream.csv", options,
-                       &data.session_ids, &data.clicks, &data.report.files[3],
-                       release, join_small);
+    FileReport* report = &data.report.files[3];
+    return parsed(
+        "click_stream.csv", f, report,
+        ParseClicks(f.data(), "click_stream.csv", options, &data.session_ids,
+                    &data.clicks, report, release, join_small));
   }();
   absl::Status status = join_small();
   if (status.ok()) status = clicks;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -1444,6 +1445,67 @@ TEST_F(IngestDirectoryTest, FifoIsRefusedWithoutWaitingForAWriter) {
   EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(data.status().message(),
               HasSubstr("product.csv: not a regular file"));
+}
+
+// An export cut short while it is read fails the ingest naming the file,
+// whatever its remaining text parses to, and the files read before it keep
+// their reports.
+TEST_F(IngestDirectoryTest, AClickFileCutShortWhileReadFailsNamingIt) {
+  std::vector<std::string> rows;
+  for (int i = 0; i < 3000; ++i) {
+    rows.push_back(Click(U(7), "HOMEPAGE", kT0Text, U(10 + i), "WEB", ""));
+  }
+  Write("click_stream.csv", ClickText(rows));
+  const std::filesystem::path clicks = dir_ / "click_stream.csv";
+  const auto size = std::filesystem::file_size(clicks);
+  ASSERT_GT(size, 4u * 65536);  // many pages past the cut, on any page size
+  for (int threads : {1, 2}) {
+    Write("click_stream.csv", ClickText(rows));
+    IngestOptions o;
+    o.threads = threads;
+    o.after_open = [&](std::string_view name) {
+      if (name == "click_stream.csv") std::filesystem::resize_file(clicks, 100);
+    };
+    IngestReport report;
+    absl::StatusOr<Dataset> data = IngestDirectory(dir_.string(), o, &report);
+    EXPECT_EQ(data.status().code(), absl::StatusCode::kAborted) << threads;
+    EXPECT_THAT(data.status().message(),
+                HasSubstr(absl::StrCat("click_stream.csv: '", clicks.string(),
+                                       "' shrank while it was being read: it "
+                                       "had ",
+                                       size, " bytes")));
+    EXPECT_THAT(data.status().message(), HasSubstr("(it now has 100)"));
+    ASSERT_EQ(report.files.size(), 4u);
+    EXPECT_EQ(report.files[2].file, "transactions.csv");
+    EXPECT_EQ(report.files[2].rows_read, 1);
+    EXPECT_EQ(report.files[3].file, "click_stream.csv");
+    EXPECT_EQ(report.files[3].rows_read, 0);
+    EXPECT_EQ(report.files[3].rows_rejected, 0);
+    EXPECT_TRUE(report.files[3].rejects.empty());
+  }
+}
+
+TEST_F(IngestDirectoryTest,
+       ABookingFileRewrittenInPlaceWhileReadFailsNamingIt) {
+  const std::filesystem::path bookings = dir_ / "transactions.csv";
+  IngestOptions o;
+  o.after_open = [&](std::string_view name) {
+    if (name != "transactions.csv") return;
+    // Another night's export written over this one: a later time.
+    std::filesystem::last_write_time(
+        bookings,
+        std::filesystem::last_write_time(bookings) + std::chrono::seconds(5));
+  };
+  IngestReport report;
+  absl::StatusOr<Dataset> data = IngestDirectory(dir_.string(), o, &report);
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(data.status().message(),
+              HasSubstr(absl::StrCat("transactions.csv: '", bookings.string(),
+                                     "' was rewritten in place while it was "
+                                     "being read")));
+  EXPECT_EQ(report.files[0].rows_read, 1);
+  EXPECT_EQ(report.files[2].file, "transactions.csv");
+  EXPECT_EQ(report.files[2].rows_read, 0);
 }
 
 TEST_F(IngestDirectoryTest, EmptyFileFailsTheHeaderCheck) {
