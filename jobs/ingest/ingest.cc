@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -762,59 +763,68 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
   WB_RETURN_IF_ERROR(options.Validate());
   Dataset data;
   data.report.files.resize(4);
-  auto open = [&dir,
-               &options](std::string_view name) -> absl::StatusOr<MappedFile> {
-    const std::string path = absl::StrCat(dir, "/", std::string(name));
+  // All four files are mapped before any is parsed, so that a new export
+  // renamed into place meanwhile is read whole or not at all, never some
+  // files of each. An error waits for its file's turn: the first file's
+  // error still wins.
+  constexpr std::array<std::string_view, 4> kNames = {
+      "customer.csv", "product.csv", "transactions.csv", "click_stream.csv"};
+  std::array<std::optional<MappedFile>, 4> mapped;
+  std::array<absl::Status, 4> open_error;
+  bool all_mapped = true;
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    const std::string path = absl::StrCat(dir, "/", std::string(kNames[i]));
     absl::StatusOr<MappedFile> file = MappedFile::Open(path);
-    if (!file.ok()) {
-      return absl::Status(
+    if (file.ok()) {
+      mapped[i].emplace(*std::move(file));
+    } else {
+      open_error[i] = absl::Status(
           file.status().code(),
-          absl::StrCat(std::string(name), ": ", file.status().message()));
+          absl::StrCat(std::string(kNames[i]), ": ", file.status().message()));
+      all_mapped = false;
     }
-    if (options.after_open) options.after_open(name);
-    return file;
-  };
-  // Text read from a file that changed meanwhile is not to be trusted: that
-  // explains the failure, whatever the parser made of the text.
-  auto parsed = [](std::string_view name, const MappedFile& file,
-                   FileReport* report, absl::Status status) -> absl::Status {
-    if (absl::Status changed = file.CheckUnchanged(); !changed.ok()) {
+  }
+  if (all_mapped && options.after_mapping) options.after_mapping();
+  // Parses file i with `parse` and unmaps it. Text read from a file that
+  // changed meanwhile is not to be trusted: that explains the failure,
+  // whatever the parser made of the text, and its counts are dropped.
+  using ParseFn = std::function<absl::Status(const MappedFile&, FileReport*)>;
+  auto parse_file = [&](size_t i, const ParseFn& parse) -> absl::Status {
+    if (!open_error[i].ok()) return open_error[i];
+    FileReport* report = &data.report.files[i];
+    absl::Status status = parse(*mapped[i], report);
+    if (absl::Status changed = mapped[i]->CheckUnchanged(); !changed.ok()) {
       *report = FileReport();
-      report->file = std::string(name);
-      return absl::Status(changed.code(), absl::StrCat(std::string(name), ": ",
-                                                       changed.message()));
+      report->file = std::string(kNames[i]);
+      status = absl::Status(
+          changed.code(),
+          absl::StrCat(std::string(kNames[i]), ": ", changed.message()));
     }
+    mapped[i].reset();
     return status;
   };
   // The three small files are parsed on a thread of their own while the
   // click chunks are parsed, and they are done before the clicks touch the
   // shared session-id pool, so ids are numbered exactly as if the files
   // were read one after another (bookings' session ids first). Errors keep
-  // that order too: the first file's error wins.
+  // that order too.
   absl::Status small_files;
   std::thread small([&] {
     small_files = [&]() -> absl::Status {
-      {
-        WB_ASSIGN_OR_RETURN(MappedFile f, open("customer.csv"));
-        FileReport* report = &data.report.files[0];
-        WB_RETURN_IF_ERROR(
-            parsed("customer.csv", f, report,
-                   ParseCustomers(f.data(), "customer.csv", options,
-                                  &data.customers, report)));
-      }
-      {
-        WB_ASSIGN_OR_RETURN(MappedFile f, open("product.csv"));
-        FileReport* report = &data.report.files[1];
-        WB_RETURN_IF_ERROR(
-            parsed("product.csv", f, report,
-                   ParseProducts(f.data(), "product.csv", options,
-                                 &data.products, report)));
-      }
-      WB_ASSIGN_OR_RETURN(MappedFile f, open("transactions.csv"));
-      FileReport* report = &data.report.files[2];
-      return parsed("transactions.csv", f, report,
-                    ParseBookings(f.data(), "transactions.csv", options,
-                                  &data.session_ids, &data.bookings, report));
+      WB_RETURN_IF_ERROR(
+          parse_file(0, [&](const MappedFile& f, FileReport* report) {
+            return ParseCustomers(f.data(), kNames[0], options, &data.customers,
+                                  report);
+          }));
+      WB_RETURN_IF_ERROR(
+          parse_file(1, [&](const MappedFile& f, FileReport* report) {
+            return ParseProducts(f.data(), kNames[1], options, &data.products,
+                                 report);
+          }));
+      return parse_file(2, [&](const MappedFile& f, FileReport* report) {
+        return ParseBookings(f.data(), kNames[2], options, &data.session_ids,
+                             &data.bookings, report);
+      });
     }();
   });
   bool joined = false;
@@ -825,15 +835,12 @@ absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
     }
     return small_files;
   };
-  const absl::Status clicks = [&]() -> absl::Status {
-    WB_ASSIGN_OR_RETURN(MappedFile f, open("click_stream.csv"));
+  const absl::Status clicks = parse_file(3, [&](const MappedFile& f,
+                                                FileReport* report) {
     const ReleaseFn release = [&f](std::string_view done) { f.Release(done); };
-    FileReport* report = &data.report.files[3];
-    return parsed(
-        "click_stream.csv", f, report,
-        ParseClicks(f.data(), "click_stream.csv", options, &data.session_ids,
-                    &data.clicks, report, release, join_small));
-  }();
+    return ParseClicks(f.data(), kNames[3], options, &data.session_ids,
+                       &data.clicks, report, release, join_small);
+  });
   absl::Status status = join_small();
   if (status.ok()) status = clicks;
   if (!status.ok()) {

@@ -52,10 +52,9 @@ struct IngestOptions {
   // as-of time or add centuries of empty months. The pipeline sets this to a
   // day past the run's start.
   Micros latest_event_time = std::numeric_limits<Micros>::max();
-  // For tests: called with each file's name (e.g. "click_stream.csv") once
-  // IngestDirectory has mapped it and before it is parsed, to change the
-  // file underneath; called from two threads, so it must be thread-safe.
-  std::function<void(std::string_view file_name)> after_open;
+  // For tests: called once IngestDirectory has mapped all four files, before
+  // any is parsed, to change the files underneath.
+  std::function<void()> after_mapping;
 
   // InvalidArgument naming the field unless 0 <= max_bad_row_share <= 1,
   // 1 <= threads <= 256 and latest_event_time >= kEarliestEventTime.
@@ -81,14 +80,15 @@ inline constexpr char kClickHeader[] =
 // Reads customer.csv, product.csv, transactions.csv and click_stream.csv
 // from directory `dir` (in that order, so session ids are numbered in order
 // of first appearance in transactions.csv, then click_stream.csv). Files are
-// memory mapped; pages of click_stream.csv are dropped from the resident set
-// as they are parsed. A missing file fails with NotFound naming it. The
-// returned Dataset holds the four reports in the order above. When ingest
-// fails and `failed_report` is given, it receives the reports as far as
-// they got (a file whose bad-row share was too high has its full counts),
-// so the failure can be explained. A file that changes while it is read
-// (rewritten in place, or cut short) fails the ingest with Aborted naming it,
-// whatever its text parsed to, and its report is left empty: counts of text
+// memory mapped, all four before any is parsed (an export renamed into place
+// during ingest is not read in part); pages of click_stream.csv are dropped
+// from the resident set as they are parsed. A missing file fails with NotFound
+// naming it. The returned Dataset holds the four reports in the order above.
+// When ingest fails and `failed_report` is given, it receives the reports as
+// far as they got (a file whose bad-row share was too high has its full
+// counts), so the failure can be explained. A file that changes while it is
+// read (rewritten in place, or cut short) fails the ingest with Aborted naming
+// it, whatever its text parsed to, and its report is left empty: counts of text
 // that changed underneath mean nothing.
 absl::StatusOr<Dataset> IngestDirectory(const std::string& dir,
                                         const IngestOptions& options,

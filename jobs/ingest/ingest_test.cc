@@ -1463,9 +1463,7 @@ TEST_F(IngestDirectoryTest, AClickFileCutShortWhileReadFailsNamingIt) {
     Write("click_stream.csv", ClickText(rows));
     IngestOptions o;
     o.threads = threads;
-    o.after_open = [&](std::string_view name) {
-      if (name == "click_stream.csv") std::filesystem::resize_file(clicks, 100);
-    };
+    o.after_mapping = [&] { std::filesystem::resize_file(clicks, 100); };
     IngestReport report;
     absl::StatusOr<Dataset> data = IngestDirectory(dir_.string(), o, &report);
     EXPECT_EQ(data.status().code(), absl::StatusCode::kAborted) << threads;
@@ -1489,8 +1487,7 @@ TEST_F(IngestDirectoryTest,
        ABookingFileRewrittenInPlaceWhileReadFailsNamingIt) {
   const std::filesystem::path bookings = dir_ / "transactions.csv";
   IngestOptions o;
-  o.after_open = [&](std::string_view name) {
-    if (name != "transactions.csv") return;
+  o.after_mapping = [&] {
     // Another night's export written over this one: a later time.
     std::filesystem::last_write_time(
         bookings,
@@ -1506,6 +1503,31 @@ TEST_F(IngestDirectoryTest,
   EXPECT_EQ(report.files[0].rows_read, 1);
   EXPECT_EQ(report.files[2].file, "transactions.csv");
   EXPECT_EQ(report.files[2].rows_read, 0);
+}
+
+// The way to deliver an export: files renamed into place once ingest has
+// begun are not read, so a run never mixes two nights' files.
+TEST_F(IngestDirectoryTest, AnExportRenamedIntoPlaceDuringIngestIsNotRead) {
+  IngestOptions o;
+  o.after_mapping = [&] {
+    for (const char* name : {"customer.csv", "transactions.csv"}) {
+      std::filesystem::rename(dir_ / name, dir_ / absl::StrCat(name, ".old"));
+    }
+    Write("customer.csv.new",
+          CustomerText({"1,A,B,u,e,F,1990-05-17,Android,d,v,1,1,L,Indonesia,"
+                        "2019-08-23",
+                        "2,C,D,u,e,M,1991-05-17,iOS,d,v,1,1,L,Indonesia,"
+                        "2019-08-24"}));
+    Write("transactions.csv.new", "not,the,header\n");
+    for (const char* name : {"customer.csv", "transactions.csv"}) {
+      std::filesystem::rename(dir_ / absl::StrCat(name, ".new"), dir_ / name);
+    }
+  };
+  absl::StatusOr<Dataset> data = IngestDirectory(dir_.string(), o);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->customers.size(), 1u);
+  EXPECT_EQ(data->bookings.size(), 1u);
+  EXPECT_EQ(data->clicks.size(), 2u);
 }
 
 TEST_F(IngestDirectoryTest, EmptyFileFailsTheHeaderCheck) {
