@@ -37,9 +37,10 @@ Slot g_slots[kSlots];
 uintptr_t g_page = 0;
 struct sigaction g_previous_sigbus;
 
-// A read past the end of a mapped file that has shrunk since it was mapped:
-// the rest of the mapping becomes zero-filled anonymous memory, the cut is
-// recorded for CheckUnchanged, and the read runs again and finds zeros. Any
+// A read past the end of a mapped file that has shrunk since it was mapped
+// (or of a page the kernel could not read): the rest of the mapping becomes
+// zero-filled anonymous memory, the cut is recorded for CheckUnchanged, and
+// the read runs again and finds zeros. Any
 // other bus error gets the action that was in place before, which the
 // faulting access meets as soon as it runs again.
 void OnSigbus(int, siginfo_t* info, void*) {
@@ -177,18 +178,27 @@ absl::Status MappedFile::CheckUnchanged() const {
   const bool same_file = ::stat(path_.c_str(), &st) == 0 &&
                          static_cast<uint64_t>(st.st_dev) == identity_.device &&
                          static_cast<uint64_t>(st.st_ino) == identity_.inode;
+  const bool rewritten = same_file && (st.st_size != identity_.size ||
+                                       MtimeNs(st) != identity_.mtime_ns);
   const uintptr_t cut =
       slot_ < 0 ? 0 : g_slots[slot_].cut_at.load(std::memory_order_acquire);
-  if (cut != 0) {
-    const uintptr_t offset = cut - reinterpret_cast<uintptr_t>(data_);
+  const uintptr_t offset = cut - reinterpret_cast<uintptr_t>(data_);
+  if (cut != 0 && same_file && !rewritten) {
+    // Not cut short: the kernel could not read the page (a failing disk or
+    // network file system).
+    return absl::DataLossError(absl::StrCat(
+        "'", path_, "' could not be read from byte ", offset,
+        " on though it has not changed: an I/O error (see the kernel log)"));
+  }
+  if (cut != 0 && (!same_file || st.st_size <= static_cast<off_t>(offset))) {
     return absl::AbortedError(absl::StrCat(
         "'", path_, "' shrank while it was being read: it had ", identity_.size,
         " bytes, and reading from byte ", offset, " on found no data",
         same_file ? absl::StrCat(" (it now has ", st.st_size, ")") : "",
         kDoNotRewrite));
   }
-  if (same_file &&
-      (st.st_size != identity_.size || MtimeNs(st) != identity_.mtime_ns)) {
+  if (rewritten) {
+    // Also a file cut short and written again past the read that failed.
     return absl::AbortedError(absl::StrCat(
         "'", path_, "' was rewritten in place while it was being read (",
         identity_.size, " bytes when opened, ", st.st_size,

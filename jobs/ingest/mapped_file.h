@@ -20,16 +20,17 @@ namespace winback {
 //
 // A file that shrinks while it is mapped would kill the process with SIGBUS
 // on the first read past its new end (the daemon runs the pipeline in
-// process). Instead, such a read finds the rest of the mapping replaced by
-// zero bytes, and CheckUnchanged() reports the cut: text read from a file
-// that changed is never to be trusted.
+// process), and so would a page the kernel cannot read. Instead, such a read
+// finds the rest of the mapping replaced by zero bytes, and CheckUnchanged()
+// reports it: text read from a file that changed is never to be trusted.
 class MappedFile {
  public:
   // Maps `path`. Fails with NotFound when it does not exist, and with the
   // errno-derived code for other open/stat/mmap errors; messages name the
   // path. An empty file maps to empty data(). The first call installs the
-  // process's SIGBUS handler (reads past a shrunken file's end read zeros;
-  // a SIGBUS anywhere else keeps its earlier action, by default a crash).
+  // process's SIGBUS handler (a read in a mapped file that the kernel cannot
+  // serve reads zeros; a SIGBUS anywhere else keeps its earlier action, by
+  // default a crash).
   static absl::StatusOr<MappedFile> Open(const std::string& path);
 
   MappedFile(MappedFile&& other) noexcept;
@@ -49,9 +50,11 @@ class MappedFile {
   // OK while what was read is the file as it was opened. Aborted, naming the
   // file, when a read went past its end because it had shrunk meanwhile, or
   // when the path still names the same file but its size or modification
-  // time has changed: it was rewritten in place while mapped. A path that
-  // now names another file (the export was renamed into place) or none is
-  // fine: the mapping still holds the whole file that was opened.
+  // time has changed: it was rewritten in place while mapped. DataLoss when
+  // a page could not be read though the file had not shrunk (an I/O error,
+  // which also raises SIGBUS). A path that now names another file (the
+  // export was renamed into place) or none is fine: the mapping still holds
+  // the whole file that was opened.
   absl::Status CheckUnchanged() const;
 
  private:
