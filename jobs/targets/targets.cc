@@ -52,6 +52,11 @@ absl::Status ValidateCampaign(const Campaign& c) {
   for (const std::string& s : c.segments) {
     if (s.empty()) return CampaignError(c, "segments has an empty name");
   }
+  if (c.suppress_listed_within < 0) {
+    return CampaignError(
+        c, absl::StrCat("suppress_listed_within must be >= 0 (0 = off), got ",
+                        c.suppress_listed_within, "us"));
+  }
   return absl::OkStatus();
 }
 
@@ -90,6 +95,8 @@ struct Matcher {
   const Campaign* campaign;
   absl::flat_hash_set<std::string> segments;  // empty = any
   uint32_t status_mask;                       // bit per ChurnStatus; 0 = any
+  // Customers the campaign listed within suppress_listed_within; null: none.
+  const absl::flat_hash_set<int64_t>* recently_listed;
 
   // `revenue` is the customer's revenue at risk.
   bool Matches(const CandidateTable& t, size_t i, double revenue) const {
@@ -243,7 +250,7 @@ bool InHoldout(int64_t customer_id, std::string_view campaign,
 
 absl::StatusOr<std::pair<TargetTable, std::vector<CampaignSummary>>>
 BuildTargets(const CandidateTable& candidates, Micros as_of,
-             const TargetOptions& options) {
+             const TargetOptions& options, const RecentListings& recent) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   if (absl::Status s = ValidateCandidates(candidates); !s.ok()) return s;
 
@@ -262,7 +269,12 @@ BuildTargets(const CandidateTable& candidates, Micros as_of,
   matchers.reserve(k);
   for (size_t j = 0; j < k; ++j) {
     const Campaign& c = options.campaigns[order[j]];
-    Matcher m{&c, {c.segments.begin(), c.segments.end()}, 0};
+    Matcher m{&c, {c.segments.begin(), c.segments.end()}, 0, nullptr};
+    if (c.suppress_listed_within > 0) {
+      if (const auto it = recent.find(c.name); it != recent.end()) {
+        m.recently_listed = &it->second;
+      }
+    }
     for (ChurnStatus s : c.statuses)
       m.status_mask |= 1u << static_cast<uint32_t>(s);
     matchers.push_back(std::move(m));
@@ -290,6 +302,14 @@ BuildTargets(const CandidateTable& candidates, Micros as_of,
       ++sum.matched;
       if (suppressed) {
         ++sum.suppressed;
+        continue;
+      }
+      if (!assigned && matchers[j].recently_listed != nullptr &&
+          matchers[j].recently_listed->contains(candidates.customer_id[i])) {
+        // Held by this campaign, unlisted: no other campaign contacts them.
+        ++sum.suppressed;
+        ++sum.recently_listed;
+        assigned = true;
         continue;
       }
       ++sum.eligible;

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "jobs/common/time_util.h"
@@ -49,6 +51,10 @@ struct Campaign {
   double holdout_share = 0.1;  // 0..1, share of the list held out
   int priority = 100;          // lower number = higher priority
   std::string description;
+  // A contact cap: customers on this campaign's list (either group) in an
+  // earlier run whose as-of time lies within this window before the run's
+  // are not listed again (BuildTargets' `recent`). >= 0; 0 disables.
+  Micros suppress_listed_within = 0;
 };
 
 // The campaigns a retail marketing team starts from: keep-at-risk-loyal,
@@ -71,7 +77,7 @@ struct TargetOptions {
   // Checks: non-empty unique names, scores within [0, 1] with
   // min_score <= max_score, a finite min_revenue_at_risk >= 0, discount_pct
   // in [0, 100], max_size >= 0, holdout_share in [0, 1], non-empty segment
-  // names, and suppression.bought_within >= 0.
+  // names, suppress_listed_within >= 0 and suppression.bought_within >= 0.
   absl::Status Validate() const;
 };
 
@@ -81,6 +87,12 @@ struct TargetOptions {
 absl::Status CheckCampaignSegments(
     const TargetOptions& options,
     const std::vector<std::string>& known_segments);
+
+// For each campaign with a suppress_listed_within window: the customers it
+// listed (treatment or holdout) in the published runs whose as-of time lies
+// in [as_of - window, as_of). Campaigns without a window are not looked up.
+using RecentListings =
+    absl::flat_hash_map<std::string, absl::flat_hash_set<int64_t>>;
 
 // CandidateTable::last_purchase_at of a customer who never bought.
 inline constexpr Micros kNoPurchase = std::numeric_limits<Micros>::min();
@@ -125,6 +137,9 @@ struct CampaignSummary {
   std::string name;
   int64_t matched = 0;     // candidates passing the campaign's filters
   int64_t suppressed = 0;  // of those, left out by suppression
+  // Of the suppressed, those left out because this campaign listed them
+  // recently (suppress_listed_within).
+  int64_t recently_listed = 0;
   int64_t eligible = 0;    // matched and not suppressed
   int64_t preempted = 0;   // eligible but claimed by a higher-priority campaign
   int64_t capped = 0;      // dropped by max_size
@@ -142,7 +157,11 @@ struct CampaignSummary {
 // Builds the target lists as of `as_of`:
 //  1. Suppression: customers who bought within suppression.bought_within
 //     before as_of are excluded from every campaign (counted per campaign as
-//     `suppressed`).
+//     `suppressed`). A campaign with suppress_listed_within does not list
+//     again the customers `recent` has for it; it still holds them (counted
+//     as `suppressed` and `recently_listed`), so lower-priority campaigns
+//     count them as preempted and do not contact them instead, while a
+//     higher-priority campaign still takes them.
 //  2. revenue at risk = churn_score * expected_spend. A campaign matches a
 //     customer whose segment, status, churn score and revenue at risk pass
 //     its filters.
@@ -162,7 +181,7 @@ struct CampaignSummary {
 // non-finite expected spend.
 absl::StatusOr<std::pair<TargetTable, std::vector<CampaignSummary>>>
 BuildTargets(const CandidateTable& candidates, Micros as_of,
-             const TargetOptions& options);
+             const TargetOptions& options, const RecentListings& recent = {});
 
 // 64-bit FNV-1a of `bytes` (offset basis 0xcbf29ce484222325, prime
 // 0x100000001b3). Fnv1a64("a") == 0xaf63dc4c8601ec8c.

@@ -56,8 +56,9 @@ TargetOptions Options(std::vector<Campaign> campaigns) {
 }
 
 std::pair<TargetTable, std::vector<CampaignSummary>> RunTargets(
-    const CandidateTable& t, const TargetOptions& o, Micros as_of = kAsOf) {
-  auto r = BuildTargets(t, as_of, o);
+    const CandidateTable& t, const TargetOptions& o, Micros as_of = kAsOf,
+    const RecentListings& recent = {}) {
+  auto r = BuildTargets(t, as_of, o, recent);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? *std::move(r)
                 : std::pair<TargetTable, std::vector<CampaignSummary>>{};
@@ -164,6 +165,12 @@ TEST(TargetOptionsValidate, ErrorsNameTheCampaignAndField) {
   o = TargetOptions{};
   o.campaigns[1].name = "";
   expect_error(o, "campaign #2 has an empty name");
+
+  o = TargetOptions{};
+  o.campaigns[2].suppress_listed_within = -1;
+  expect_error(o,
+               "campaign \"second-purchase\": suppress_listed_within must be "
+               ">= 0 (0 = off), got -1us");
 
   o = TargetOptions{};
   o.suppression.bought_within = -1;
@@ -279,6 +286,48 @@ TEST(BuildTargets, SuppressesRecentBuyersFromEveryCampaign) {
   auto [all, all_sums] = RunTargets(c.t, o);
   EXPECT_EQ(all.size(), 5u);
   EXPECT_EQ(all_sums[0].suppressed, 0);
+}
+
+TEST(BuildTargets, ACampaignDoesNotListAgainWhomItListedRecently) {
+  Candidates c;
+  for (int i = 1; i <= 5; ++i) c.Add(i, "A", ChurnStatus::kChurned, 1.0, 100);
+  Campaign vip = MakeCampaign("vip", 0);
+  vip.min_revenue_at_risk = 100;  // customer 2 only
+  c.t.expected_spend[0] = 50;
+  c.t.expected_spend[2] = 50;
+  c.t.expected_spend[3] = 50;
+  c.t.expected_spend[4] = 50;
+  Campaign win_back = MakeCampaign("win-back", 1);
+  win_back.suppress_listed_within = 14 * kMicrosPerDay;
+  const Campaign other = MakeCampaign("other", 2);  // no window
+  const RecentListings recent = {{"win-back", {2, 4, 99}},
+                                 {"other", {1, 3, 5}}};
+  auto [t, sums] =
+      RunTargets(c.t, Options({other, win_back, vip}), kAsOf, recent);
+  // 2 goes to the higher-priority vip although win-back listed it; 4 is held
+  // by win-back, unlisted, and not given to other; other ignores `recent`.
+  EXPECT_THAT(t.customer_id, ElementsAre(2, 1, 3, 5));
+  EXPECT_THAT(t.campaign,
+              ElementsAre("vip", "win-back", "win-back", "win-back"));
+  ASSERT_EQ(sums.size(), 3u);
+  EXPECT_EQ(sums[1].name, "win-back");
+  EXPECT_EQ(sums[1].matched, 5);
+  EXPECT_EQ(sums[1].suppressed, 1);
+  EXPECT_EQ(sums[1].recently_listed, 1);
+  EXPECT_EQ(sums[1].eligible, 4);
+  EXPECT_EQ(sums[1].preempted, 1);
+  EXPECT_EQ(sums[1].assigned, 3);
+  EXPECT_EQ(sums[2].name, "other");
+  EXPECT_EQ(sums[2].suppressed, 0);
+  EXPECT_EQ(sums[2].recently_listed, 0);
+  EXPECT_EQ(sums[2].preempted, 5);
+
+  // Without the window the same listings change nothing.
+  win_back.suppress_listed_within = 0;
+  auto [all, all_sums] =
+      RunTargets(c.t, Options({other, win_back, vip}), kAsOf, recent);
+  EXPECT_THAT(all.customer_id, ElementsAre(2, 1, 3, 4, 5));
+  EXPECT_EQ(all_sums[1].recently_listed, 0);
 }
 
 TEST(BuildTargets, MaxSizeKeepsTheTopRowsAndCappedDoNotFallThrough) {
@@ -425,10 +474,18 @@ TEST(BuildTargets, RandomOverlappingCampaignsNeverShareACustomer) {
       if (rng() % 2) camp.min_revenue_at_risk = (rng() % 4) * 500.0;
       camp.max_size = static_cast<int64_t>(rng() % 3 == 0 ? rng() % 40 : 0);
       camp.holdout_share = unit(rng);
+      if (rng() % 2) camp.suppress_listed_within = 14 * kMicrosPerDay;
       campaigns.push_back(camp);
     }
+    // Each campaign listed about a third of the candidates recently.
+    RecentListings recent;
+    for (const Campaign& camp : campaigns) {
+      for (size_t i = 0; i < c.t.size(); ++i) {
+        if (rng() % 3 == 0) recent[camp.name].insert(c.t.customer_id[i]);
+      }
+    }
     const TargetOptions o = Options(campaigns);
-    auto [t, sums] = RunTargets(c.t, o);
+    auto [t, sums] = RunTargets(c.t, o, kAsOf, recent);
 
     absl::flat_hash_set<int64_t> seen;
     for (int64_t id : t.customer_id) {
@@ -436,18 +493,21 @@ TEST(BuildTargets, RandomOverlappingCampaignsNeverShareACustomer) {
     }
     int64_t rows = 0;
     for (const CampaignSummary& s : sums) {
+      EXPECT_LE(s.recently_listed, s.suppressed) << s.name;
       EXPECT_EQ(s.matched, s.suppressed + s.eligible) << s.name;
       EXPECT_EQ(s.eligible, s.preempted + s.capped + s.assigned) << s.name;
       EXPECT_EQ(s.assigned, s.treatment + s.holdout) << s.name;
       rows += s.assigned;
     }
     EXPECT_EQ(rows, static_cast<int64_t>(t.size()));
-    // Every row's campaign is the best-priority campaign matching it.
-    absl::flat_hash_map<int64_t, size_t> row_of;
-    for (size_t i = 0; i < c.t.size(); ++i) row_of[c.t.customer_id[i]] = i;
-    for (size_t r = 0; r < t.size(); ++r) {
-      const size_t i = row_of.at(t.customer_id[r]);
-      EXPECT_GT(kAsOf - c.t.last_purchase_at[i], 7 * kMicrosPerDay - 1);
+    // Every row's campaign is the best-priority campaign matching it, and
+    // that campaign did not list it recently with a window set; a customer
+    // whose best campaign did is on no list.
+    auto held = [&](const Campaign& camp, int64_t id) {
+      return camp.suppress_listed_within > 0 &&
+             recent.at(camp.name).contains(id);
+    };
+    auto best_of = [&](size_t i) -> const Campaign* {
       const Campaign* best = nullptr;
       for (const Campaign& camp : campaigns) {
         const bool seg = camp.segments.empty() ||
@@ -466,8 +526,34 @@ TEST(BuildTargets, RandomOverlappingCampaignsNeverShareACustomer) {
           best = &camp;
         }
       }
+      return best;
+    };
+    absl::flat_hash_map<int64_t, size_t> row_of;
+    for (size_t i = 0; i < c.t.size(); ++i) row_of[c.t.customer_id[i]] = i;
+    for (size_t r = 0; r < t.size(); ++r) {
+      const size_t i = row_of.at(t.customer_id[r]);
+      EXPECT_GT(kAsOf - c.t.last_purchase_at[i], 7 * kMicrosPerDay - 1);
+      const Campaign* best = best_of(i);
       ASSERT_NE(best, nullptr);
       EXPECT_EQ(t.campaign[r], best->name);
+      EXPECT_FALSE(held(*best, t.customer_id[r]));
+    }
+    const absl::flat_hash_set<int64_t> listed(t.customer_id.begin(),
+                                              t.customer_id.end());
+    absl::flat_hash_map<std::string, int64_t> held_by;
+    for (size_t i = 0; i < c.t.size(); ++i) {
+      const Campaign* best = best_of(i);
+      if (best == nullptr ||
+          kAsOf - c.t.last_purchase_at[i] < 7 * kMicrosPerDay) {
+        continue;  // matched nowhere, or a recent buyer
+      }
+      if (held(*best, c.t.customer_id[i])) {
+        EXPECT_FALSE(listed.contains(c.t.customer_id[i]));
+        ++held_by[best->name];
+      }
+    }
+    for (const CampaignSummary& s : sums) {
+      EXPECT_EQ(s.recently_listed, held_by[s.name]) << s.name;
     }
   }
 }
