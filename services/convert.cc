@@ -164,6 +164,13 @@ void ToProto(const CampaignRecord& c, v1::Campaign* out) {
   out->set_capped(c.summary.capped);
   out->set_revenue_at_risk(c.summary.revenue_at_risk);
   out->set_mean_churn_score(c.summary.avg_score);
+  if (c.config.suppress_listed_within > 0) {
+    const Micros w = c.config.suppress_listed_within;
+    out->mutable_suppress_listed_within()->set_seconds(w / kMicrosPerSecond);
+    out->mutable_suppress_listed_within()->set_nanos(
+        static_cast<int32_t>(w % kMicrosPerSecond * 1000));
+  }
+  out->set_recently_listed(c.summary.recently_listed);
 }
 
 namespace {

@@ -101,6 +101,24 @@ TEST(ToProto, DiagnosisMarksThePartialMonthThroughTheAsOfTime) {
   EXPECT_EQ(out.months(1).through().nanos(), 123'456'000);
 }
 
+TEST(ToProto, CampaignCarriesItsContactCapOnlyWhenSet) {
+  CampaignRecord c;
+  c.config.name = "win-back";
+  c.config.suppress_listed_within = 30 * kMicrosPerDay + 1;
+  c.summary.suppressed = 9;
+  c.summary.recently_listed = 7;
+  v1::Campaign out;
+  ToProto(c, &out);
+  ASSERT_TRUE(out.has_suppress_listed_within());
+  EXPECT_EQ(out.suppress_listed_within().seconds(), 30 * 86'400);
+  EXPECT_EQ(out.suppress_listed_within().nanos(), 1000);
+  EXPECT_EQ(out.recently_listed(), 7);
+  c.config.suppress_listed_within = 0;
+  v1::Campaign uncapped;
+  ToProto(c, &uncapped);
+  EXPECT_FALSE(uncapped.has_suppress_listed_within());
+}
+
 TEST(ParseReasons, AcceptsJsonAndFreeText) {
   auto a = ParseReasons(EncodeReasons({{"recency_days", 1.25}}));
   ASSERT_EQ(a.size(), 1u);

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "absl/strings/str_cat.h"
 #include "tests/e2e_util.h"
 
 namespace winback::testing {
@@ -640,6 +641,109 @@ campaigns:
       out,
       HasSubstr("\n  lapsed                              3  2022-06-30 20.0 "));
   EXPECT_THAT(out, HasSubstr("4 other list(s)"));  // 3 lists x 2 campaigns - 2
+}
+
+// A campaign's contact cap: the customers it listed in yesterday's nightly
+// run are not listed again, nor taken by a lower-priority campaign; the list
+// moves on to the next customers by revenue at risk that the size cap left
+// off yesterday. A backfill's list does not count.
+TEST_F(RunE2E, AContactCapSkipsWhomTheCampaignListedInARecentNightlyRun) {
+  const auto configure = [&](int max_size) {
+    WriteFile(dir_->path() / "winback.yaml",
+              absl::StrCat(R"(data: {dir: data, max_bad_row_share: 0.05}
+store: {path: winback.db, keep_runs: 10}
+campaigns:
+  suppress_bought_within: 0d
+  list:
+    - {name: lapsed, churn_statuses: [churned], max_size: )",
+                           max_size, R"(,
+       holdout_share: 0.25, priority: 1, suppress_listed_within: 7d}
+    - {name: rest, churn_statuses: [churned], priority: 2}
+)"));
+  };
+  configure(40);
+  std::string out;
+  ASSERT_EQ(Run("", &out), 0) << out;
+  // The same export read again a day later: shift the first run back a day,
+  // as if it had been last night's. And a backfill as of a day earlier still,
+  // whose list must not count.
+  {
+    SQLite::Database db(db_.string(), SQLite::OPEN_READWRITE);
+    db.exec(
+        "UPDATE runs SET as_of_us = as_of_us - 86400000000 "
+        "WHERE run_id = 1");
+  }
+  const auto list = [&](int64_t run, const std::string& campaign) {
+    SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT customer_id FROM targets WHERE run_id = ? AND "
+                        "campaign = ? ORDER BY position");
+    q.bind(1, run);
+    q.bind(2, campaign);
+    std::vector<int64_t> ids;
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+    return ids;
+  };
+  const std::vector<int64_t> first = list(1, "lapsed");
+  ASSERT_EQ(first.size(), 40u);
+  std::string as_of_text;
+  {
+    SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+    as_of_text = UtcText(
+        db.execAndGet("SELECT as_of_us FROM runs WHERE run_id = 1").getInt64() -
+            kDayUs,
+        "%Y-%m-%dT%H:%M:%SZ");
+  }
+  // Run 2, the backfill, lists twice as many: counted, its list would hold
+  // the customers run 3 is to take.
+  configure(80);
+  ASSERT_EQ(Run("--as-of " + as_of_text, &out), 0) << out;
+  ASSERT_EQ(list(2, "lapsed").size(), 80u);
+  configure(40);
+  ASSERT_EQ(Run("", &out), 0) << out;  // run 3
+  EXPECT_THAT(out, HasSubstr("\n  lapsed: 40 not listed again (on its list "
+                             "within 7d)\n"));
+  const std::vector<int64_t> second = list(3, "lapsed");
+  ASSERT_EQ(second.size(), 40u);
+  for (int64_t id : first) {
+    EXPECT_EQ(std::count(second.begin(), second.end(), id), 0) << id;
+    const std::vector<int64_t> rest = list(3, "rest");
+    EXPECT_EQ(std::count(rest.begin(), rest.end(), id), 0) << id;
+  }
+  // The next 40 by revenue at risk: ranks 41-80 of a run as of the same
+  // time without the caps (a capped customer does not fall through to
+  // 'rest', so no list of run 1 holds that ranking).
+  WriteFile(dir_->path() / "winback.yaml",
+            R"(data: {dir: data, max_bad_row_share: 0.05}
+store: {path: winback.db, keep_runs: 10}
+campaigns:
+  suppress_bought_within: 0d
+  list:
+    - {name: lapsed, churn_statuses: [churned], holdout_share: 0.25,
+       priority: 1}
+)");
+  ASSERT_EQ(Run("", &out), 0) << out;  // run 4: the ranking
+  const std::vector<int64_t> ranking = list(4, "lapsed");
+  ASSERT_GE(ranking.size(), 80u);
+  EXPECT_EQ(std::vector<int64_t>(ranking.begin(), ranking.begin() + 40), first);
+  EXPECT_EQ(std::vector<int64_t>(ranking.begin() + 40, ranking.begin() + 80),
+            second);
+  // The counts: run 3's 'lapsed' held run 1's 40 and took 40 of the rest.
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(db,
+                      "SELECT matched, suppressed, recently_listed, eligible, "
+                      "capped, assigned, suppress_listed_within_us FROM "
+                      "campaigns WHERE run_id = 3 AND campaign = 'lapsed'");
+  ASSERT_TRUE(q.executeStep());
+  EXPECT_EQ(q.getColumn(0).getInt64(), static_cast<int64_t>(ranking.size()));
+  EXPECT_EQ(q.getColumn(1).getInt64(), 40);
+  EXPECT_EQ(q.getColumn(2).getInt64(), 40);
+  EXPECT_EQ(q.getColumn(3).getInt64(),
+            static_cast<int64_t>(ranking.size()) - 40);
+  EXPECT_EQ(q.getColumn(4).getInt64(),
+            static_cast<int64_t>(ranking.size()) - 80);
+  EXPECT_EQ(q.getColumn(5).getInt64(), 40);
+  EXPECT_EQ(q.getColumn(6).getInt64(), 7 * kDayUs);
 }
 
 // Past the export's last event there is no data: an as-of time there would

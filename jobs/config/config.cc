@@ -482,6 +482,8 @@ absl::Status ParseCampaign(Section& item,
   WB_RETURN_IF_ERROR(item.Int64("max_size", &k->max_size, 0, INT64_MAX));
   WB_RETURN_IF_ERROR(item.Double("holdout_share", &k->holdout_share, 0, 1));
   WB_RETURN_IF_ERROR(item.Int("priority", &k->priority, -1000000, 1000000));
+  WB_RETURN_IF_ERROR(item.Duration("suppress_listed_within",
+                                   &k->suppress_listed_within, 0, kMaxWindow));
   return item.CheckNoUnknownKeys();
 }
 
@@ -792,16 +794,18 @@ std::string ConfigToJson(const Config& c) {
   for (const Campaign& k : c.campaigns.campaigns) {
     json statuses = json::array();
     for (ChurnStatus s : k.statuses) statuses.push_back(ChurnStatusName(s));
-    json campaign = {{"name", k.name},
-                     {"description", k.description},
-                     {"min_score", k.min_score},
-                     {"max_score", k.max_score},
-                     {"min_revenue_at_risk", k.min_revenue_at_risk},
-                     {"promo_code", k.promo_code},
-                     {"discount_pct", k.discount_pct},
-                     {"max_size", k.max_size},
-                     {"holdout_share", k.holdout_share},
-                     {"priority", k.priority}};
+    json campaign = {
+        {"name", k.name},
+        {"description", k.description},
+        {"min_score", k.min_score},
+        {"max_score", k.max_score},
+        {"min_revenue_at_risk", k.min_revenue_at_risk},
+        {"promo_code", k.promo_code},
+        {"discount_pct", k.discount_pct},
+        {"max_size", k.max_size},
+        {"holdout_share", k.holdout_share},
+        {"priority", k.priority},
+        {"suppress_listed_within", FormatDuration(k.suppress_listed_within)}};
     // An empty list is "any", which the YAML says by leaving the key out.
     if (!k.segments.empty()) campaign["segments"] = k.segments;
     if (!statuses.empty()) campaign["churn_statuses"] = statuses;

@@ -147,6 +147,7 @@ campaigns:
       max_size: 100
       holdout_share: 0.2
       priority: 1
+      suppress_listed_within: 30d
 )",
                        "/b", "t.yaml");
   ASSERT_TRUE(c.ok()) << c.status();
@@ -171,6 +172,7 @@ campaigns:
   EXPECT_DOUBLE_EQ(k.discount_pct, 12.5);
   EXPECT_EQ(k.max_size, 100);
   EXPECT_DOUBLE_EQ(k.holdout_share, 0.2);
+  EXPECT_EQ(k.suppress_listed_within, 30 * kMicrosPerDay);
 }
 
 TEST(Config, DefaultsShipElevenSegmentsAndThreeCampaigns) {
@@ -211,6 +213,10 @@ TEST(Config, ModelSectionErrorsNameTheKey) {
        "got inf"},
       {base + "campaigns: {list: [{name: x, min_revenue_at_risk: lots}]}",
        "campaigns.list[0].min_revenue_at_risk: expected a number, got 'lots'"},
+      {base + "campaigns: {list: [{name: x, suppress_listed_within: 2w}]}",
+       "campaigns.list[0].suppress_listed_within: expected a duration"},
+      {base + "campaigns: {list: [{name: x, suppress_listed_within: 4000d}]}",
+       "campaigns.list[0].suppress_listed_within: must be at most 3650d"},
       {base + "schedule: {catch_up: maybe}",
        "schedule.catch_up: expected true or false"},
       {base + "service: {tls_cert_file: c.pem}", "set both or neither"},
@@ -255,6 +261,7 @@ TEST(Config, ShippedDemoConfigLoadsAndSpellsOutTheDefaults) {
     EXPECT_EQ(a.holdout_share, b.holdout_share);
     EXPECT_EQ(a.priority, b.priority);
     EXPECT_EQ(a.description, b.description);
+    EXPECT_EQ(a.suppress_listed_within, b.suppress_listed_within);
   }
 }
 
@@ -293,6 +300,7 @@ campaigns:
       max_size: 50
       holdout_share: 0.2
       priority: 3
+      suppress_listed_within: 1d6h
     - name: everyone
       description: all churned customers
       churn_statuses: [churned]
@@ -336,11 +344,13 @@ constexpr char kEverySettingJson[] = R"({
       {"name": "any-top", "description": "", "segments": ["Top"],
        "min_score": 0.25, "max_score": 0.75, "min_revenue_at_risk": 1000.0,
        "promo_code": "TOP5", "discount_pct": 5.0, "max_size": 50,
-       "holdout_share": 0.2, "priority": 3},
+       "holdout_share": 0.2, "priority": 3,
+       "suppress_listed_within": "1d6h"},
       {"name": "everyone", "description": "all churned customers",
        "churn_statuses": ["churned"], "min_score": 0.0, "max_score": 1.0,
        "min_revenue_at_risk": 0.0, "promo_code": "", "discount_pct": 0.0,
-       "max_size": 0, "holdout_share": 0.1, "priority": 100}]},
+       "max_size": 0, "holdout_share": 0.1, "priority": 100,
+       "suppress_listed_within": "0s"}]},
   "service": {"listen": "0.0.0.0:6000", "metrics_listen": "",
               "api_keys_file": "/etc/wb/keys", "api_keys_env": "MY_KEYS",
               "tls_cert_file": "/etc/wb/c.pem",

@@ -301,7 +301,19 @@ class Runner {
         cand.last_purchase_at.push_back(c.last_purchase_at.value_or(kNoPurchase));
         cand.reasons.push_back(c.reasons);
       }
-      WB_ASSIGN_OR_RETURN(auto built, BuildTargets(cand, as_of_, config_.campaigns));
+      // The contact caps: who each capped campaign listed in the nightly
+      // runs of its window (the run lock keeps them from changing meanwhile).
+      RecentListings recent;
+      for (const Campaign& k : config_.campaigns.campaigns) {
+        if (k.suppress_listed_within <= 0) continue;
+        WB_ASSIGN_OR_RETURN(
+            const std::vector<int64_t> listed,
+            store_->GetListedCustomers(
+                k.name, as_of_ - k.suppress_listed_within, as_of_));
+        recent[k.name].insert(listed.begin(), listed.end());
+      }
+      WB_ASSIGN_OR_RETURN(
+          auto built, BuildTargets(cand, as_of_, config_.campaigns, recent));
       targets = std::move(built.first);
       std::map<std::string, const Campaign*> config_of;
       for (const Campaign& k : config_.campaigns.campaigns) config_of[k.name] = &k;

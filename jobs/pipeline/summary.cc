@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "jobs/common/time_util.h"
 
 namespace winback {
 
@@ -66,6 +67,13 @@ std::string FormatRunSummary(const RunResult& r) {
                              c.summary.holdout, c.summary.capped,
                              c.summary.revenue_at_risk, c.config.promo_code,
                              c.config.discount_pct);
+    }
+    for (const CampaignRecord& c : r.campaigns) {
+      if (c.summary.recently_listed == 0) continue;
+      out +=
+          absl::StrFormat("  %s: %d not listed again (on its list within %s)\n",
+                          c.summary.name, c.summary.recently_listed,
+                          FormatDuration(c.config.suppress_listed_within));
     }
   }
   if (!r.readouts.empty()) out += "\n" + r.readouts;

@@ -109,8 +109,9 @@ void WriteCampaigns(SQLite::Database& db, int64_t run_id,
       "discount_pct, priority, segments, churn_statuses, min_churn_score, "
       "max_churn_score, holdout_share, max_size, matched, suppressed, "
       "eligible, preempted, capped, assigned, treatment, holdout, "
-      "revenue_at_risk, mean_churn_score, min_revenue_at_risk) VALUES (?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "revenue_at_risk, mean_churn_score, min_revenue_at_risk, "
+      "suppress_listed_within_us, recently_listed) VALUES (?, ?, ?, ?, ?, ?, "
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (const CampaignRecord& c : campaigns) {
     json statuses = json::array();
     for (ChurnStatus s : c.config.statuses) statuses.push_back(ChurnStatusName(s));
@@ -138,6 +139,8 @@ void WriteCampaigns(SQLite::Database& db, int64_t run_id,
     q.bind(k++, c.summary.revenue_at_risk);
     q.bind(k++, c.summary.avg_score);
     q.bind(k++, c.config.min_revenue_at_risk);
+    q.bind(k++, c.config.suppress_listed_within);
+    q.bind(k++, c.summary.recently_listed);
     q.exec();
     q.reset();
   }
@@ -316,7 +319,8 @@ absl::StatusOr<std::vector<CampaignRecord>> ReadCampaigns(SQLite::Database& db,
       "segments, churn_statuses, min_churn_score, max_churn_score, "
       "holdout_share, max_size, matched, suppressed, eligible, preempted, "
       "capped, assigned, treatment, holdout, revenue_at_risk, "
-      "mean_churn_score, min_revenue_at_risk FROM campaigns WHERE run_id = ? "
+      "mean_churn_score, min_revenue_at_risk, suppress_listed_within_us, "
+      "recently_listed FROM campaigns WHERE run_id = ? "
       "ORDER BY priority, campaign");
   q.bind(1, run_id);
   std::vector<CampaignRecord> out;
@@ -355,6 +359,8 @@ absl::StatusOr<std::vector<CampaignRecord>> ReadCampaigns(SQLite::Database& db,
     c.summary.revenue_at_risk = q.getColumn(k++).getDouble();
     c.summary.avg_score = q.getColumn(k++).getDouble();
     c.config.min_revenue_at_risk = q.getColumn(k++).getDouble();
+    c.config.suppress_listed_within = q.getColumn(k++).getInt64();
+    c.summary.recently_listed = q.getColumn(k++).getInt64();
     c.summary.promo_code = c.config.promo_code;
     c.summary.discount_pct = c.config.discount_pct;
     c.summary.priority = c.config.priority;

@@ -70,6 +70,9 @@ class OutputsTest : public ::testing::Test {
     camp.summary.treatment = 4;
     camp.summary.holdout = 1;
     camp.summary.revenue_at_risk = 99.5;
+    camp.config.suppress_listed_within = 14 * kMicrosPerDay;
+    camp.summary.suppressed = 2;
+    camp.summary.recently_listed = 2;
     CampaignRecord other = camp;
     other.config.name = "other";
     other.config.priority = 2;
@@ -143,8 +146,14 @@ class OutputsTest : public ::testing::Test {
     readouts_ = {older, open, no_code};
   }
 
-  int64_t Publish(Micros as_of = kT0) {
+  // A run as of `as_of`, asked for (a backfill) or, with nullopt, the
+  // export's latest event, which then turns out to be `latest`.
+  int64_t Publish(std::optional<Micros> as_of = kT0, Micros latest = 0) {
     auto run = store_->BeginRun(RunTrigger::kManual, "", as_of, kT0);
+    EXPECT_TRUE(run.ok()) << run.status();
+    if (!as_of.has_value()) {
+      EXPECT_TRUE(store_->SetAsOf(run->run_id, latest).ok());
+    }
     EXPECT_TRUE(run.ok()) << run.status();
     RunOutputs out;
     out.customers = &customers_;
@@ -230,6 +239,34 @@ TEST_F(OutputsTest, PublishedListsAreTheEarlierRunsListsByGroup) {
   EXPECT_EQ((*lists)[2].run_id, at_t0);
 }
 
+// What a campaign's contact cap reads: who it listed, in either group, in
+// the nightly runs as of [from, before); backfills do not count.
+TEST_F(OutputsTest, ListedCustomersAreACampaignsEarlierNightlyLists) {
+  constexpr Micros kDay = kMicrosPerDay;
+  Publish(std::nullopt, kT0);  // a nightly run as of kT0
+  targets_.customer_id[0] = 2000;
+  Publish(std::nullopt, kT0 + 10 * kDay);
+  targets_.customer_id[1] = 3000;
+  Publish(kT0 + 5 * kDay);  // a backfill: not served for sending
+
+  auto listed = [&](std::string_view campaign, Micros from, Micros before) {
+    absl::StatusOr<std::vector<int64_t>> ids =
+        store_->GetListedCustomers(campaign, from, before);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    return ids.ok() ? *ids : std::vector<int64_t>{};
+  };
+  // Both nightly lists, the holdout row 1003 included, each id once.
+  EXPECT_EQ(listed("keep", kT0, kT0 + 11 * kDay),
+            (std::vector<int64_t>{1000, 1001, 1002, 1003, 1004, 2000}));
+  // [from, before): the run at `before` is not earlier; the one at `from` is.
+  EXPECT_EQ(listed("keep", kT0, kT0 + 10 * kDay),
+            (std::vector<int64_t>{1000, 1001, 1002, 1003, 1004}));
+  EXPECT_EQ(listed("keep", kT0 + 1, kT0 + 11 * kDay),
+            (std::vector<int64_t>{1001, 1002, 1003, 1004, 2000}));
+  EXPECT_EQ(listed("other", kT0, kT0 + 11 * kDay), (std::vector<int64_t>{100}));
+  EXPECT_TRUE(listed("nobody", kT0, kT0 + 11 * kDay).empty());
+}
+
 TEST_F(OutputsTest, CustomerRoundTripsWithScoreReasonsAndListRow) {
   const int64_t run = Publish();
   auto c = store_->GetCustomer(run, 100);
@@ -295,6 +332,9 @@ TEST_F(OutputsTest, CampaignsSegmentsReportAndDiagnosisRoundTrip) {
   EXPECT_EQ(c.summary.matched, 7);
   EXPECT_EQ(c.summary.holdout, 1);
   EXPECT_EQ(c.summary.revenue_at_risk, 99.5);
+  EXPECT_EQ(c.config.suppress_listed_within, 14 * kMicrosPerDay);
+  EXPECT_EQ(c.summary.suppressed, 2);
+  EXPECT_EQ(c.summary.recently_listed, 2);
 
   auto segments = store_->GetSegments(run);
   ASSERT_TRUE(segments.ok());

@@ -313,7 +313,16 @@ ALTER TABLE runs
   ADD COLUMN as_of_requested INTEGER CHECK (as_of_requested IN (0, 1));
 )sql";
 
-constexpr std::array<SchemaMigration, 6> kMigrations = {{
+// Campaigns gain a contact cap (suppress_listed_within) and the count it
+// left out; earlier runs had neither (0).
+constexpr std::string_view kMigration7 = R"sql(
+ALTER TABLE campaigns
+  ADD COLUMN suppress_listed_within_us INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaigns
+  ADD COLUMN recently_listed INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<SchemaMigration, 7> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
@@ -323,6 +332,8 @@ constexpr std::array<SchemaMigration, 6> kMigrations = {{
     {4, "diagnosis_months.partial", kMigration4},
     {5, "campaign_readouts", kMigration5},
     {6, "runs.as_of_requested", kMigration6},
+    {7, "campaigns.suppress_listed_within_us, campaigns.recently_listed",
+     kMigration7},
 }};
 
 constexpr std::array<std::string_view, 15> kRunOutputTables = {

@@ -1108,4 +1108,27 @@ absl::StatusOr<std::vector<PublishedList>> Store::GetPublishedLists(
                  });
 }
 
+absl::StatusOr<std::vector<int64_t>> Store::GetListedCustomers(
+    std::string_view campaign, Micros from, Micros before) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("GetListedCustomers(", Sv(campaign), ")"),
+      [&]() -> absl::StatusOr<std::vector<int64_t>> {
+        SQLite::Transaction tx(db);
+        SQLite::Statement q(
+            db,
+            "SELECT DISTINCT t.customer_id FROM runs r JOIN targets t "
+            "ON t.run_id = r.run_id AND t.campaign = ? "
+            "WHERE r.published = 1 AND r.as_of_us >= ? AND r.as_of_us < ? "
+            "AND r.as_of_requested IS NOT 1 ORDER BY t.customer_id");
+        q.bind(1, std::string(campaign));
+        q.bind(2, from);
+        q.bind(3, before);
+        std::vector<int64_t> out;
+        while (q.executeStep()) out.push_back(q.getColumn(0).getInt64());
+        return out;
+      });
+}
+
 }  // namespace winback

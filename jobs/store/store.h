@@ -266,6 +266,14 @@ class Store {
   // `before` reads out.
   absl::StatusOr<std::vector<PublishedList>> GetPublishedLists(Micros before);
 
+  // The customers on `campaign`'s list, in either group, in the published
+  // runs whose as-of time lies in [from, before), ascending and distinct.
+  // Backfills (runs whose as-of time was asked for) are left out: their
+  // lists were not the ones served for sending. Runs from before schema 6,
+  // which did not record that, count.
+  absl::StatusOr<std::vector<int64_t>> GetListedCustomers(
+      std::string_view campaign, Micros from, Micros before);
+
   const std::string& path() const { return path_; }
 
  private:

@@ -181,6 +181,8 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
     // Back to the version-2 layout: what a database written by the code
     // before migration 3 holds.
     auto db = Raw();
+    db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
+    db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
     db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
     db->exec("DROP TABLE campaign_readouts");
     db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
@@ -205,6 +207,8 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
   EXPECT_EQ((*read)[0].config.max_size, 10);
   EXPECT_EQ((*read)[0].summary.assigned, 4);
   EXPECT_EQ((*read)[0].config.min_revenue_at_risk, 0);  // none before v3
+  EXPECT_EQ((*read)[0].config.suppress_listed_within, 0);  // none before v7
+  EXPECT_EQ((*read)[0].summary.recently_listed, 0);
   EXPECT_EQ(CountRows("churn_labels", old_run), 3);
 
   // New runs store the floor.
@@ -261,6 +265,8 @@ TEST_F(StoreTest, MigratesAVersion3DatabaseMarkingEachRunsPartialMonth) {
   {
     // Back to the version-3 layout: no partial column.
     auto db = Raw();
+    db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
+    db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
     db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
     db->exec("DROP TABLE campaign_readouts");
     db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
@@ -301,6 +307,8 @@ TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
   }
   {
     auto db = Raw();
+    db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
+    db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
     db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
     db->exec("DELETE FROM schema_migrations WHERE version >= 6");
     db->exec("PRAGMA user_version = 5");

@@ -680,6 +680,13 @@ int main(int argc, char** argv) {
                                              k.min_revenue_at_risk())
                            : std::string("any"),
                        100 * k.holdout_share(), k.capped());
+      if (k.has_suppress_listed_within()) {
+        const google::protobuf::Duration& w = k.suppress_listed_within();
+        std::cout << absl::StrFormat(
+            "  contact cap      not listed again within %g days; %d left "
+            "out\n",
+            (w.seconds() + w.nanos() * 1e-9) / 86400.0, k.recently_listed());
+      }
     }
     return 0;
   }
