@@ -3,6 +3,8 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/synchronization/mutex.h"
 #include "jobs/config/config.h"
 #include "services/daemon.h"
@@ -10,6 +12,12 @@
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
+  // A crash (SIGSEGV, SIGABRT, ...) writes the signal and a symbolized stack
+  // trace to stderr before the process dies, for whoever is on call. First,
+  // before anything maps an input file: ingest's SIGBUS handler then keeps
+  // this one for the bus errors it does not repair.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   CLI::App app{"winbackd: serves Winback's gRPC API and runs the nightly "
                "pipeline on its schedule"};
   std::string config_path;

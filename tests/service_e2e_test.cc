@@ -1535,6 +1535,19 @@ TEST(ServiceE2E, ServesTlsFromConfigAndRefusesPlaintextAndUntrustedClients) {
   EXPECT_EQ(d.Stop(SIGTERM), 0);
 }
 
+// A crash leaves on-call more than an exit status: the signal and a stack
+// trace in the daemon's log.
+TEST(ServiceE2E, ACrashWritesTheSignalAndAStackTraceToTheLog) {
+  TempDir dir("svc-crash");
+  Daemon d(dir.path());
+  d.Start();
+  EXPECT_EQ(d.Stop(SIGSEGV), -1);
+  const std::string log = d.Log();
+  EXPECT_NE(log.find("*** SIGSEGV received at time="), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("PC: @ "), std::string::npos) << log;
+}
+
 TEST(ServiceE2E, RejectsABadScheduleAtStartUpNamingTheKey) {
   TempDir dir("svc-badcron");
   const std::filesystem::path yaml = dir.path() / "winback.yaml";

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/debugging/failure_signal_handler.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -201,6 +202,30 @@ TEST_F(MappedFileTest, ABusErrorElsewhereStillKillsTheProcess) {
         _exit(c == 'c' ? 4 : 5);
       },
       ::testing::KilledBySignal(SIGBUS), "");
+}
+
+// The programs install Abseil's failure signal handler first (a stack trace
+// on a crash): the cut repair still works under it, and a bus error it does
+// not repair reaches that handler.
+TEST_F(MappedFileTest,
+       UnderTheFailureSignalHandlerCutsAreRepairedAndCrashesTraced) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string cut = Write("cut.csv", std::string(3 * page_, 'a'));
+  const std::string other = Write("o.bin", std::string(2 * page_, 'c'));
+  EXPECT_EXIT(
+      {
+        absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+        MappedFile f = MappedFile::Open(cut).value();
+        if (::truncate(cut.c_str(), 0) != 0) _exit(3);
+        if (f.data()[2 * page_] != '\0') _exit(4);
+        if (f.CheckUnchanged().code() != absl::StatusCode::kAborted) _exit(5);
+        const int fd = ::open(other.c_str(), O_RDONLY);
+        auto* p = static_cast<volatile const char*>(
+            ::mmap(nullptr, 2 * page_, PROT_READ, MAP_PRIVATE, fd, 0));
+        if (::truncate(other.c_str(), 0) != 0) _exit(6);
+        _exit(p[page_] == 'c' ? 7 : 8);
+      },
+      ::testing::KilledBySignal(SIGBUS), "\\*\\*\\* SIGBUS received at time=");
 }
 
 }  // namespace

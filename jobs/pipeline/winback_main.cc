@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "jobs/config/config.h"
 #include "jobs/pipeline/pipeline.h"
 #include "jobs/pipeline/run_lock.h"
@@ -83,6 +85,12 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
 }  // namespace winback
 
 int main(int argc, char** argv) {
+  // A crash (SIGSEGV, SIGABRT, ...) writes the signal and a symbolized stack
+  // trace to stderr before the process dies, for whoever is on call. First,
+  // before anything maps an input file: ingest's SIGBUS handler then keeps
+  // this one for the bus errors it does not repair.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   CLI::App app{"Winback: churn labels, scores and promotion target lists"};
   app.require_subcommand(1);
   std::string config_path, as_of, request_id, export_dir;
