@@ -705,9 +705,9 @@ campaigns:
                              "within 7d)\n"));
   const std::vector<int64_t> second = list(3, "lapsed");
   ASSERT_EQ(second.size(), 40u);
+  const std::vector<int64_t> rest = list(3, "rest");
   for (int64_t id : first) {
     EXPECT_EQ(std::count(second.begin(), second.end(), id), 0) << id;
-    const std::vector<int64_t> rest = list(3, "rest");
     EXPECT_EQ(std::count(rest.begin(), rest.end(), id), 0) << id;
   }
   // The next 40 by revenue at risk: ranks 41-80 of a run as of the same

@@ -24,8 +24,8 @@ absl::Status ErrnoError(int err, const char* what, const std::string& path) {
 
 // The mappings the SIGBUS handler may repair. A handler can take no lock, so
 // slots are claimed and published with atomics: `begin` is set last and
-// cleared first, and a slot with begin 0 is ignored. Ingest maps at most two
-// files at a time; a mapping that finds no free slot goes unguarded.
+// cleared first, and a slot with begin 0 is ignored. Ingest maps four files
+// at a time; a mapping that finds no free slot goes unguarded.
 struct Slot {
   std::atomic<bool> used{false};
   std::atomic<uintptr_t> begin{0};
@@ -40,9 +40,9 @@ struct sigaction g_previous_sigbus;
 // A read past the end of a mapped file that has shrunk since it was mapped
 // (or of a page the kernel could not read): the rest of the mapping becomes
 // zero-filled anonymous memory, the cut is recorded for CheckUnchanged, and
-// the read runs again and finds zeros. Any
-// other bus error gets the action that was in place before, which the
-// faulting access meets as soon as it runs again.
+// the read runs again and finds zeros. Any other bus error gets the action
+// that was in place before, which the faulting access meets as soon as it
+// runs again.
 void OnSigbus(int, siginfo_t* info, void*) {
   const int saved_errno = errno;
   const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
