@@ -313,6 +313,7 @@ void ToProto(const CustomerRecord& c, int64_t run_id, v1::Customer* out) {
   }
   AddReasons(c.reasons, out->mutable_reasons());
   out->set_campaign(c.campaign);
+  out->set_held_by(c.held_by);
   out->set_group(c.campaign.empty() ? v1::TARGET_GROUP_UNSPECIFIED
                  : c.holdout        ? v1::TARGET_GROUP_HOLDOUT
                                     : v1::TARGET_GROUP_TREATMENT);

@@ -119,6 +119,17 @@ TEST(ToProto, CampaignCarriesItsContactCapOnlyWhenSet) {
   EXPECT_FALSE(uncapped.has_suppress_listed_within());
 }
 
+TEST(ToProto, CustomerOnNoListSaysWhichContactCapHoldsThem) {
+  CustomerRecord c;
+  c.customer_id = 7;
+  c.held_by = "win-back";
+  v1::Customer out;
+  ToProto(c, 3, &out);
+  EXPECT_EQ(out.campaign(), "");
+  EXPECT_EQ(out.held_by(), "win-back");
+  EXPECT_EQ(out.group(), v1::TARGET_GROUP_UNSPECIFIED);
+}
+
 TEST(ParseReasons, AcceptsJsonAndFreeText) {
   auto a = ParseReasons(EncodeReasons({{"recency_days", 1.25}}));
   ASSERT_EQ(a.size(), 1u);

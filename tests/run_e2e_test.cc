@@ -710,6 +710,21 @@ campaigns:
     EXPECT_EQ(std::count(second.begin(), second.end(), id), 0) << id;
     EXPECT_EQ(std::count(rest.begin(), rest.end(), id), 0) << id;
   }
+  // Each of them is recorded as held by 'lapsed', and nobody else is.
+  {
+    SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db,
+                        "SELECT customer_id, campaign FROM contact_holds "
+                        "WHERE run_id = 3 ORDER BY customer_id");
+    std::vector<int64_t> held;
+    while (q.executeStep()) {
+      held.push_back(q.getColumn(0).getInt64());
+      EXPECT_EQ(q.getColumn(1).getString(), "lapsed");
+    }
+    std::vector<int64_t> expected = first;
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(held, expected);
+  }
   // The next 40 by revenue at risk: ranks 41-80 of a run as of the same
   // time without the caps (a capped customer does not fall through to
   // 'rest', so no list of run 1 holds that ranking).

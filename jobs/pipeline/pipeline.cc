@@ -287,6 +287,7 @@ class Runner {
     }, result));
 
     TargetTable targets;
+    std::vector<ContactHold> holds;
     WB_RETURN_IF_ERROR(Stage("target", [&]() -> absl::StatusOr<int64_t> {
       CandidateTable cand;
       for (size_t r = 0; r < n; ++r) {
@@ -313,7 +314,8 @@ class Runner {
         recent[k.name].insert(listed.begin(), listed.end());
       }
       WB_ASSIGN_OR_RETURN(
-          auto built, BuildTargets(cand, as_of_, config_.campaigns, recent));
+          auto built,
+          BuildTargets(cand, as_of_, config_.campaigns, recent, &holds));
       targets = std::move(built.first);
       std::map<std::string, const Campaign*> config_of;
       for (const Campaign& k : config_.campaigns.campaigns) config_of[k.name] = &k;
@@ -403,6 +405,7 @@ class Runner {
       out.model_report = &result->model_report;
       out.diagnosis = &diagnosis;
       out.readouts = &readouts;
+      out.holds = &holds;
       WB_RETURN_IF_ERROR(store_->PublishRun(run_id_, out, NowMicros()));
       return OutputRows(out);  // as the store records it
     }, result));

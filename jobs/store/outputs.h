@@ -52,6 +52,9 @@ struct CustomerRecord {
   std::string campaign;  // "" when on no list
   bool holdout = false;
   double revenue_at_risk = 0;
+  // When on no list: the campaign whose contact cap kept the customer off
+  // (see ContactHold); "" otherwise.
+  std::string held_by;
 };
 
 struct SegmentRecord {

@@ -454,6 +454,13 @@ absl::StatusOr<CustomerRecord> ReadCustomer(StatementCache& statements,
     c.campaign = Text(t->getColumn(0));
     c.holdout = Text(t->getColumn(1)) == "holdout";
     c.revenue_at_risk = t->getColumn(2).getDouble();
+  } else {
+    StatementCache::Handle h = statements.Get(
+        "SELECT campaign FROM contact_holds WHERE run_id = ? AND "
+        "customer_id = ?");
+    h->bind(1, run_id);
+    h->bind(2, customer_id);
+    if (h->executeStep()) c.held_by = Text(h->getColumn(0));
   }
   return c;
 }
@@ -637,6 +644,20 @@ GroupOutcome ReadGroup(SQLite::Statement& q, int* k) {
 }
 
 }  // namespace
+
+void WriteHolds(SQLite::Database& db, int64_t run_id,
+                const std::vector<ContactHold>& holds) {
+  BatchInsert ins(db,
+                  "INSERT INTO contact_holds (run_id, customer_id, campaign)",
+                  3, holds.size());
+  for (const ContactHold& h : holds) {
+    auto [q, k] = ins.Row();
+    q.bind(k, run_id);
+    q.bind(k + 1, h.customer_id);
+    q.bindNoCopy(k + 2, h.campaign);
+  }
+  ins.Finish();
+}
 
 void WriteReadouts(SQLite::Database& db, int64_t run_id,
                    const std::vector<CampaignReadout>& readouts) {

@@ -34,6 +34,8 @@ void WriteDiagnosis(SQLite::Database& db, int64_t run_id,
                     const DiagnosisRecord& diagnosis);
 void WriteReadouts(SQLite::Database& db, int64_t run_id,
                    const std::vector<CampaignReadout>& readouts);
+void WriteHolds(SQLite::Database& db, int64_t run_id,
+                const std::vector<ContactHold>& holds);
 
 std::vector<SegmentRecord> ReadSegments(SQLite::Database& db, int64_t run_id);
 absl::StatusOr<std::vector<CampaignRecord>> ReadCampaigns(

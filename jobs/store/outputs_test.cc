@@ -163,6 +163,7 @@ class OutputsTest : public ::testing::Test {
     out.model_report = &report_;
     out.diagnosis = &diagnosis_;
     out.readouts = &readouts_;
+    out.holds = &holds_;
     const absl::Status s = store_->PublishRun(run->run_id, out, kT0);
     EXPECT_TRUE(s.ok()) << s;
     return run->run_id;
@@ -177,6 +178,8 @@ class OutputsTest : public ::testing::Test {
   ModelReportRecord report_;
   DiagnosisRecord diagnosis_;
   std::vector<CampaignReadout> readouts_;
+  // Customer 101 is on no list: held by keep's contact cap.
+  std::vector<ContactHold> holds_ = {{101, "keep"}};
 };
 
 bool SameReadout(const CampaignReadout& a, const CampaignReadout& b) {
@@ -269,6 +272,10 @@ TEST_F(OutputsTest, ListedCustomersAreACampaignsEarlierNightlyLists) {
 
 TEST_F(OutputsTest, CustomerRoundTripsWithScoreReasonsAndListRow) {
   const int64_t run = Publish();
+  absl::StatusOr<CustomerRecord> held = store_->GetCustomer(run, 101);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->campaign, "");
+  EXPECT_EQ(held->held_by, "keep");
   auto c = store_->GetCustomer(run, 100);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->features, customers_[0].features);
@@ -282,6 +289,7 @@ TEST_F(OutputsTest, CustomerRoundTripsWithScoreReasonsAndListRow) {
   ASSERT_TRUE(reasons.ok());
   EXPECT_EQ(*reasons, (std::vector<Reason>{{"recency_days", 1.5}, {"frequency", -0.25}}));
   EXPECT_EQ(c->campaign, "other");
+  EXPECT_EQ(c->held_by, "");
   EXPECT_DOUBLE_EQ(c->revenue_at_risk, 7);
 
   auto never = store_->GetCustomer(run, 102);

@@ -322,7 +322,19 @@ ALTER TABLE campaigns
   ADD COLUMN recently_listed INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<SchemaMigration, 7> kMigrations = {{
+// The customers a campaign's contact cap kept off every list of a run (they
+// still match it, and it listed them recently): what GetCustomer says of a
+// customer on no list.
+constexpr std::string_view kMigration8 = R"sql(
+CREATE TABLE contact_holds (
+  run_id      INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  customer_id INTEGER NOT NULL,
+  campaign    TEXT    NOT NULL,
+  PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<SchemaMigration, 8> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
@@ -334,9 +346,10 @@ constexpr std::array<SchemaMigration, 7> kMigrations = {{
     {6, "runs.as_of_requested", kMigration6},
     {7, "campaigns.suppress_listed_within_us, campaigns.recently_listed",
      kMigration7},
+    {8, "contact_holds", kMigration8},
 }};
 
-constexpr std::array<std::string_view, 15> kRunOutputTables = {
+constexpr std::array<std::string_view, 16> kRunOutputTables = {
     "run_counts",
     "run_rejects",
     "churn_labels",
@@ -352,6 +365,7 @@ constexpr std::array<std::string_view, 15> kRunOutputTables = {
     "diagnosis_promo",
     "diagnosis_summaries",
     "campaign_readouts",
+    "contact_holds",
 };
 
 }  // namespace

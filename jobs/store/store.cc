@@ -402,6 +402,7 @@ void WriteOutputsV2(SQLite::Database& db, int64_t run_id,
   if (outputs.model_report) WriteModelReport(db, run_id, *outputs.model_report);
   if (outputs.diagnosis) WriteDiagnosis(db, run_id, *outputs.diagnosis);
   if (outputs.readouts) WriteReadouts(db, run_id, *outputs.readouts);
+  if (outputs.holds) WriteHolds(db, run_id, *outputs.holds);
 }
 
 // Turns foreign-key enforcement off on `db` while it lives and back on after.
@@ -696,6 +697,7 @@ int64_t OutputRows(const RunOutputs& o) {
                               d.funnel.size() + d.promo_by_segment.size() + 1);
   }
   if (o.readouts) n += static_cast<int64_t>(o.readouts->size());
+  if (o.holds) n += static_cast<int64_t>(o.holds->size());
   return n;
 }
 

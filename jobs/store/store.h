@@ -118,6 +118,8 @@ struct RunOutputs {
   const DiagnosisRecord* diagnosis = nullptr;
   // Schema 5: how the lists of earlier runs did.
   const std::vector<CampaignReadout>* readouts = nullptr;
+  // Schema 8: the customers contact caps kept off every list; unique ids.
+  const std::vector<ContactHold>* holds = nullptr;
 };
 
 // The rows PublishRun writes for `outputs`: the publish stage's row count,

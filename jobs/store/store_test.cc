@@ -181,6 +181,7 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
     // Back to the version-2 layout: what a database written by the code
     // before migration 3 holds.
     auto db = Raw();
+    db->exec("DROP TABLE contact_holds");
     db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
     db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
     db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
@@ -265,6 +266,7 @@ TEST_F(StoreTest, MigratesAVersion3DatabaseMarkingEachRunsPartialMonth) {
   {
     // Back to the version-3 layout: no partial column.
     auto db = Raw();
+    db->exec("DROP TABLE contact_holds");
     db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
     db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
     db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
@@ -307,6 +309,7 @@ TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
   }
   {
     auto db = Raw();
+    db->exec("DROP TABLE contact_holds");
     db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
     db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
     db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");

@@ -250,9 +250,11 @@ bool InHoldout(int64_t customer_id, std::string_view campaign,
 
 absl::StatusOr<std::pair<TargetTable, std::vector<CampaignSummary>>>
 BuildTargets(const CandidateTable& candidates, Micros as_of,
-             const TargetOptions& options, const RecentListings& recent) {
+             const TargetOptions& options, const RecentListings& recent,
+             std::vector<ContactHold>* holds) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   if (absl::Status s = ValidateCandidates(candidates); !s.ok()) return s;
+  if (holds != nullptr) holds->clear();
 
   // Campaigns in (priority, name) order: the first matching one wins.
   const size_t k = options.campaigns.size();
@@ -310,6 +312,10 @@ BuildTargets(const CandidateTable& candidates, Micros as_of,
         ++sum.suppressed;
         ++sum.recently_listed;
         assigned = true;
+        if (holds != nullptr) {
+          holds->push_back(
+              {candidates.customer_id[i], matchers[j].campaign->name});
+        }
         continue;
       }
       ++sum.eligible;

@@ -129,6 +129,15 @@ struct TargetTable {
   size_t size() const { return customer_id.size(); }
 };
 
+// A customer on no list because a campaign's contact cap holds them: they
+// still match `campaign`, which listed them recently.
+struct ContactHold {
+  int64_t customer_id = 0;
+  std::string campaign;
+
+  bool operator==(const ContactHold&) const = default;
+};
+
 // What happened to one campaign's audience. Counts satisfy
 //   matched = suppressed + eligible
 //   eligible = preempted + capped + assigned
@@ -175,13 +184,16 @@ struct CampaignSummary {
 //     campaign: a campaign's audience does not change when another campaign's
 //     size changes, and a capped customer stays out of all lists this run.
 //  5. Holdout (InHoldout) is decided after capping.
-// Summaries come in the same campaign order as the rows. Fails with
+// Summaries come in the same campaign order as the rows. When `holds` is
+// given it receives the customers held by a contact cap, in candidate order.
+// Fails with
 // InvalidArgument on invalid options, columns of different lengths, a
 // repeated customer_id, or a churn score outside [0, 1] / a negative or
 // non-finite expected spend.
 absl::StatusOr<std::pair<TargetTable, std::vector<CampaignSummary>>>
 BuildTargets(const CandidateTable& candidates, Micros as_of,
-             const TargetOptions& options, const RecentListings& recent = {});
+             const TargetOptions& options, const RecentListings& recent = {},
+             std::vector<ContactHold>* holds = nullptr);
 
 // 64-bit FNV-1a of `bytes` (offset basis 0xcbf29ce484222325, prime
 // 0x100000001b3). Fnv1a64("a") == 0xaf63dc4c8601ec8c.

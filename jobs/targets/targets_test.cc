@@ -302,10 +302,14 @@ TEST(BuildTargets, ACampaignDoesNotListAgainWhomItListedRecently) {
   const Campaign other = MakeCampaign("other", 2);  // no window
   const RecentListings recent = {{"win-back", {2, 4, 99}},
                                  {"other", {1, 3, 5}}};
-  auto [t, sums] =
-      RunTargets(c.t, Options({other, win_back, vip}), kAsOf, recent);
+  std::vector<ContactHold> holds = {{77, "stale"}};
+  auto built =
+      BuildTargets(c.t, kAsOf, Options({other, win_back, vip}), recent, &holds);
+  ASSERT_TRUE(built.ok()) << built.status();
+  auto [t, sums] = *std::move(built);
   // 2 goes to the higher-priority vip although win-back listed it; 4 is held
   // by win-back, unlisted, and not given to other; other ignores `recent`.
+  EXPECT_THAT(holds, ElementsAre(ContactHold{4, "win-back"}));
   EXPECT_THAT(t.customer_id, ElementsAre(2, 1, 3, 5));
   EXPECT_THAT(t.campaign,
               ElementsAre("vip", "win-back", "win-back", "win-back"));
@@ -555,6 +559,17 @@ TEST(BuildTargets, RandomOverlappingCampaignsNeverShareACustomer) {
     for (const CampaignSummary& s : sums) {
       EXPECT_EQ(s.recently_listed, held_by[s.name]) << s.name;
     }
+    std::vector<ContactHold> holds;
+    ASSERT_TRUE(BuildTargets(c.t, kAsOf, o, recent, &holds).ok());
+    absl::flat_hash_map<std::string, int64_t> held_in_output;
+    for (const ContactHold& h : holds) {
+      EXPECT_FALSE(listed.contains(h.customer_id)) << h.customer_id;
+      ++held_in_output[h.campaign];
+    }
+    for (const CampaignSummary& s : sums) {
+      EXPECT_EQ(held_in_output[s.name], s.recently_listed) << s.name;
+    }
+    EXPECT_LE(held_in_output.size(), sums.size());
   }
 }
 

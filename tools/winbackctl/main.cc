@@ -252,7 +252,10 @@ void PrintCustomer(const v1::Customer& k) {
                                k.revenue_at_risk())
             << "  campaign         "
             << (k.campaign().empty()
-                    ? std::string("none")
+                    ? (k.held_by().empty()
+                           ? std::string("none")
+                           : "none: held by " + k.held_by() +
+                                 "'s contact cap (on its list recently)")
                     : k.campaign() + (k.group() == v1::TARGET_GROUP_HOLDOUT
                                           ? " (holdout: do not contact)"
                                           : " (treatment)"))
