@@ -59,6 +59,14 @@ LabelMap ExpectedLabels(const std::map<int64_t, std::vector<int64_t>>& purchases
   return out;
 }
 
+// The as-of time runs.as_of_us holds for `run_id`.
+int64_t StoredAsOf(SQLite::Database& db, int64_t run_id) {
+  return db
+      .execAndGet("SELECT as_of_us FROM runs WHERE run_id = " +
+                  std::to_string(run_id))
+      .getInt64();
+}
+
 class RunE2E : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -431,10 +439,7 @@ TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {
   SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
   const int64_t run_id =
       db.execAndGet("SELECT MAX(run_id) FROM runs WHERE published = 1").getInt64();
-  EXPECT_EQ(db.execAndGet("SELECT as_of_us FROM runs WHERE run_id = " +
-                          std::to_string(run_id))
-                .getInt64(),
-            as_of);
+  EXPECT_EQ(StoredAsOf(db, run_id), as_of);
   const LabelMap expected = ExpectedLabels(ReadTruthPurchases(data_), as_of);
   EXPECT_EQ(StoredLabels(db, run_id), expected);
   // December's last microsecond: the diagnosis ends with December, whole.
@@ -528,10 +533,7 @@ Readouts ExpectedReadouts(SQLite::Database& db,
                           int64_t window) {
   Readouts out;
   for (int64_t list_run : list_runs) {
-    const int64_t list_as_of =
-        db.execAndGet("SELECT as_of_us FROM runs WHERE run_id = " +
-                      std::to_string(list_run))
-            .getInt64();
+    const int64_t list_as_of = StoredAsOf(db, list_run);
     SQLite::Statement campaigns(
         db, "SELECT campaign, promo_code FROM campaigns WHERE run_id = ?");
     campaigns.bind(1, list_run);
@@ -603,28 +605,22 @@ campaigns:
   const auto [nightly, state] = NewestRun(db);
   ASSERT_EQ(state, "succeeded");
   const std::vector<TruthPurchase> purchases = ReadTruthPurchaseRows(data_);
-  const auto as_of_of = [&](int64_t run) {
-    return db
-        .execAndGet("SELECT as_of_us FROM runs WHERE run_id = " +
-                    std::to_string(run))
-        .getInt64();
-  };
   // Runs 1..5: May 15, June 30 (twice), July 10, the export's end.
   const Readouts first = StoredReadouts(db, 1);
   EXPECT_TRUE(first.empty());
   EXPECT_EQ(StoredReadouts(db, 2),
-            ExpectedReadouts(db, purchases, {1}, as_of_of(2), window));
+            ExpectedReadouts(db, purchases, {1}, StoredAsOf(db, 2), window));
   EXPECT_EQ(StoredReadouts(db, 3),
-            ExpectedReadouts(db, purchases, {1}, as_of_of(3), window));
+            ExpectedReadouts(db, purchases, {1}, StoredAsOf(db, 3), window));
   const Readouts partial = StoredReadouts(db, 4);
   EXPECT_EQ(partial,
-            ExpectedReadouts(db, purchases, {3, 1}, as_of_of(4), window));
+            ExpectedReadouts(db, purchases, {3, 1}, StoredAsOf(db, 4), window));
   ASSERT_TRUE(partial.contains({3, "lapsed"}));
   EXPECT_EQ(partial.at({3, "lapsed"}).complete, 0);  // June 30 + 20d > July 10
   EXPECT_EQ(partial.at({1, "lapsed"}).complete, 1);
   const Readouts last = StoredReadouts(db, nightly);
-  EXPECT_EQ(last, ExpectedReadouts(db, purchases, {4, 3, 1}, as_of_of(nightly),
-                                   window));
+  EXPECT_EQ(last, ExpectedReadouts(db, purchases, {4, 3, 1},
+                                   StoredAsOf(db, nightly), window));
   // The data has something to count: buyers in both groups, and redeemers.
   int64_t buyers = 0, holdout_buyers = 0, redeemers = 0;
   for (const auto& [key, r] : last) {
@@ -689,10 +685,7 @@ campaigns:
   std::string as_of_text;
   {
     SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
-    as_of_text = UtcText(
-        db.execAndGet("SELECT as_of_us FROM runs WHERE run_id = 1").getInt64() -
-            kDayUs,
-        "%Y-%m-%dT%H:%M:%SZ");
+    as_of_text = UtcText(StoredAsOf(db, 1) - kDayUs, "%Y-%m-%dT%H:%M:%SZ");
   }
   // Run 2, the backfill, lists twice as many: counted, its list would hold
   // the customers run 3 is to take.
