@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "jobs/features/features.h"
 
@@ -51,6 +52,18 @@ google::protobuf::Timestamp ToTimestamp(Micros t) {
   ts.set_nanos(static_cast<int32_t>(micros * 1000));
   return ts;
 }
+
+namespace {
+
+// A non-negative span of microseconds (windows, caps) as a Duration.
+google::protobuf::Duration ToDuration(Micros d) {
+  google::protobuf::Duration out;
+  out.set_seconds(d / kMicrosPerSecond);
+  out.set_nanos(static_cast<int32_t>(d % kMicrosPerSecond * 1000));
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<Micros> FromTimestamp(const google::protobuf::Timestamp& ts,
                                      const char* field) {
@@ -165,10 +178,8 @@ void ToProto(const CampaignRecord& c, v1::Campaign* out) {
   out->set_revenue_at_risk(c.summary.revenue_at_risk);
   out->set_mean_churn_score(c.summary.avg_score);
   if (c.config.suppress_listed_within > 0) {
-    const Micros w = c.config.suppress_listed_within;
-    out->mutable_suppress_listed_within()->set_seconds(w / kMicrosPerSecond);
-    out->mutable_suppress_listed_within()->set_nanos(
-        static_cast<int32_t>(w % kMicrosPerSecond * 1000));
+    *out->mutable_suppress_listed_within() =
+        ToDuration(c.config.suppress_listed_within);
   }
   out->set_recently_listed(c.summary.recently_listed);
 }
@@ -440,9 +451,7 @@ void ToProto(const CampaignReadout& r, v1::CampaignReadout* out) {
   *out->mutable_list_as_of() = ToTimestamp(r.list_as_of);
   out->set_campaign(r.campaign);
   out->set_promo_code(r.promo_code);
-  out->mutable_window()->set_seconds(r.window / kMicrosPerSecond);
-  out->mutable_window()->set_nanos(
-      static_cast<int32_t>(r.window % kMicrosPerSecond * 1000));
+  *out->mutable_window() = ToDuration(r.window);
   *out->mutable_window_end() = ToTimestamp(r.window_end);
   out->set_complete(r.complete);
   ToProto(r.treatment, f.treatment_conversion, f.treatment_revenue_per_customer,
