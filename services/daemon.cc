@@ -27,6 +27,7 @@
 #include "services/job_service.h"
 #include "services/metrics.h"
 #include "services/page_token.h"
+#include "services/pipeline_process.h"
 #include "services/run_manager.h"
 #include "services/scheduler.h"
 #include "services/store_pool.h"
@@ -186,7 +187,6 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   Metrics metrics;
   RefreshRunTimes(pool.get(), &metrics);
   RunManagerOptions run_options;
-  run_options.stage_delay = options.stage_delay;
   // Set once the campaign service exists; runs.Shutdown() joins the
   // pipeline thread before the service goes away.
   std::atomic<CampaignServiceImpl*> warm_target{nullptr};
@@ -207,7 +207,12 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
                    e.stage_done, e.rows, e.seconds);
     }
   };
-  RunManager runs(config, std::move(writer), run_options);
+  // Each run is a child process: a run that runs out of memory or crashes
+  // fails alone, and the API keeps serving.
+  PipelineProcessOptions process_options;
+  process_options.stage_delay = options.stage_delay;
+  RunManager runs(config, std::move(writer), run_options,
+                  ProcessPipeline(config, std::move(process_options)));
 
   JobServiceImpl job_service(&runs, pool.get(), &keys, &tokens);
   CampaignServiceOptions campaign_options;

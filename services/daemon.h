@@ -18,7 +18,7 @@ struct DaemonOptions {
   std::string port_file;
   // How long in-flight RPCs get to finish at shutdown.
   absl::Duration shutdown_grace = absl::Seconds(10);
-  // Test hook, see RunManagerOptions::stage_delay.
+  // Test hook, see PipelineProcessOptions::stage_delay.
   absl::Duration stage_delay = absl::ZeroDuration();
   // Read connections to the store (concurrent read RPCs).
   int read_connections = 8;

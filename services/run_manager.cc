@@ -172,12 +172,6 @@ void RunManager::Work(RunRequest request) {
     e.state = RunState::kRunning;
     log->Append(e);
     if (options_.on_event) options_.on_event(e);
-    if (!p.done && options_.stage_delay > absl::ZeroDuration()) {
-      const absl::Time until = absl::Now() + options_.stage_delay;
-      while (absl::Now() < until && !cancel_.load()) {
-        absl::SleepFor(absl::Milliseconds(10));
-      }
-    }
   };
   const absl::StatusOr<RunResult> result =
       pipeline_(store_.get(), request, progress, &cancel_);

@@ -61,15 +61,13 @@ class RunLog {
 };
 
 // The pipeline as the manager calls it; tests substitute a fake. The
-// default is RunPipeline(config, store, ...).
+// default is RunPipeline(config, store, ...) on the manager's thread; the
+// daemon runs it in a child process (ProcessPipeline).
 using PipelineFn = std::function<absl::StatusOr<RunResult>(
     Store* store, const RunRequest& request, const ProgressFn& progress,
     const std::atomic<bool>* cancel)>;
 
 struct RunManagerOptions {
-  // Test hook: each stage start waits this long (cancellable), so that tests
-  // can watch and cancel a run of a small data set. Zero in production.
-  absl::Duration stage_delay = absl::ZeroDuration();
   // Called on the pipeline thread for every event of every run, terminal
   // included (metrics, logs). May be empty.
   std::function<void(const RunEvent&)> on_event;

@@ -1,6 +1,7 @@
 // winbackd: the Winback daemon. Flags, config, logging, then RunDaemon.
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "CLI/CLI.hpp"
 #include "absl/debugging/failure_signal_handler.h"
@@ -8,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "jobs/config/config.h"
 #include "services/daemon.h"
+#include "services/pipeline_process.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -18,6 +20,15 @@ int main(int argc, char** argv) {
   // this one for the bus errors it does not repair.
   absl::InitializeSymbolizer(argv[0]);
   absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+  // The daemon runs each pipeline run as `winbackd --pipeline-child`; see
+  // services/pipeline_process.h.
+  if (argc == 2 && std::string_view(argv[1]) == "--pipeline-child") {
+    auto logger = spdlog::stderr_logger_mt("winbackd-pipeline");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v",
+                        spdlog::pattern_time_type::utc);
+    return winback::PipelineChildMain();
+  }
   CLI::App app{"winbackd: serves Winback's gRPC API and runs the nightly "
                "pipeline on its schedule"};
   std::string config_path;

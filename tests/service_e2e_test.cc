@@ -11,7 +11,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -161,6 +163,7 @@ class Daemon {
     return ss.str();
   }
 
+  pid_t pid() const { return pid_; }
   v1::JobService::Stub& jobs() { return *jobs_; }
   v1::CampaignService::Stub& campaigns() { return *campaigns_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
@@ -188,6 +191,45 @@ class Daemon {
   std::unique_ptr<v1::JobService::Stub> jobs_;
   std::unique_ptr<v1::CampaignService::Stub> campaigns_;
 };
+
+// The state letter of process `pid` in /proc (R, S, Z, ...), or 0 when there
+// is no such process.
+char ProcessState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos || name_end + 2 >= stat.size()) return 0;
+  return stat[name_end + 2];
+}
+
+// The processes whose parent is `parent` (from /proc/<pid>/stat).
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const size_t name_end = stat.rfind(')');
+    if (name_end == std::string::npos) continue;
+    std::istringstream rest(stat.substr(name_end + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// The one child process of daemon `d` (its pipeline run), waiting for it up
+// to 5 s; -1 when there is none.
+pid_t PipelineProcessOf(const Daemon& d) {
+  for (int i = 0; i < 200; ++i) {
+    const std::vector<pid_t> children = ChildrenOf(d.pid());
+    if (children.size() == 1) return children[0];
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return -1;
+}
 
 // The value of the unlabelled sample `name` on a /metrics `page`, or nullopt
 // when absent.
@@ -1570,6 +1612,54 @@ TEST(ServiceE2E, RejectsABadScheduleAtStartUpNamingTheKey) {
   EXPECT_NE(out.find("schedule.time_zone"), std::string::npos) << out;
 }
 
+TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
+  TempDir dir("svc-child");
+  Daemon d(dir.path());
+  d.Start(WithStageDelay(150));
+  const v1::Run first = StartRun(d);
+  ASSERT_EQ(WaitForRun(d, first.run_id()), v1::RUN_STATE_SUCCEEDED);
+  // Between runs the daemon has no child process.
+  EXPECT_TRUE(ChildrenOf(d.pid()).empty());
+
+  // The second run's process dies as the out-of-memory killer would kill it.
+  const v1::Run second = StartRun(d);
+  const pid_t pipeline = PipelineProcessOf(d);
+  ASSERT_GT(pipeline, 0);
+  ::kill(pipeline, SIGKILL);
+  ASSERT_EQ(WaitForRun(d, second.run_id()), v1::RUN_STATE_FAILED);
+  v1::GetRunRequest get;
+  get.set_run_id(second.run_id());
+  v1::Run run;
+  ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &run).ok());
+  EXPECT_EQ(run.error(), "the pipeline process (pid " +
+                             std::to_string(pipeline) +
+                             ") was killed by signal 9 (Killed); the kernel's "
+                             "out-of-memory killer sends SIGKILL: see dmesg");
+  EXPECT_FALSE(run.published());
+
+  // The daemon is the same process, still serving the first run's lists.
+  EXPECT_GT(d.pid(), 0);
+  EXPECT_NE(ProcessState(d.pid()), 0);
+  v1::ListCampaignsRequest lc;
+  v1::ListCampaignsResponse lcr;
+  ASSERT_TRUE(
+      d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &lcr).ok());
+  EXPECT_EQ(lcr.run_id(), first.run_id());
+  EXPECT_GT(lcr.campaigns_size(), 0);
+  EXPECT_NE(d.Log().find(
+                "event=pipeline_process_died pid=" + std::to_string(pipeline) +
+                " run_id=" + std::to_string(second.run_id())),
+            std::string::npos)
+      << d.Log();
+
+  // And it runs the next one.
+  const v1::Run third = StartRun(d);
+  ASSERT_EQ(WaitForRun(d, third.run_id()), v1::RUN_STATE_SUCCEEDED);
+  ASSERT_TRUE(
+      d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &lcr).ok());
+  EXPECT_EQ(lcr.run_id(), third.run_id());
+}
+
 TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   TempDir dir("svc-kill");
   // The freshness gauges name `run`'s finish and as-of times.
@@ -1606,7 +1696,19 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
     Daemon d(dir.path());
     d.Start(WithStageDelay(2000));
     killed_run = StartRun(d).run_id();
+    const pid_t pipeline = PipelineProcessOf(d);
+    ASSERT_GT(pipeline, 0);
     EXPECT_EQ(d.Stop(SIGKILL), -1);
+    // The run's process dies with the daemon: it must not publish later,
+    // behind the back of the next daemon, which marks the run failed. (At
+    // once, not when it next writes progress to the dead daemon: that is
+    // 2 s away.)
+    char state = ProcessState(pipeline);
+    for (int i = 0; i < 40 && state != 0 && state != 'Z'; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      state = ProcessState(pipeline);
+    }
+    EXPECT_TRUE(state == 0 || state == 'Z') << "state " << state;
   }
   Daemon d(dir.path());
   d.Start();
