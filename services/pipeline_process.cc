@@ -252,22 +252,18 @@ class ChildRun {
       absl::StatusOr<RunRecord> record = store_->GetRun(run_id_);
       if (record.ok() && !IsFinished(record->state)) {
         // The child died before recording the end of its run.
+        if (outcome.ok()) {
+          outcome = absl::InternalError(
+              "the pipeline process reported success without recording it");
+        }
         const absl::Status finish = store_->FinishUnpublished(
             run_id_,
             absl::IsCancelled(outcome) ? RunState::kCancelled
                                        : RunState::kFailed,
-            outcome.ok()
-                ? absl::string_view("the pipeline process ended without "
-                                    "recording the run")
-                : outcome.message(),
-            NowMicros());
+            outcome.message(), NowMicros());
         if (!finish.ok()) {
           spdlog::error("event=run_finish_failed run_id={} error=\"{}\"",
                         run_id_, finish.ToString());
-        }
-        if (outcome.ok()) {
-          outcome = absl::InternalError(
-              "the pipeline process reported success without recording it");
         }
         record = store_->GetRun(run_id_);
       }

@@ -196,6 +196,19 @@ TEST_F(PipelineProcessTest, AChildThatExitsWithoutAResultFailsItsRun) {
   EXPECT_EQ(store_->GetRun(run_id)->state, RunState::kFailed);
 }
 
+TEST_F(PipelineProcessTest, SuccessWithoutARecordedRunIsAFailure) {
+  const int64_t run_id = BeginRun();
+  absl::StatusOr<RunResult> result =
+      Run(ReportStage(run_id) + "printf '%s\\n' '" +
+          ResultLine(absl::OkStatus()) + "' >&3");
+  const absl::Status expected = absl::InternalError(
+      "the pipeline process reported success without recording it");
+  EXPECT_EQ(result.status(), expected);
+  absl::StatusOr<RunRecord> run = store_->GetRun(run_id);
+  EXPECT_EQ(run->state, RunState::kFailed);
+  EXPECT_EQ(run->error, expected.message());
+}
+
 TEST_F(PipelineProcessTest, AnErrorBeforeAnyRunComesBackWithItsCode) {
   absl::StatusOr<RunResult> result = Run(
       "printf 'a line that is no JSON\\n' >&3; printf '%s\\n' '" +

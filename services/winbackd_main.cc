@@ -13,6 +13,18 @@
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
+namespace {
+
+// key=value lines on stderr, as the journal and the tests read them.
+void LogToStderr(const char* name) {
+  spdlog::set_default_logger(spdlog::stderr_logger_mt(name));
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v",
+                      spdlog::pattern_time_type::utc);
+  spdlog::flush_on(spdlog::level::info);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // A crash (SIGSEGV, SIGABRT, ...) writes the signal and a symbolized stack
   // trace to stderr before the process dies, for whoever is on call. First,
@@ -23,10 +35,7 @@ int main(int argc, char** argv) {
   // The daemon runs each pipeline run as `winbackd --pipeline-child`; see
   // services/pipeline_process.h.
   if (argc == 2 && std::string_view(argv[1]) == "--pipeline-child") {
-    auto logger = spdlog::stderr_logger_mt("winbackd-pipeline");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v",
-                        spdlog::pattern_time_type::utc);
+    LogToStderr("winbackd-pipeline");
     return winback::PipelineChildMain();
   }
   CLI::App app{"winbackd: serves Winback's gRPC API and runs the nightly "
@@ -55,12 +64,8 @@ int main(int argc, char** argv) {
   // a stream). It is a debugging aid: off in the daemon, on in the tests.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  auto logger = spdlog::stderr_logger_mt("winbackd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v",
-                      spdlog::pattern_time_type::utc);
+  LogToStderr("winbackd");
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::flush_on(spdlog::level::info);
 
   absl::StatusOr<winback::Config> config =
       winback::LoadConfigFile(config_path);
