@@ -211,6 +211,9 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   // fails alone, and the API keeps serving.
   PipelineProcessOptions process_options;
   process_options.stage_delay = options.stage_delay;
+  process_options.on_exit = [&metrics](const ProcessUsage& usage) {
+    metrics.SetRunUsage(usage.cpu_seconds, usage.peak_rss_bytes);
+  };
   RunManager runs(config, std::move(writer), run_options,
                   ProcessPipeline(config, std::move(process_options)));
 

@@ -63,6 +63,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Name("winback_served_as_of_timestamp_seconds")
                        .Help("As-of time of the target lists served by default")
                        .Register(*registry_);
+  run_peak_rss_ = &prometheus::BuildGauge()
+                       .Name("winback_run_peak_rss_bytes")
+                       .Help("Peak resident memory of the last run's process")
+                       .Register(*registry_);
+  run_cpu_ = &prometheus::BuildGauge()
+                  .Name("winback_run_cpu_seconds")
+                  .Help("CPU time (user + system) of the last run's process")
+                  .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -136,6 +144,11 @@ void Metrics::SetRunTimes(const std::optional<RunRecord>& last_success,
     served_as_of_->Add({}).Set(static_cast<double>(served->as_of) /
                                kMicrosPerSecond);
   }
+}
+
+void Metrics::SetRunUsage(double cpu_seconds, int64_t peak_rss_bytes) {
+  run_cpu_->Add({}).Set(cpu_seconds);
+  run_peak_rss_->Add({}).Set(static_cast<double>(peak_rss_bytes));
 }
 
 std::string Metrics::Scrape() const {

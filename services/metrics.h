@@ -12,8 +12,11 @@
 //                                        finished (Unix time)
 //   winback_served_as_of_timestamp_seconds  the as-of time of the lists
 //                                        served by default (Unix time)
-// The last two have no sample until a run has succeeded; they come from the
-// store, so they survive restarts (alert on time() minus them).
+//   winback_run_peak_rss_bytes           peak memory of the last run's process
+//   winback_run_cpu_seconds              CPU time (user + system) of it
+// The two timestamps have no sample until a run has succeeded; they come
+// from the store, so they survive restarts (alert on time() minus them). The
+// last two have none until a run's process has exited.
 // No gRPC types: the gRPC edge passes method names and code names in.
 #ifndef WINBACK_SERVICES_METRICS_H_
 #define WINBACK_SERVICES_METRICS_H_
@@ -59,6 +62,8 @@ class Metrics {
   // `last_success`: Store::LastSucceededRun; `served`: LatestPublishedRun.
   void SetRunTimes(const std::optional<RunRecord>& last_success,
                    const std::optional<RunRecord>& served);
+  // What the last run's process used (PipelineProcessOptions::on_exit).
+  void SetRunUsage(double cpu_seconds, int64_t peak_rss_bytes);
 
   // The text exposition format of everything recorded (for tests).
   std::string Scrape() const;
@@ -77,6 +82,8 @@ class Metrics {
   prometheus::Gauge* cache_bytes_;
   prometheus::Family<prometheus::Gauge>* last_success_;
   prometheus::Family<prometheus::Gauge>* served_as_of_;
+  prometheus::Family<prometheus::Gauge>* run_peak_rss_;
+  prometheus::Family<prometheus::Gauge>* run_cpu_;
 };
 
 }  // namespace winback

@@ -64,6 +64,17 @@ TEST(Metrics, RunTimesAppearOnceKnownInUnixSeconds) {
             1'700'000'123.25);
 }
 
+TEST(Metrics, RunUsageAppearsOnceARunProcessHasExited) {
+  Metrics m;
+  EXPECT_FALSE(Sample(m.Scrape(), "winback_run_peak_rss_bytes"));
+  EXPECT_FALSE(Sample(m.Scrape(), "winback_run_cpu_seconds"));
+  m.SetRunUsage(11.25, 1'073'741'824);
+  m.SetRunUsage(9.5, 1'048'576'000);  // the last run's, not the largest
+  const std::string text = m.Scrape();
+  EXPECT_EQ(Sample(text, "winback_run_cpu_seconds"), 9.5) << text;
+  EXPECT_EQ(Sample(text, "winback_run_peak_rss_bytes"), 1'048'576'000.0);
+}
+
 TEST(Metrics, CountsTargetCacheEvents) {
   Metrics m;
   m.OnTargetCacheEvent(TargetCacheEvent::kMiss, 1000);

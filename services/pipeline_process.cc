@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,6 +234,19 @@ class ChildRun {
     spdlog::info("event=pipeline_process_started pid={}", pid_);
     if (options_.on_start) options_.on_start(pid_);
     const int status = Supervise();
+    ProcessUsage usage;
+    usage.pid = pid_;
+    usage.run_id = run_id_;
+    const auto seconds = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
+    };
+    usage.cpu_seconds = seconds(usage_.ru_utime) + seconds(usage_.ru_stime);
+    usage.peak_rss_bytes = static_cast<int64_t>(usage_.ru_maxrss) * 1024;
+    spdlog::info(
+        "event=pipeline_process_exited pid={} run_id={} cpu_seconds={:.3f} "
+        "peak_rss_mib={:.1f}",
+        pid_, run_id_, usage.cpu_seconds, usage.peak_rss_bytes / 1048576.0);
+    if (options_.on_exit) options_.on_exit(usage);
     absl::Status outcome;
     if (result_.has_value()) {
       outcome = *result_;
@@ -347,7 +361,7 @@ class ChildRun {
       if (open) open = Read(50, &pending);
       if (!open) ::usleep(20'000);
       int status = 0;
-      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      const pid_t done = ::wait4(pid_, &status, WNOHANG, &usage_);
       if (done == pid_ || (done < 0 && errno != EINTR)) {
         // Whatever it wrote is in the pipe by now. (Not waiting for the end
         // of the pipe: something it started may hold it open.)
@@ -421,6 +435,7 @@ class ChildRun {
   int64_t run_id_ = 0;
   bool killed_ = false;
   std::optional<absl::Status> result_;
+  rusage usage_{};
 };
 
 // The child's cancel flag, set by its signal thread.

@@ -14,6 +14,7 @@
 #ifndef WINBACK_SERVICES_PIPELINE_PROCESS_H_
 #define WINBACK_SERVICES_PIPELINE_PROCESS_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,6 +25,14 @@
 #include "services/run_manager.h"
 
 namespace winback {
+
+// What one run's process used, from wait4 once it has exited.
+struct ProcessUsage {
+  int pid = 0;
+  int64_t run_id = 0;      // 0 when it never began a run
+  double cpu_seconds = 0;  // user + system
+  int64_t peak_rss_bytes = 0;
+};
 
 struct PipelineProcessOptions {
   // The program and its arguments. Default: this program with
@@ -39,6 +48,9 @@ struct PipelineProcessOptions {
   absl::Duration stop_grace = absl::Seconds(20);
   // Called with the child's pid once it is started (tests, logs).
   std::function<void(int pid)> on_start;
+  // Called once the child has exited, before the run's terminal event
+  // (metrics).
+  std::function<void(const ProcessUsage&)> on_exit;
 };
 
 // A PipelineFn for RunManager that runs each run in a child process. The

@@ -256,6 +256,41 @@ TEST_F(PipelineProcessTest,
   EXPECT_EQ(run->state, RunState::kCancelled);
 }
 
+TEST_F(PipelineProcessTest, ReportsWhatTheChildUsed) {
+  const int64_t run_id = BeginRun();
+  PipelineProcessOptions options;
+  options.executable = "/usr/bin/python3";
+  // Touches 96 MiB and spins for 0.3 s of CPU, then reports and exits.
+  options.args = {
+      "python3", "-c",
+      "import os, time\n"
+      "block = bytearray(96 << 20)\n"
+      "for i in range(0, len(block), 4096): block[i] = 1\n"
+      "end = time.process_time() + 0.3\n"
+      "while time.process_time() < end: pass\n"
+      "os.write(3, b'" +
+          ProgressLine({run_id, "ingest", 0, 10, false, 0, 0}) +
+          "\\n')\n"
+          "os.write(3, b'" +
+          ResultLine(absl::InvalidArgumentError("customer.csv: missing")) +
+          "\\n')\n"};
+  int started = 0;
+  options.on_start = [&](int pid) { started = pid; };
+  std::optional<ProcessUsage> usage;
+  options.on_exit = [&](const ProcessUsage& u) { usage = u; };
+  absl::StatusOr<RunResult> result =
+      ProcessPipeline(config_, options)(store_.get(), {}, nullptr, &cancel_);
+  EXPECT_EQ(result.status(),
+            absl::InvalidArgumentError("customer.csv: missing"));
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(usage->pid, started);
+  EXPECT_EQ(usage->run_id, run_id);
+  EXPECT_GE(usage->peak_rss_bytes, int64_t{96} << 20);
+  EXPECT_LT(usage->peak_rss_bytes, int64_t{1} << 30);
+  EXPECT_GE(usage->cpu_seconds, 0.3);
+  EXPECT_LT(usage->cpu_seconds, 30.0);
+}
+
 TEST_F(PipelineProcessTest, AProgramThatCannotStartIsAnError) {
   PipelineProcessOptions options;
   options.executable = (dir_ / "no-such-program").string();

@@ -1620,6 +1620,14 @@ TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
   ASSERT_EQ(WaitForRun(d, first.run_id()), v1::RUN_STATE_SUCCEEDED);
   // Between runs the daemon has no child process.
   EXPECT_TRUE(ChildrenOf(d.pid()).empty());
+  // What the run's process used is a metric (a run reads the export into
+  // memory: more than the 1 MiB of CSV here).
+  const std::string page = d.MetricsPage();
+  EXPECT_GT(MetricSample(page, "winback_run_peak_rss_bytes").value_or(0),
+            1 << 20)
+      << page;
+  EXPECT_GT(MetricSample(page, "winback_run_cpu_seconds").value_or(0), 0)
+      << page;
 
   // The second run's process dies as the out-of-memory killer would kill it.
   const v1::Run second = StartRun(d);
