@@ -216,11 +216,12 @@ bool WriteAll(int fd, std::string_view text) {
 
 class ChildRun {
  public:
-  ChildRun(const std::string& config_json,
+  ChildRun(const std::string& config_json, const std::string& secret_env,
            const PipelineProcessOptions& options, Store* store,
            const RunRequest& request, const ProgressFn& progress,
            const std::atomic<bool>* cancel)
       : config_json_(config_json),
+        secret_env_(secret_env),
         options_(options),
         store_(store),
         request_(request),
@@ -241,6 +242,8 @@ class ChildRun {
       return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
     };
     usage.cpu_seconds = seconds(usage_.ru_utime) + seconds(usage_.ru_stime);
+    // The kernel counts the daemon's own peak (it shares the daemon's memory
+    // until exec) into the child's: a floor of about 30 MiB.
     usage.peak_rss_bytes = static_cast<int64_t>(usage_.ru_maxrss) * 1024;
     spdlog::info(
         "event=pipeline_process_exited pid={} run_id={} cpu_seconds={:.3f} "
@@ -338,9 +341,18 @@ class ChildRun {
       argv.push_back(const_cast<char*>(a.c_str()));
     }
     argv.push_back(nullptr);
+    // The daemon's environment, less the API keys: a run has no use for them.
+    std::vector<char*> env;
+    const std::string keys = secret_env_ + "=";
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (secret_env_.empty() || !std::string_view(*e).starts_with(keys)) {
+        env.push_back(*e);
+      }
+    }
+    env.push_back(nullptr);
     pid_t pid = 0;
     const int err = ::posix_spawn(&pid, options_.executable.c_str(), &actions,
-                                  &attr, argv.data(), environ);
+                                  &attr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (err != 0) {
@@ -425,6 +437,7 @@ class ChildRun {
   }
 
   const std::string& config_json_;
+  const std::string& secret_env_;  // a variable the child does not get
   const PipelineProcessOptions& options_;
   Store* const store_;
   const RunRequest& request_;
@@ -441,52 +454,56 @@ class ChildRun {
 // The child's cancel flag, set by its signal thread.
 std::atomic<bool> child_cancel{false};
 
-absl::StatusOr<RunRequest> ChildRequest(const nlohmann::json& doc,
-                                        int64_t* stage_delay_ms,
-                                        int64_t* parent_pid) {
+// What the daemon sent on stdin (see ChildRun::Spawn).
+struct ChildInput {
+  std::string config_json;
   RunRequest request;
-  const std::optional<RunTrigger> trigger =
-      ParseRunTrigger(doc.at("trigger").get<std::string>());
-  if (!trigger.has_value()) {
-    return absl::InvalidArgumentError("unknown trigger");
+  int64_t stage_delay_ms = 0;
+  int64_t parent_pid = 0;
+};
+
+absl::StatusOr<ChildInput> ReadChildInput(const std::string& text) {
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return absl::InvalidArgumentError("not JSON");
+  ChildInput in;
+  try {
+    in.config_json = doc.at("config").get<std::string>();
+    const std::optional<RunTrigger> trigger =
+        ParseRunTrigger(doc.at("trigger").get<std::string>());
+    if (!trigger.has_value()) {
+      return absl::InvalidArgumentError("unknown trigger");
+    }
+    in.request.trigger = *trigger;
+    in.request.request_id = doc.at("request_id").get<std::string>();
+    in.request.export_dir = doc.at("export_dir").get<std::string>();
+    if (doc.contains("as_of_us")) {
+      in.request.as_of = doc.at("as_of_us").get<int64_t>();
+    }
+    in.stage_delay_ms = doc.at("stage_delay_ms").get<int64_t>();
+    in.parent_pid = doc.at("parent_pid").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(e.what());
   }
-  request.trigger = *trigger;
-  request.request_id = doc.at("request_id").get<std::string>();
-  request.export_dir = doc.at("export_dir").get<std::string>();
-  if (doc.contains("as_of_us"))
-    request.as_of = doc.at("as_of_us").get<int64_t>();
-  *stage_delay_ms = doc.at("stage_delay_ms").get<int64_t>();
-  *parent_pid = doc.at("parent_pid").get<int64_t>();
-  return request;
+  return in;
 }
 
-int RunChild(const std::string& input) {
+int RunChild(const std::string& text) {
   const auto report = [](const absl::Status& status) {
     WriteAll(kProgressFd, ResultLine(status) + "\n");
     return status.ok() ? 0 : 1;
   };
-  const nlohmann::json doc = nlohmann::json::parse(input, nullptr, false);
-  int64_t stage_delay_ms = 0;
-  int64_t parent_pid = 0;
-  absl::StatusOr<RunRequest> request = absl::InvalidArgumentError("not JSON");
-  if (!doc.is_discarded()) {
-    try {
-      request = ChildRequest(doc, &stage_delay_ms, &parent_pid);
-    } catch (const nlohmann::json::exception& e) {
-      request = absl::InvalidArgumentError(e.what());
-    }
-  }
-  if (!request.ok()) {
+  absl::StatusOr<ChildInput> in = ReadChildInput(text);
+  if (!in.ok()) {
     return report(absl::InvalidArgumentError(
         absl::StrCat("the pipeline process's request on stdin is unreadable: ",
-                     request.status().message())));
+                     in.status().message())));
   }
   // The daemon may have died before the death signal was armed.
-  if (::getppid() != parent_pid) {
+  if (::getppid() != in->parent_pid) {
     return report(absl::AbortedError("the daemon is gone"));
   }
-  absl::StatusOr<Config> config = ParseConfig(
-      doc.at("config").get<std::string>(), "", "the daemon's configuration");
+  absl::StatusOr<Config> config =
+      ParseConfig(in->config_json, "", "the daemon's configuration");
   if (!config.ok()) return report(config.status());
   StoreOptions store_options;
   store_options.keep_runs = config->store.keep_runs;
@@ -494,7 +511,7 @@ int RunChild(const std::string& input) {
       Store::Open(config->store.path, store_options);
   if (!store.ok()) return report(store.status());
 
-  const absl::Duration delay = absl::Milliseconds(stage_delay_ms);
+  const absl::Duration delay = absl::Milliseconds(in->stage_delay_ms);
   const ProgressFn progress = [delay](const Progress& p) {
     WriteAll(kProgressFd, ProgressLine(p) + "\n");
     if (!p.done && delay > absl::ZeroDuration()) {
@@ -505,7 +522,7 @@ int RunChild(const std::string& input) {
     }
   };
   const absl::StatusOr<RunResult> result =
-      RunPipeline(*config, store->get(), *request, progress, &child_cancel);
+      RunPipeline(*config, store->get(), in->request, progress, &child_cancel);
   return report(result.status());
 }
 
@@ -514,10 +531,12 @@ int RunChild(const std::string& input) {
 PipelineFn ProcessPipeline(const Config& config,
                            PipelineProcessOptions options) {
   return
-      [config_json = ConfigToJson(config), options = std::move(options)](
+      [config_json = ConfigToJson(config),
+       secret_env = config.service.api_keys_env, options = std::move(options)](
           Store* store, const RunRequest& request, const ProgressFn& progress,
           const std::atomic<bool>* cancel) -> absl::StatusOr<RunResult> {
-        return ChildRun(config_json, options, store, request, progress, cancel)
+        return ChildRun(config_json, secret_env, options, store, request,
+                        progress, cancel)
             .Run();
       };
 }

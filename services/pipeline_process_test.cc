@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -161,6 +162,23 @@ TEST_F(PipelineProcessTest, TheChildGetsTheRequestAndTheDaemonsConfiguration) {
   result = Run("cat > " + saved);
   std::ifstream again(saved);
   EXPECT_FALSE(nlohmann::json::parse(again).contains("as_of_us"));
+}
+
+TEST_F(PipelineProcessTest, TheChildDoesNotGetTheApiKeys) {
+  config_.service.api_keys_env = "PIPELINE_PROCESS_TEST_KEYS";
+  ::setenv("PIPELINE_PROCESS_TEST_KEYS", "operator:secret", 1);
+  ::setenv("PIPELINE_PROCESS_TEST_KEYS_TOO", "kept", 1);
+  const std::string saved = (dir_ / "env.txt").string();
+  Run("env > " + saved);
+  ::unsetenv("PIPELINE_PROCESS_TEST_KEYS");
+  ::unsetenv("PIPELINE_PROCESS_TEST_KEYS_TOO");
+  std::ifstream in(saved);
+  const std::string env((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(env.find("operator:secret"), std::string::npos) << env;
+  EXPECT_NE(env.find("PIPELINE_PROCESS_TEST_KEYS_TOO=kept\n"),
+            std::string::npos)
+      << env;
+  EXPECT_NE(env.find("PATH="), std::string::npos) << env;
 }
 
 TEST_F(PipelineProcessTest, AChildKilledMidRunFailsItsRunAndSaysBySignal) {
