@@ -113,6 +113,8 @@ void ToProto(const RunRecord& run,
   out->set_error(run.error);
   out->set_published(run.published);
   out->set_current_stage(run.current_stage);
+  out->set_cpu_seconds(run.cpu_seconds.value_or(0));
+  out->set_peak_rss_bytes(run.peak_rss_bytes.value_or(0));
   for (const StageStat& s : run.stages) {
     v1::StageStat* p = out->add_stages();
     p->set_stage(s.stage);

@@ -57,6 +57,14 @@ TEST(ToProto, RunStatesAndTriggers) {
   EXPECT_FALSE(out.has_finish_time());
   EXPECT_EQ(out.stages(0).rows(), 10);
   EXPECT_EQ(out.counts().at("customers"), 3);
+  // Not recorded: zeros.
+  EXPECT_EQ(out.cpu_seconds(), 0);
+  EXPECT_EQ(out.peak_rss_bytes(), 0);
+  r.cpu_seconds = 11.5;
+  r.peak_rss_bytes = 1'073'741'824;
+  ToProto(r, {}, &out);
+  EXPECT_EQ(out.cpu_seconds(), 11.5);
+  EXPECT_EQ(out.peak_rss_bytes(), 1'073'741'824);
 }
 
 TEST(ToProto, RowIssuesSplitRepairsFromRejects) {

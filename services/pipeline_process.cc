@@ -6,7 +6,6 @@
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "jobs/common/resource_usage.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/pipeline/pipeline.h"
 #include "jobs/store/store.h"
@@ -238,13 +238,10 @@ class ChildRun {
     ProcessUsage usage;
     usage.pid = pid_;
     usage.run_id = run_id_;
-    const auto seconds = [](const timeval& t) {
-      return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
-    };
-    usage.cpu_seconds = seconds(usage_.ru_utime) + seconds(usage_.ru_stime);
+    usage.cpu_seconds = CpuSeconds(usage_);
     // The kernel counts the daemon's own peak (it shares the daemon's memory
     // until exec) into the child's: a floor of about 30 MiB.
-    usage.peak_rss_bytes = static_cast<int64_t>(usage_.ru_maxrss) * 1024;
+    usage.peak_rss_bytes = PeakRssBytes(usage_);
     spdlog::info(
         "event=pipeline_process_exited pid={} run_id={} cpu_seconds={:.3f} "
         "peak_rss_mib={:.1f}",
@@ -266,6 +263,12 @@ class ChildRun {
     }
     RunResult result;
     if (run_id_ > 0) {
+      if (const absl::Status recorded = store_->SetRunUsage(
+              run_id_, usage.cpu_seconds, usage.peak_rss_bytes);
+          !recorded.ok()) {
+        spdlog::error("event=run_usage_not_recorded run_id={} error=\"{}\"",
+                      run_id_, recorded.ToString());
+      }
       absl::StatusOr<RunRecord> record = store_->GetRun(run_id_);
       if (record.ok() && !IsFinished(record->state)) {
         // The child died before recording the end of its run.

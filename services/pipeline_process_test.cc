@@ -307,6 +307,11 @@ TEST_F(PipelineProcessTest, ReportsWhatTheChildUsed) {
   EXPECT_LT(usage->peak_rss_bytes, int64_t{1} << 30);
   EXPECT_GE(usage->cpu_seconds, 0.3);
   EXPECT_LT(usage->cpu_seconds, 30.0);
+  // The run records the same.
+  absl::StatusOr<RunRecord> run = store_->GetRun(run_id);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->cpu_seconds, usage->cpu_seconds);
+  EXPECT_EQ(run->peak_rss_bytes, usage->peak_rss_bytes);
 }
 
 TEST_F(PipelineProcessTest, AProgramThatCannotStartIsAnError) {

@@ -132,13 +132,18 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
 
   SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
   SQLite::Statement run(db,
-                        "SELECT run_id, state, published, as_of_us FROM runs "
+                        "SELECT run_id, state, published, as_of_us, "
+                        "cpu_seconds, peak_rss_bytes FROM runs "
                         "ORDER BY run_id DESC LIMIT 1");
   ASSERT_TRUE(run.executeStep());
   const int64_t run_id = run.getColumn(0).getInt64();
   EXPECT_EQ(run.getColumn(1).getString(), "succeeded");
   EXPECT_EQ(run.getColumn(2).getInt(), 1);
   const int64_t as_of = run.getColumn(3).getInt64();
+  // What the process used is recorded: some CPU, and more memory than the
+  // export's few MiB of CSV.
+  EXPECT_GT(run.getColumn(4).getDouble(), 0);
+  EXPECT_GT(run.getColumn(5).getInt64(), int64_t{4} << 20);
   // Every stage's rows in the printed summary are the stored ones (publish
   // used to print fewer than it recorded).
   SQLite::Statement stages(

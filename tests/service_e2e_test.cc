@@ -1628,6 +1628,27 @@ TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
       << page;
   EXPECT_GT(MetricSample(page, "winback_run_cpu_seconds").value_or(0), 0)
       << page;
+  // The run records the same figures, and GetRun and winbackctl show them.
+  v1::GetRunRequest get;
+  get.set_run_id(first.run_id());
+  v1::Run run;
+  ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &run).ok());
+  EXPECT_EQ(static_cast<double>(run.peak_rss_bytes()),
+            MetricSample(page, "winback_run_peak_rss_bytes").value_or(0));
+  EXPECT_NEAR(run.cpu_seconds(),
+              MetricSample(page, "winback_run_cpu_seconds").value_or(0), 1e-9);
+  std::string out;
+  ASSERT_EQ(RunCommand(Winbackctl(d, kOperatorKey) + "run " +
+                           std::to_string(first.run_id()),
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(out.find(absl::StrFormat(
+                "  process   %.1f s of CPU, peak memory %.0f MiB\n",
+                run.cpu_seconds(),
+                static_cast<double>(run.peak_rss_bytes()) / (1 << 20))),
+            std::string::npos)
+      << out;
 
   // The second run's process dies as the out-of-memory killer would kill it.
   const v1::Run second = StartRun(d);
@@ -1635,10 +1656,10 @@ TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
   ASSERT_GT(pipeline, 0);
   ::kill(pipeline, SIGKILL);
   ASSERT_EQ(WaitForRun(d, second.run_id()), v1::RUN_STATE_FAILED);
-  v1::GetRunRequest get;
   get.set_run_id(second.run_id());
-  v1::Run run;
   ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &run).ok());
+  // A killed process's usage is known too.
+  EXPECT_GT(run.peak_rss_bytes(), 0);
   EXPECT_EQ(run.error(), "the pipeline process (pid " +
                              std::to_string(pipeline) +
                              ") was killed by signal 9 (Killed); the kernel's "

@@ -8,6 +8,7 @@
 
 #include "absl/debugging/failure_signal_handler.h"
 #include "absl/debugging/symbolize.h"
+#include "jobs/common/resource_usage.h"
 #include "jobs/config/config.h"
 #include "jobs/pipeline/pipeline.h"
 #include "jobs/pipeline/run_lock.h"
@@ -62,7 +63,9 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
   if (*interrupted > 0) {
     spdlog::warn("marked {} interrupted run(s) failed", *interrupted);
   }
-  auto progress = [](const Progress& p) {
+  int64_t run_id = 0;
+  auto progress = [&run_id](const Progress& p) {
+    run_id = p.run_id;
     if (p.done) {
       spdlog::info("run {} stage {} done: {} rows in {:.3f} s", p.run_id,
                    p.stage, p.rows, p.seconds);
@@ -73,6 +76,16 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
   };
   absl::StatusOr<RunResult> result =
       RunPipeline(*config, store->get(), request, progress);
+  // What this process used for the run (runs.cpu_seconds, peak_rss_bytes).
+  rusage usage{};
+  if (run_id > 0 && ::getrusage(RUSAGE_SELF, &usage) == 0) {
+    const absl::Status recorded =
+        (*store)->SetRunUsage(run_id, CpuSeconds(usage), PeakRssBytes(usage));
+    if (!recorded.ok()) {
+      spdlog::warn("run {}: usage not recorded: {}", run_id,
+                   std::string(recorded.message()));
+    }
+  }
   if (!result.ok()) {
     std::cerr << "winback: run failed: " << result.status().message() << "\n";
     return 1;

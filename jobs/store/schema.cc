@@ -334,7 +334,16 @@ CREATE TABLE contact_holds (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<SchemaMigration, 8> kMigrations = {{
+// What a run's process used, recorded once it has ended: CPU time (user +
+// system) and peak resident memory. NULL for runs before this, and for a
+// run whose process could not be measured.
+constexpr std::string_view kMigration9 = R"sql(
+ALTER TABLE runs ADD COLUMN cpu_seconds REAL CHECK (cpu_seconds >= 0);
+ALTER TABLE runs
+  ADD COLUMN peak_rss_bytes INTEGER CHECK (peak_rss_bytes >= 0);
+)sql";
+
+constexpr std::array<SchemaMigration, 9> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
@@ -347,6 +356,7 @@ constexpr std::array<SchemaMigration, 8> kMigrations = {{
     {7, "campaigns.suppress_listed_within_us, campaigns.recently_listed",
      kMigration7},
     {8, "contact_holds", kMigration8},
+    {9, "runs.cpu_seconds, runs.peak_rss_bytes", kMigration9},
 }};
 
 constexpr std::array<std::string_view, 16> kRunOutputTables = {

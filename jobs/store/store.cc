@@ -39,7 +39,7 @@ constexpr char kInterruptedError[] =
 constexpr char kRunColumns[] =
     "run_id, request_id, state, trigger, as_of_us, started_at_us, "
     "finished_at_us, error, published, current_stage, config_json, "
-    "as_of_requested";
+    "as_of_requested, cpu_seconds, peak_rss_bytes";
 
 constexpr char kUnfinishedStates[] = "('pending', 'running')";
 // Picks the run served by default (LatestPublishedRun) from `runs`: the
@@ -213,6 +213,10 @@ absl::StatusOr<RunRecord> DecodeRun(SQLite::Statement& q) {
   run.config_json = Text(q.getColumn(10));
   if (!q.getColumn(11).isNull()) {
     run.as_of_requested = q.getColumn(11).getInt() != 0;
+  }
+  if (!q.getColumn(12).isNull()) run.cpu_seconds = q.getColumn(12).getDouble();
+  if (!q.getColumn(13).isNull()) {
+    run.peak_rss_bytes = q.getColumn(13).getInt64();
   }
   return run;
 }
@@ -628,6 +632,31 @@ absl::Status Store::SetAsOf(int64_t run_id, Micros as_of) {
         tx.commit();
         return absl::OkStatus();
       });
+}
+
+absl::Status Store::SetRunUsage(int64_t run_id, double cpu_seconds,
+                                int64_t peak_rss_bytes) {
+  if (!std::isfinite(cpu_seconds) || cpu_seconds < 0 || peak_rss_bytes < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("run ", run_id,
+                     ": CPU seconds and peak memory must be finite and >= 0"));
+  }
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(absl::StrCat("SetRunUsage(run ", run_id, ")"),
+                 [&]() -> absl::Status {
+                   SQLite::Statement q(db,
+                                       "UPDATE runs SET cpu_seconds = ?, "
+                                       "peak_rss_bytes = ? WHERE run_id = ?");
+                   q.bind(1, cpu_seconds);
+                   q.bind(2, peak_rss_bytes);
+                   q.bind(3, run_id);
+                   if (q.exec() == 0) {
+                     return absl::NotFoundError(
+                         absl::StrCat("run ", run_id, " not found"));
+                   }
+                   return absl::OkStatus();
+                 });
 }
 
 absl::Status Store::SetConfigJson(int64_t run_id,

@@ -98,6 +98,11 @@ struct RunRecord {
   std::string error;                  // empty unless failed or cancelled
   bool published = false;
   std::string current_stage;      // the stage last recorded; empty before any
+  // What the run's process used, once recorded (SetRunUsage): CPU time
+  // (user + system) and peak resident memory. Unset before schema 9 and
+  // until the run has ended.
+  std::optional<double> cpu_seconds;
+  std::optional<int64_t> peak_rss_bytes;
   std::string config_json;        // empty when not recorded
   std::vector<StageStat> stages;  // in the order they were first recorded
 };
@@ -161,6 +166,12 @@ class Store {
 
   // Updates the as-of time of an unfinished run (known after ingest).
   absl::Status SetAsOf(int64_t run_id, Micros as_of);
+
+  // Records what the run's process used (a finished run too: it is known
+  // once the process has exited). InvalidArgument for negative or
+  // non-finite figures, NotFound for an unknown run.
+  absl::Status SetRunUsage(int64_t run_id, double cpu_seconds,
+                           int64_t peak_rss_bytes);
 
   // Records the effective configuration (JSON) of an unfinished run.
   absl::Status SetConfigJson(int64_t run_id, std::string_view config_json);

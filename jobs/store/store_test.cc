@@ -84,6 +84,34 @@ class StoreTest : public ::testing::Test {
     return db;
   }
 
+  // Undoes the migrations after `version`, newest first: the layout of a
+  // database written by the code of that version.
+  void RollBackTo(int version) {
+    const std::vector<std::pair<int, std::vector<const char*>>> undo = {
+        {9,
+         {"ALTER TABLE runs DROP COLUMN cpu_seconds",
+          "ALTER TABLE runs DROP COLUMN peak_rss_bytes"}},
+        {8, {"DROP TABLE contact_holds"}},
+        {7,
+         {"ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us",
+          "ALTER TABLE campaigns DROP COLUMN recently_listed"}},
+        {6, {"ALTER TABLE runs DROP COLUMN as_of_requested"}},
+        {5, {"DROP TABLE campaign_readouts"}},
+        {4, {"ALTER TABLE diagnosis_months DROP COLUMN partial"}},
+        {3, {"ALTER TABLE campaigns DROP COLUMN min_revenue_at_risk"}},
+    };
+    ASSERT_EQ(undo.front().first, LatestSchemaVersion())
+        << "a new migration needs its undo here";
+    auto db = Raw();
+    for (const auto& [v, statements] : undo) {
+      if (v <= version) continue;
+      for (const char* sql : statements) db->exec(sql);
+    }
+    db->exec(absl::StrCat("DELETE FROM schema_migrations WHERE version > ",
+                          version));
+    db->exec(absl::StrCat("PRAGMA user_version = ", version));
+  }
+
   int64_t CountRows(const char* table, int64_t run_id) {
     return Raw()
         ->execAndGet(absl::StrCat("SELECT COUNT(*) FROM ", table,
@@ -177,20 +205,9 @@ TEST_F(StoreTest, MigratesAVersion2DatabaseKeepingItsRuns) {
     const absl::Status published = store->PublishRun(old_run, out, kT0 + 1);
     ASSERT_TRUE(published.ok()) << published;
   }
-  {
-    // Back to the version-2 layout: what a database written by the code
-    // before migration 3 holds.
-    auto db = Raw();
-    db->exec("DROP TABLE contact_holds");
-    db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
-    db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
-    db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
-    db->exec("DROP TABLE campaign_readouts");
-    db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
-    db->exec("ALTER TABLE campaigns DROP COLUMN min_revenue_at_risk");
-    db->exec("DELETE FROM schema_migrations WHERE version >= 3");
-    db->exec("PRAGMA user_version = 2");
-  }
+  // Back to the version-2 layout: what a database written by the code
+  // before migration 3 holds.
+  RollBackTo(2);
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
@@ -263,18 +280,8 @@ TEST_F(StoreTest, MigratesAVersion3DatabaseMarkingEachRunsPartialMonth) {
       runs.push_back(run->run_id);
     }
   }
-  {
-    // Back to the version-3 layout: no partial column.
-    auto db = Raw();
-    db->exec("DROP TABLE contact_holds");
-    db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
-    db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
-    db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
-    db->exec("DROP TABLE campaign_readouts");
-    db->exec("ALTER TABLE diagnosis_months DROP COLUMN partial");
-    db->exec("DELETE FROM schema_migrations WHERE version >= 4");
-    db->exec("PRAGMA user_version = 3");
-  }
+  // Back to the version-3 layout: no partial column.
+  RollBackTo(3);
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
@@ -307,15 +314,7 @@ TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
     ASSERT_NE(store, nullptr);
     old_run = PublishNewRun(*store, 2);
   }
-  {
-    auto db = Raw();
-    db->exec("DROP TABLE contact_holds");
-    db->exec("ALTER TABLE campaigns DROP COLUMN suppress_listed_within_us");
-    db->exec("ALTER TABLE campaigns DROP COLUMN recently_listed");
-    db->exec("ALTER TABLE runs DROP COLUMN as_of_requested");
-    db->exec("DELETE FROM schema_migrations WHERE version >= 6");
-    db->exec("PRAGMA user_version = 5");
-  }
+  RollBackTo(5);
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
@@ -348,6 +347,46 @@ TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
   ASSERT_OK(found);
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->as_of_requested, true);
+}
+
+// Migration 9 adds what a run's process used: unknown for the runs before
+// it; SetRunUsage records it, on a finished run too.
+TEST_F(StoreTest, MigratesAVersion8DatabaseAndRecordsRunUsage) {
+  int64_t old_run = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    old_run = PublishNewRun(*store, 2);
+  }
+  RollBackTo(8);
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
+            LatestSchemaVersion());
+  absl::StatusOr<RunRecord> old = store->GetRun(old_run);
+  ASSERT_OK(old);
+  EXPECT_FALSE(old->cpu_seconds.has_value());
+  EXPECT_FALSE(old->peak_rss_bytes.has_value());
+
+  EXPECT_OK_STATUS(store->SetRunUsage(old_run, 11.25, 1'073'741'824));
+  old = store->GetRun(old_run);
+  ASSERT_OK(old);
+  EXPECT_EQ(old->cpu_seconds, 11.25);
+  EXPECT_EQ(old->peak_rss_bytes, 1'073'741'824);
+  // ListRuns decodes the same columns.
+  absl::StatusOr<std::vector<RunRecord>> listed =
+      store->ListRuns(10, std::nullopt);
+  ASSERT_OK(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().peak_rss_bytes, 1'073'741'824);
+
+  EXPECT_EQ(store->SetRunUsage(old_run + 1, 1, 1).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->SetRunUsage(old_run, -1, 1).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->SetRunUsage(old_run, 1, -1).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->GetRun(old_run)->cpu_seconds, 11.25);
 }
 
 TEST_F(StoreTest, ReopeningIsIdempotent) {

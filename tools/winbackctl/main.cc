@@ -175,6 +175,11 @@ void PrintRun(const v1::Run& r) {
     std::cout << "  request   " << r.request_id() << "\n";
   }
   if (!r.error().empty()) std::cout << "  error     " << r.error() << "\n";
+  if (r.peak_rss_bytes() > 0) {
+    std::cout << absl::StrFormat(
+        "  process   %.1f s of CPU, peak memory %.0f MiB\n", r.cpu_seconds(),
+        static_cast<double>(r.peak_rss_bytes()) / (1 << 20));
+  }
   for (const v1::StageStat& s : r.stages()) {
     // A stage is recorded with no time and rows when it begins: the run's
     // current stage is then still going, or is where the run stopped.
