@@ -112,6 +112,21 @@ class StoreTest : public ::testing::Test {
     db->exec(absl::StrCat("PRAGMA user_version = ", version));
   }
 
+  // A database of `version` holding one published run (*old_run), opened
+  // by this code: migrated to the latest version.
+  std::unique_ptr<Store> MigratedFrom(int version, int64_t* old_run) {
+    {
+      auto store = OpenStore();
+      if (store == nullptr) return nullptr;
+      *old_run = PublishNewRun(*store, 2);
+    }
+    RollBackTo(version);
+    auto store = OpenStore();
+    EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
+              LatestSchemaVersion());
+    return store;
+  }
+
   int64_t CountRows(const char* table, int64_t run_id) {
     return Raw()
         ->execAndGet(absl::StrCat("SELECT COUNT(*) FROM ", table,
@@ -309,16 +324,8 @@ TEST_F(StoreTest, MigratesAVersion3DatabaseMarkingEachRunsPartialMonth) {
 // without it (not recorded), new runs with it.
 TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
   int64_t old_run = 0;
-  {
-    auto store = OpenStore();
-    ASSERT_NE(store, nullptr);
-    old_run = PublishNewRun(*store, 2);
-  }
-  RollBackTo(5);
-  auto store = OpenStore();
+  auto store = MigratedFrom(5, &old_run);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
-            LatestSchemaVersion());
   absl::StatusOr<RunRecord> old = store->GetRun(old_run);
   ASSERT_OK(old);
   EXPECT_FALSE(old->as_of_requested.has_value());
@@ -353,16 +360,8 @@ TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
 // it; SetRunUsage records it, on a finished run too.
 TEST_F(StoreTest, MigratesAVersion8DatabaseAndRecordsRunUsage) {
   int64_t old_run = 0;
-  {
-    auto store = OpenStore();
-    ASSERT_NE(store, nullptr);
-    old_run = PublishNewRun(*store, 2);
-  }
-  RollBackTo(8);
-  auto store = OpenStore();
+  auto store = MigratedFrom(8, &old_run);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(Raw()->execAndGet("PRAGMA user_version").getInt(),
-            LatestSchemaVersion());
   absl::StatusOr<RunRecord> old = store->GetRun(old_run);
   ASSERT_OK(old);
   EXPECT_FALSE(old->cpu_seconds.has_value());
