@@ -1189,6 +1189,17 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
     EXPECT_EQ(row[3] + " " + row[4],
               UtcSeconds(as_of_s).replace(10, 1, " ") + "Z")
         << out;
+    // The last column is the run's peak memory in MiB.
+    v1::GetRunRequest get;
+    get.set_run_id(id);
+    v1::Run got;
+    ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &got).ok());
+    ASSERT_GT(got.peak_rss_bytes(), 0);
+    EXPECT_EQ(
+        row.back(),
+        absl::StrFormat("%.0f",
+                        static_cast<double>(got.peak_rss_bytes()) / (1 << 20)))
+        << out;
   }
 
   // The same request_id with another as-of time is another request.

@@ -435,17 +435,24 @@ int main(int argc, char** argv) {
         return Fail(s);
       }
       if (!header) {  // only once the call has succeeded
-        std::cout << absl::StrFormat("%6s  %-10s %-9s %-20s %-20s %-20s %s\n",
-                                     "run", "state", "trigger", "as of",
-                                     "started", "finished", "published");
+        std::cout << absl::StrFormat(
+            "%6s  %-10s %-9s %-20s %-20s %-20s %-9s %s\n", "run", "state",
+            "trigger", "as of", "started", "finished", "published", "peak MiB");
         header = true;
       }
       for (const v1::Run& r : resp.runs()) {
+        // Peak memory, run after run: what a memory limit must allow.
+        const std::string peak =
+            r.peak_rss_bytes() > 0
+                ? absl::StrFormat(
+                      "%.0f",
+                      static_cast<double>(r.peak_rss_bytes()) / (1 << 20))
+                : "-";
         std::cout << absl::StrFormat(
-            "%6d  %-10s %-9s %-20s %-20s %-20s %s\n", r.run_id(),
+            "%6d  %-10s %-9s %-20s %-20s %-20s %-9s %s\n", r.run_id(),
             StateName(r.state()), TriggerName(r.trigger()), Time(r.as_of()),
             Time(r.start_time()), Time(r.finish_time()),
-            r.published() ? "yes" : "no");
+            r.published() ? "yes" : "no", peak);
       }
       req.set_page_token(resp.next_page_token());
     } while (!req.page_token().empty());
