@@ -34,23 +34,31 @@ namespace pipeline_process_internal {
 
 using nlohmann::json;
 
+namespace {
+
+// One line of JSON. Text that is not UTF-8 (a message may quote a file's
+// bytes) has its bad bytes replaced rather than failing the whole line.
+std::string Dump(const json& doc) {
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
 std::string ProgressLine(const Progress& p) {
-  return json{{"progress",
-               {{"run_id", p.run_id},
-                {"stage", p.stage},
-                {"index", p.stage_index},
-                {"count", p.stage_count},
-                {"done", p.done},
-                {"rows", p.rows},
-                {"seconds", p.seconds}}}}
-      .dump();
+  return Dump(json{{"progress",
+                    {{"run_id", p.run_id},
+                     {"stage", p.stage},
+                     {"index", p.stage_index},
+                     {"count", p.stage_count},
+                     {"done", p.done},
+                     {"rows", p.rows},
+                     {"seconds", p.seconds}}}});
 }
 
 std::string ResultLine(const absl::Status& status) {
-  return json{{"result",
-               {{"code", static_cast<int>(status.code())},
-                {"message", std::string(status.message())}}}}
-      .dump();
+  return Dump(json{{"result",
+                    {{"code", static_cast<int>(status.code())},
+                     {"message", std::string(status.message())}}}});
 }
 
 namespace {
@@ -306,7 +314,8 @@ class ChildRun {
     // The request goes in as a file, so that a child that dies before
     // reading it cannot leave the daemon blocked on (or killed by) a pipe.
     Fd input(Lifted(::memfd_create("winback-pipeline-request", MFD_CLOEXEC)));
-    if (input.get() < 0 || !WriteAll(input.get(), request.dump()) ||
+    if (input.get() < 0 ||
+        !WriteAll(input.get(), pipeline_process_internal::Dump(request)) ||
         ::lseek(input.get(), 0, SEEK_SET) != 0) {
       return absl::InternalError(absl::StrCat(
           "cannot write the pipeline process's request: ", Errno(errno)));

@@ -45,6 +45,14 @@ TEST(PipelineProcessProtocol, ProgressAndResultLinesReadBackAsWritten) {
   ASSERT_TRUE(line.ok()) << line.status();
   ASSERT_TRUE(line->result.has_value());
   EXPECT_EQ(*line->result, failed);
+  // A message quoting bytes that are not UTF-8 (a file's header, say) still
+  // makes a line, with those bytes replaced.
+  line = ParseChildLine(ResultLine(absl::InvalidArgumentError(
+      "customer.csv:1: expected header 'customer_id', found 'caf\xe9'")));
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->result->message(),
+            "customer.csv:1: expected header 'customer_id', found "
+            "'caf\xef\xbf\xbd'");
   line = ParseChildLine(ResultLine(absl::OkStatus()));
   ASSERT_TRUE(line.ok()) << line.status();
   EXPECT_TRUE(line->result->ok());
