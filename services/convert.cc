@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "jobs/common/utf8.h"
 #include "jobs/features/features.h"
 
 namespace winback {
@@ -110,7 +111,8 @@ void ToProto(const RunRecord& run,
   if (run.finished_at.has_value()) {
     *out->mutable_finish_time() = ToTimestamp(*run.finished_at);
   }
-  out->set_error(run.error);
+  // An error may quote a file's bytes; a proto string must be UTF-8.
+  out->set_error(EscapeInvalidUtf8(run.error));
   out->set_published(run.published);
   out->set_current_stage(run.current_stage);
   out->set_cpu_seconds(run.cpu_seconds.value_or(0));
@@ -142,7 +144,7 @@ void ToProto(const RunEvent& e, v1::RunEvent* out) {
   out->set_rows(e.rows);
   out->set_seconds(e.seconds);
   out->set_state(ToProto(e.state));
-  out->set_error(e.error);
+  out->set_error(EscapeInvalidUtf8(e.error));
 }
 
 void ToProto(const SegmentRecord& s, v1::Segment* out) {

@@ -62,9 +62,24 @@ TEST(ToProto, RunStatesAndTriggers) {
   EXPECT_EQ(out.peak_rss_bytes(), 0);
   r.cpu_seconds = 11.5;
   r.peak_rss_bytes = 1'073'741'824;
+  // An error that is not UTF-8 is served escaped: a proto string must be.
+  r.error = "found 'pr\xE9nom'";
   ToProto(r, {}, &out);
+  EXPECT_EQ(out.error(), "found 'pr\\xE9nom'");
   EXPECT_EQ(out.cpu_seconds(), 11.5);
   EXPECT_EQ(out.peak_rss_bytes(), 1'073'741'824);
+}
+
+TEST(ToProto, RunEventErrorsAreServedAsUtf8) {
+  RunEvent e;
+  e.run_id = 3;
+  e.state = RunState::kFailed;
+  e.error = "found 'pr\xE9nom'";
+  e.terminal = true;
+  v1::RunEvent out;
+  ToProto(e, &out);
+  EXPECT_EQ(out.error(), "found 'pr\\xE9nom'");
+  EXPECT_EQ(out.state(), v1::RUN_STATE_FAILED);
 }
 
 TEST(ToProto, RowIssuesSplitRepairsFromRejects) {

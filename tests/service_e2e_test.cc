@@ -67,6 +67,8 @@ const std::filesystem::path& DataDir() {
 
 struct DaemonConfig {
   std::string schedule = "enabled: false";
+  // The export; empty: the shared generated one (DataDir()).
+  std::string data_dir;
   int stage_delay_ms = 0;
   // PEM files: when set the daemon serves TLS and the test's channel trusts
   // `tls_root` (the certificate itself, for a self-signed one).
@@ -94,18 +96,20 @@ class Daemon {
     std::filesystem::create_directories(dir_);
     WriteFile(dir_ / "keys.txt", std::string("# test keys\nreader ") +
                                      kReaderKey + "\n");
-    WriteFile(dir_ / "winback.yaml",
-              "data:\n  dir: " + DataDir().string() +
-                  "\nstore:\n  path: " + (dir_ / "winback.db").string() +
-                  "\nservice:\n  listen: 127.0.0.1:0\n  metrics_listen: "
-                  "127.0.0.1:0\n  api_keys_file: keys.txt\n"
-                  "  api_keys_env: WINBACK_TEST_KEYS\n  default_page_size: "
-                  "100\n  max_page_size: 500\n" +
-                  (config.tls_cert.empty()
-                       ? std::string()
-                       : "  tls_cert_file: " + config.tls_cert +
-                             "\n  tls_key_file: " + config.tls_key + "\n") +
-                  "schedule:\n  " + config.schedule + "\n");
+    WriteFile(
+        dir_ / "winback.yaml",
+        "data:\n  dir: " +
+            (config.data_dir.empty() ? DataDir().string() : config.data_dir) +
+            "\nstore:\n  path: " + (dir_ / "winback.db").string() +
+            "\nservice:\n  listen: 127.0.0.1:0\n  metrics_listen: "
+            "127.0.0.1:0\n  api_keys_file: keys.txt\n"
+            "  api_keys_env: WINBACK_TEST_KEYS\n  default_page_size: "
+            "100\n  max_page_size: 500\n" +
+            (config.tls_cert.empty()
+                 ? std::string()
+                 : "  tls_cert_file: " + config.tls_cert +
+                       "\n  tls_key_file: " + config.tls_key + "\n") +
+            "schedule:\n  " + config.schedule + "\n");
     const std::filesystem::path ports = dir_ / "ports";
     std::filesystem::remove(ports);
     pid_ = ::fork();
@@ -1698,6 +1702,46 @@ TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
   ASSERT_TRUE(
       d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &lcr).ok());
   EXPECT_EQ(lcr.run_id(), third.run_id());
+}
+
+// An export saved as Latin-1 fails on its header, and the error that quotes
+// it is still served (a proto string must be UTF-8: unescaped, the reply
+// could not be decoded and the operator could not see why the run failed).
+TEST(ServiceE2E, AnErrorQuotingBytesThatAreNotUtf8IsServedEscaped) {
+  TempDir dir("svc-latin1");
+  const std::filesystem::path data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  for (const char* f : {"customer.csv", "product.csv", "transactions.csv",
+                        "click_stream.csv"}) {
+    std::filesystem::copy_file(DataDir() / f, data / f);
+  }
+  std::string customers = testing::ReadFile(data / "customer.csv");
+  customers.replace(0, customers.find('\n'), "customer_id,pr\xE9nom,last_name");
+  WriteFile(data / "customer.csv", customers);
+  Daemon d(dir.path() / "daemon");
+  DaemonConfig config;
+  config.data_dir = data.string();
+  d.Start(config);
+  const v1::Run run = StartRun(d);
+  ASSERT_EQ(WaitForRun(d, run.run_id()), v1::RUN_STATE_FAILED);
+  v1::GetRunRequest get;
+  get.set_run_id(run.run_id());
+  v1::Run got;
+  const grpc::Status s = d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(got.error().find("customer.csv:1: expected header '"),
+            std::string::npos)
+      << got.error();
+  EXPECT_NE(got.error().find("found 'customer_id,pr\\xE9nom,last_name'"),
+            std::string::npos)
+      << got.error();
+  std::string out;
+  EXPECT_EQ(RunCommand(Winbackctl(d, kOperatorKey) + "run " +
+                           std::to_string(run.run_id()),
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("pr\\xE9nom"), std::string::npos) << out;
 }
 
 TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {

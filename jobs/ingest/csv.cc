@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "jobs/common/utf8.h"
 
 namespace winback::ingest_internal {
 namespace {
@@ -17,11 +18,9 @@ constexpr std::string_view kRepairNames[kRepairCount] = {"joined_product_name",
                                                          "session_id_case"};
 
 // Shortens `s` for an error message.
-std::string Clip(std::string_view s) {
-  constexpr size_t kMax = 200;
-  if (s.size() <= kMax) return std::string(s);
-  return absl::StrCat(std::string(s.substr(0, kMax)), "...");
-}
+// At most 200 bytes of a file's text for an error message, as valid UTF-8
+// (the message goes into gRPC strings and JSON).
+std::string Clip(std::string_view s) { return EscapeInvalidUtf8(s, 200); }
 
 }  // namespace
 

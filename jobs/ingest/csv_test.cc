@@ -90,6 +90,21 @@ TEST(ConsumeHeader, WrongHeaderNamesFileLineExpectedAndFound) {
               HasSubstr("f.csv:1: expected header 'id', found an empty file"));
 }
 
+// The message quotes what it found as UTF-8, so that it can be stored and
+// served: a Latin-1 export's bytes are escaped, and a long header is cut
+// between characters.
+TEST(ConsumeHeader, QuotesAHeaderThatIsNotUtf8AsEscapes) {
+  std::string_view latin1 = "id,pr\xE9nom\n1,x\n";
+  EXPECT_EQ(ConsumeHeader("f.csv", "id,name", &latin1).message(),
+            "f.csv:1: expected header 'id,name', found 'id,pr\\xE9nom'");
+  // 199 ASCII bytes, then 'é' across bytes 200 and 201.
+  const std::string long_header = std::string(199, 'a') + "\xC3\xA9" + "zz\n";
+  std::string_view text = long_header;
+  EXPECT_EQ(ConsumeHeader("f.csv", "id", &text).message(),
+            "f.csv:1: expected header 'id', found '" + std::string(199, 'a') +
+                "...'");
+}
+
 TEST(SplitAtLines, PiecesEndAtLineEndsAndCoverTheText) {
   const std::string text = "aaaa\nbb\ncccccc\nd\neeeeeeeeee\nff";
   for (int n = 1; n <= 8; ++n) {
