@@ -16,6 +16,10 @@ namespace winback {
 std::string EscapeInvalidUtf8(std::string_view text,
                               size_t max_bytes = std::string_view::npos);
 
+// The offset of the first byte of `text` that is not part of a valid UTF-8
+// sequence, or npos when all of it is valid.
+size_t FirstInvalidUtf8(std::string_view text);
+
 }  // namespace winback
 
 #endif  // WINBACK_JOBS_COMMON_UTF8_H_

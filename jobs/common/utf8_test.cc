@@ -31,6 +31,13 @@ TEST(EscapeInvalidUtf8, KeepsValidTextAndEscapesEachBadByte) {
   EXPECT_EQ(EscapeInvalidUtf8("\xE2\x82x"), "\\xE2\\x82x");
 }
 
+TEST(FirstInvalidUtf8, IsTheOffsetOfTheFirstBadByte) {
+  EXPECT_EQ(FirstInvalidUtf8(""), std::string_view::npos);
+  EXPECT_EQ(FirstInvalidUtf8("caf\xC3\xA9"), std::string_view::npos);
+  EXPECT_EQ(FirstInvalidUtf8("caf\xE9"), 3u);
+  EXPECT_EQ(FirstInvalidUtf8("\xC3\xA9\xE2\x82"), 2u);
+}
+
 TEST(EscapeInvalidUtf8, CutsAtACharacterBoundary) {
   EXPECT_EQ(EscapeInvalidUtf8("abcdef", 4), "abcd...");
   EXPECT_EQ(EscapeInvalidUtf8("abcd", 4), "abcd");
@@ -82,8 +89,17 @@ TEST(EscapeInvalidUtf8, RandomBytesComeOutValidAndLoseNothing) {
     const std::string out = EscapeInvalidUtf8(text);
     ASSERT_TRUE(IconvAcceptsUtf8(out)) << "input bytes: " << out;
     ASSERT_EQ(Unescape(out), text);
-    // Valid input, by glibc's judgement, is left as it is.
-    if (IconvAcceptsUtf8(text)) ASSERT_EQ(out, text);
+    // Valid input, by glibc's judgement, is left as it is, and only it is
+    // found valid.
+    const bool valid = IconvAcceptsUtf8(text);
+    if (valid) ASSERT_EQ(out, text);
+    ASSERT_EQ(FirstInvalidUtf8(text) == std::string_view::npos, valid) << out;
+    if (!valid) {
+      // Everything before the first bad byte is kept as it was.
+      const size_t bad = FirstInvalidUtf8(text);
+      ASSERT_EQ(out.substr(0, bad), text.substr(0, bad));
+      ASSERT_EQ(out.substr(bad, 2), "\\x");
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -13,8 +14,10 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "jobs/common/status_macros.h"
+#include "jobs/common/utf8.h"
 #include "nlohmann/json.hpp"
 
 namespace winback {
@@ -720,6 +723,20 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
 absl::StatusOr<Config> ParseConfig(std::string_view yaml_text,
                                    const std::string& base_dir,
                                    const std::string& source) {
+  // Settings end up in JSON (runs.config_json) and gRPC strings, which must
+  // be UTF-8, and YAML is UTF-8 text: a file saved as Latin-1 is refused
+  // here, where the message can say where.
+  if (const size_t bad = FirstInvalidUtf8(yaml_text);
+      bad != std::string_view::npos) {
+    const std::string_view before = yaml_text.substr(0, bad);
+    const size_t line_start = before.rfind('\n');
+    const size_t column =
+        bad - (line_start == std::string_view::npos ? 0 : line_start + 1);
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s:%d:%d: not UTF-8 text (byte 0x%02X); save the file as UTF-8",
+        source, std::count(before.begin(), before.end(), '\n') + 1, column + 1,
+        static_cast<unsigned char>(yaml_text[bad])));
+  }
   // yaml-cpp reports errors by throwing; this is the one place they are
   // caught and turned into a Status.
   try {

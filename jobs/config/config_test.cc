@@ -108,6 +108,8 @@ TEST(Config, ErrorsNameTheKey) {
        "sesionize: unknown key"},
       {"data: [1, 2]\nstore: {path: x}", "data: expected a mapping"},
       {"data: {dir: d\nstore: x", "invalid YAML"},
+      {"data: {dir: d}\nstore: {path: caf\xE9.db}",
+       "bad.yaml:2:18: not UTF-8 text (byte 0xE9); save the file as UTF-8"},
   };
   for (const Case& k : cases) {
     auto c = ParseConfig(k.yaml, "/b", "bad.yaml");
