@@ -11,8 +11,6 @@
 namespace winback {
 namespace {
 
-constexpr size_t kMaxRequestIdLength = 200;
-
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
@@ -40,9 +38,8 @@ grpc::Status JobServiceImpl::StartRun(grpc::ServerContext* context,
   if (grpc::Status s = Authorize(*context, *keys_, Role::kOperator); !s.ok()) {
     return s;
   }
-  if (request->request_id().size() > kMaxRequestIdLength) {
-    return Invalid(absl::StrCat("request_id: at most ", kMaxRequestIdLength,
-                                " bytes"));
+  if (absl::Status id = ValidateRequestId(request->request_id()); !id.ok()) {
+    return Invalid(std::string(id.message()));
   }
   std::optional<Micros> as_of;
   if (request->has_as_of()) {

@@ -875,6 +875,16 @@ TEST_F(RunE2E, TooManyBadRowsFailsAndKeepsTheFileCountsAndFirstBadLines) {
             0);
 }
 
+// A request_id is served over gRPC, so it must be UTF-8 text; the one-shot
+// run refuses another before it touches the database.
+TEST_F(RunE2E, ARequestIdThatIsNotUtf8IsRefused) {
+  std::string out;
+  EXPECT_EQ(Run("--request-id 'caf\xE9'", &out), 2);
+  EXPECT_THAT(out, HasSubstr("winback: --request-id: request_id: not UTF-8 "
+                             "text (byte 4 of 'caf\\xE9')"));
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
 TEST_F(RunE2E, BrokenConfigNamesTheKey) {
   WriteFile(dir_->path() / "winback.yaml",
             "data: {dir: data}\nstore: {path: winback.db}\nchurn: {window: soon}\n");

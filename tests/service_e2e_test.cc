@@ -511,6 +511,11 @@ TEST(ServiceE2E, ErrorCodes) {
   ASSERT_EQ(WaitForRun(d, first.run_id()), v1::RUN_STATE_SUCCEEDED) << d.Log();
   // The same request_id returns the same run.
   EXPECT_EQ(StartRun(d, "errors-1").run_id(), first.run_id());
+  // A request_id longer than 200 bytes starts nothing.
+  grpc::Status long_id;
+  StartRun(d, std::string(201, 'k'), &long_id);
+  EXPECT_EQ(long_id.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(long_id.error_message(), "request_id: at most 200 bytes, got 201");
 
   v1::GetRunRequest gr;
   gr.set_run_id(first.run_id() + 1000);

@@ -27,6 +27,10 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
   }
   RunRequest request;
   request.trigger = RunTrigger::kManual;
+  if (absl::Status id = ValidateRequestId(request_id); !id.ok()) {
+    std::cerr << "winback: --request-id: " << id.message() << "\n";
+    return 2;
+  }
   request.request_id = request_id;
   request.export_dir = export_dir;
   if (!as_of_text.empty()) {

@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "jobs/common/status_macros.h"
+#include "jobs/common/utf8.h"
 #include "jobs/store/batch_insert.h"
 #include "jobs/store/outputs_sql.h"
 #include "jobs/store/schema.h"
@@ -568,10 +569,26 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
       });
 }
 
+absl::Status ValidateRequestId(std::string_view request_id) {
+  if (request_id.size() > kMaxRequestIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id: at most ", kMaxRequestIdBytes, " bytes, got ",
+                     request_id.size()));
+  }
+  if (const size_t bad = FirstInvalidUtf8(request_id);
+      bad != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id: not UTF-8 text (byte ", bad + 1, " of '",
+                     EscapeInvalidUtf8(request_id), "')"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RunRecord> Store::BeginRun(RunTrigger trigger,
                                           std::string_view request_id,
                                           std::optional<Micros> as_of,
                                           Micros now) {
+  WB_RETURN_IF_ERROR(ValidateRequestId(request_id));
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
   StatementCache& statements = *statements_;

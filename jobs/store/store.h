@@ -83,6 +83,12 @@ struct RejectStat {
   std::vector<int64_t> first_lines;  // 1-based line numbers, a few at most
 };
 
+// A request_id (the operator's idempotency key) is at most this many bytes
+// of UTF-8 text: it is served in gRPC strings.
+inline constexpr size_t kMaxRequestIdBytes = 200;
+// InvalidArgument, saying what is wrong, for any other request_id.
+absl::Status ValidateRequestId(std::string_view request_id);
+
 struct RunRecord {
   int64_t run_id = 0;
   std::string request_id;  // empty when the run has none
@@ -156,7 +162,8 @@ class Store {
 
   // Inserts a run in state running and returns it. `as_of` is the as-of
   // time asked for, or nullopt for the export's latest event (stored as 0
-  // until SetAsOf). A non-empty `request_id` that already names a run fails
+  // until SetAsOf). A `request_id` that ValidateRequestId refuses fails with
+  // its error. A non-empty `request_id` that already names a run fails
   // with AlreadyExists, with that run_id in the message (see
   // FindRunByRequestId). Fails with Aborted while another run is pending or
   // running: never two runs at once.

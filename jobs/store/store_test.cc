@@ -356,6 +356,29 @@ TEST_F(StoreTest, MigratesAVersion5DatabaseLeavingItsRunsAsOfRequestUnknown) {
   EXPECT_EQ((*found)->as_of_requested, true);
 }
 
+TEST_F(StoreTest, ARequestIdIsAtMost200BytesOfUtf8) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> run = store->BeginRun(
+      RunTrigger::kManual, std::string(201, 'k'), std::nullopt, kT0);
+  EXPECT_EQ(run.status(), absl::InvalidArgumentError(
+                              "request_id: at most 200 bytes, got 201"));
+  run = store->BeginRun(RunTrigger::kManual, "caf\xE9", std::nullopt, kT0);
+  EXPECT_EQ(run.status(),
+            absl::InvalidArgumentError(
+                "request_id: not UTF-8 text (byte 4 of 'caf\\xE9')"));
+  // Nothing was begun: the next run starts.
+  run = store->BeginRun(RunTrigger::kManual, std::string(200, 'k'),
+                        std::nullopt, kT0);
+  ASSERT_OK(run);
+  EXPECT_EQ(run->request_id, std::string(200, 'k'));
+  EXPECT_OK_STATUS(
+      store->FinishUnpublished(run->run_id, RunState::kFailed, "x", kT0 + 1));
+  run = store->BeginRun(RunTrigger::kManual, "caf\xC3\xA9", std::nullopt,
+                        kT0 + 2);
+  ASSERT_OK(run);
+}
+
 // Migration 9 adds what a run's process used: unknown for the runs before
 // it; SetRunUsage records it, on a finished run too.
 TEST_F(StoreTest, MigratesAVersion8DatabaseAndRecordsRunUsage) {
