@@ -741,7 +741,24 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text,
   // caught and turned into a Status.
   try {
     const YAML::Node root = YAML::Load(std::string(yaml_text));
-    return ParseRoot(root, base_dir, source);
+    absl::StatusOr<Config> config = ParseRoot(root, base_dir, source);
+    if (!config.ok()) return config;
+    // A relative path takes the config file's directory, which may not be
+    // UTF-8 even when the file is.
+    const std::pair<const char*, const std::string*> paths[] = {
+        {"data.dir", &config->data.dir},
+        {"store.path", &config->store.path},
+        {"service.api_keys_file", &config->service.api_keys_file},
+        {"service.tls_cert_file", &config->service.tls_cert_file},
+        {"service.tls_key_file", &config->service.tls_key_file}};
+    for (const auto& [key, path] : paths) {
+      if (FirstInvalidUtf8(*path) != std::string_view::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source, ": ", key, ": the path '", EscapeInvalidUtf8(*path),
+            "' is not UTF-8 text; use a directory whose name is"));
+      }
+    }
+    return config;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(
         source, ":", e.mark.line + 1, ":", e.mark.column + 1,

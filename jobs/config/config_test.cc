@@ -120,6 +120,22 @@ TEST(Config, ErrorsNameTheKey) {
   }
 }
 
+// The file is UTF-8 but its directory's name is not: a relative path
+// resolved against it is refused, naming the key.
+TEST(Config, APathThatIsNotUtf8IsRefusedNamingTheKey) {
+  auto c = ParseConfig("data: {dir: data}\nstore: {path: /var/w.db}\n",
+                       "/srv/caf\xE9", "/srv/caf\xE9/winback.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("data.dir: the path '/srv/caf\\xE9/data' is not UTF-8 "
+                        "text"));
+  // Absolute paths do not take the directory.
+  EXPECT_TRUE(ParseConfig("data: {dir: /d}\nstore: {path: /var/w.db}\n",
+                          "/srv/caf\xE9", "/srv/caf\xE9/winback.yaml")
+                  .ok());
+}
+
 TEST(Config, ModelSegmentsAndCampaigns) {
   auto c = ParseConfig(R"(
 data: {dir: d}
