@@ -163,6 +163,13 @@ bool InProgress(const v1::Run& r) {
          r.state() == v1::RUN_STATE_RUNNING;
 }
 
+// A run's peak memory in whole MiB, or "-" when it was not recorded.
+std::string PeakMiB(const v1::Run& r) {
+  if (r.peak_rss_bytes() <= 0) return "-";
+  return absl::StrFormat("%.0f",
+                         static_cast<double>(r.peak_rss_bytes()) / (1 << 20));
+}
+
 void PrintRun(const v1::Run& r) {
   std::cout << "run " << r.run_id() << ": " << StateName(r.state())
             << " (trigger " << TriggerName(r.trigger()) << ")"
@@ -177,8 +184,8 @@ void PrintRun(const v1::Run& r) {
   if (!r.error().empty()) std::cout << "  error     " << r.error() << "\n";
   if (r.peak_rss_bytes() > 0) {
     std::cout << absl::StrFormat(
-        "  process   %.1f s of CPU, peak memory %.0f MiB\n", r.cpu_seconds(),
-        static_cast<double>(r.peak_rss_bytes()) / (1 << 20));
+        "  process   %.1f s of CPU, peak memory %s MiB\n", r.cpu_seconds(),
+        PeakMiB(r));
   }
   for (const v1::StageStat& s : r.stages()) {
     // A stage is recorded with no time and rows when it begins: the run's
@@ -442,17 +449,11 @@ int main(int argc, char** argv) {
       }
       for (const v1::Run& r : resp.runs()) {
         // Peak memory, run after run: what a memory limit must allow.
-        const std::string peak =
-            r.peak_rss_bytes() > 0
-                ? absl::StrFormat(
-                      "%.0f",
-                      static_cast<double>(r.peak_rss_bytes()) / (1 << 20))
-                : "-";
         std::cout << absl::StrFormat(
             "%6d  %-10s %-9s %-20s %-20s %-20s %-9s %s\n", r.run_id(),
             StateName(r.state()), TriggerName(r.trigger()), Time(r.as_of()),
             Time(r.start_time()), Time(r.finish_time()),
-            r.published() ? "yes" : "no", peak);
+            r.published() ? "yes" : "no", PeakMiB(r));
       }
       req.set_page_token(resp.next_page_token());
     } while (!req.page_token().empty());
