@@ -243,17 +243,7 @@ class ChildRun {
     spdlog::info("event=pipeline_process_started pid={}", pid_);
     if (options_.on_start) options_.on_start(pid_);
     const int status = Supervise();
-    ProcessUsage usage;
-    usage.pid = pid_;
-    usage.run_id = run_id_;
-    usage.cpu_seconds = CpuSeconds(usage_);
-    // The kernel counts the daemon's own peak (it shares the daemon's memory
-    // until exec) into the child's: a floor of about 30 MiB.
-    usage.peak_rss_bytes = PeakRssBytes(usage_);
-    spdlog::info(
-        "event=pipeline_process_exited pid={} run_id={} cpu_seconds={:.3f} "
-        "peak_rss_mib={:.1f}",
-        pid_, run_id_, usage.cpu_seconds, usage.peak_rss_bytes / 1048576.0);
+    const ProcessUsage usage = Usage();
     if (options_.on_exit) options_.on_exit(usage);
     absl::Status outcome;
     if (result_.has_value()) {
@@ -270,38 +260,59 @@ class ChildRun {
                     pid_, run_id_, what);
     }
     RunResult result;
-    if (run_id_ > 0) {
-      if (const absl::Status recorded = store_->SetRunUsage(
-              run_id_, usage.cpu_seconds, usage.peak_rss_bytes);
-          !recorded.ok()) {
-        spdlog::error("event=run_usage_not_recorded run_id={} error=\"{}\"",
-                      run_id_, recorded.ToString());
-      }
-      absl::StatusOr<RunRecord> record = store_->GetRun(run_id_);
-      if (record.ok() && !IsFinished(record->state)) {
-        // The child died before recording the end of its run.
-        if (outcome.ok()) {
-          outcome = absl::InternalError(
-              "the pipeline process reported success without recording it");
-        }
-        const absl::Status finish = store_->FinishUnpublished(
-            run_id_,
-            absl::IsCancelled(outcome) ? RunState::kCancelled
-                                       : RunState::kFailed,
-            outcome.message(), NowMicros());
-        if (!finish.ok()) {
-          spdlog::error("event=run_finish_failed run_id={} error=\"{}\"",
-                        run_id_, finish.ToString());
-        }
-        record = store_->GetRun(run_id_);
-      }
-      if (record.ok()) result.record = *std::move(record);
-    }
+    if (run_id_ > 0) Settle(usage, &outcome, &result.record);
     if (!outcome.ok()) return outcome;
     return result;
   }
 
  private:
+  // What the exited child used, logged.
+  ProcessUsage Usage() const {
+    ProcessUsage usage;
+    usage.pid = pid_;
+    usage.run_id = run_id_;
+    usage.cpu_seconds = CpuSeconds(usage_);
+    // The kernel counts the daemon's own peak (it shares the daemon's memory
+    // until exec) into the child's: a floor of about 30 MiB.
+    usage.peak_rss_bytes = PeakRssBytes(usage_);
+    spdlog::info(
+        "event=pipeline_process_exited pid={} run_id={} cpu_seconds={:.3f} "
+        "peak_rss_mib={:.1f}",
+        pid_, run_id_, usage.cpu_seconds, usage.peak_rss_bytes / 1048576.0);
+    return usage;
+  }
+
+  // Records the run's usage and, when the child died before recording how
+  // the run ended, that ending (*outcome, made an error if it was OK); then
+  // reads the run back into *record.
+  void Settle(const ProcessUsage& usage, absl::Status* outcome,
+              RunRecord* record) {
+    if (const absl::Status recorded = store_->SetRunUsage(
+            run_id_, usage.cpu_seconds, usage.peak_rss_bytes);
+        !recorded.ok()) {
+      spdlog::error("event=run_usage_not_recorded run_id={} error=\"{}\"",
+                    run_id_, recorded.ToString());
+    }
+    absl::StatusOr<RunRecord> stored = store_->GetRun(run_id_);
+    if (stored.ok() && !IsFinished(stored->state)) {
+      if (outcome->ok()) {
+        *outcome = absl::InternalError(
+            "the pipeline process reported success without recording it");
+      }
+      const absl::Status finish = store_->FinishUnpublished(
+          run_id_,
+          absl::IsCancelled(*outcome) ? RunState::kCancelled
+                                      : RunState::kFailed,
+          outcome->message(), NowMicros());
+      if (!finish.ok()) {
+        spdlog::error("event=run_finish_failed run_id={} error=\"{}\"", run_id_,
+                      finish.ToString());
+      }
+      stored = store_->GetRun(run_id_);
+    }
+    if (stored.ok()) *record = *std::move(stored);
+  }
+
   absl::StatusOr<pid_t> Spawn() {
     nlohmann::json request{
         {"config", config_json_},
