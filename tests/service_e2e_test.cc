@@ -1783,7 +1783,7 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   int64_t killed_run = 0;
   {
     Daemon d(dir.path());
-    d.Start(WithStageDelay(2000));
+    d.Start(WithStageDelay(6000));
     killed_run = StartRun(d).run_id();
     const pid_t pipeline = PipelineProcessOf(d);
     ASSERT_GT(pipeline, 0);
@@ -1791,9 +1791,9 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
     // The run's process dies with the daemon: it must not publish later,
     // behind the back of the next daemon, which marks the run failed. (At
     // once, not when it next writes progress to the dead daemon: that is
-    // 2 s away.)
+    // 6 s away.)
     char state = ProcessState(pipeline);
-    for (int i = 0; i < 40 && state != 0 && state != 'Z'; ++i) {
+    for (int i = 0; i < 120 && state != 0 && state != 'Z'; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
       state = ProcessState(pipeline);
     }
