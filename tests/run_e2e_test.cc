@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "tests/e2e_util.h"
 
 namespace winback::testing {
@@ -144,6 +145,12 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
   // export's few MiB of CSV.
   EXPECT_GT(run.getColumn(4).getDouble(), 0);
   EXPECT_GT(run.getColumn(5).getInt64(), int64_t{4} << 20);
+  // The summary ends with them.
+  EXPECT_THAT(
+      out, HasSubstr(absl::StrFormat(
+               "process: %.1f s of CPU, peak memory %.0f MiB\n",
+               run.getColumn(4).getDouble(),
+               static_cast<double>(run.getColumn(5).getInt64()) / (1 << 20))));
   // Every stage's rows in the printed summary are the stored ones (publish
   // used to print fewer than it recorded).
   SQLite::Statement stages(

@@ -88,6 +88,11 @@ std::string FormatRunSummary(const RunResult& r) {
     total += st.seconds;
   }
   out += absl::StrFormat("  %-12s %8.3f\n", "total", total);
+  if (r.record.cpu_seconds.has_value() && r.record.peak_rss_bytes.has_value()) {
+    out += absl::StrFormat(
+        "process: %.1f s of CPU, peak memory %.0f MiB\n", *r.record.cpu_seconds,
+        static_cast<double>(*r.record.peak_rss_bytes) / (1 << 20));
+  }
   return out;
 }
 

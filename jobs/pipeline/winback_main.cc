@@ -88,6 +88,9 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
     if (!recorded.ok()) {
       spdlog::warn("run {}: usage not recorded: {}", run_id,
                    std::string(recorded.message()));
+    } else if (result.ok()) {
+      result->record.cpu_seconds = CpuSeconds(usage);
+      result->record.peak_rss_bytes = PeakRssBytes(usage);
     }
   }
   if (!result.ok()) {
