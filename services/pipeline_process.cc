@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "jobs/common/resource_usage.h"
 #include "jobs/common/status_macros.h"
+#include "jobs/common/utf8.h"
 #include "jobs/pipeline/pipeline.h"
 #include "jobs/store/store.h"
 #include "nlohmann/json.hpp"
@@ -144,11 +145,9 @@ absl::StatusOr<ChildLine> ParseLine(std::string_view line) {
 absl::StatusOr<ChildLine> ParseChildLine(std::string_view line) {
   absl::StatusOr<ChildLine> parsed = ParseLine(line);
   if (!parsed.ok()) {
-    constexpr size_t kQuoted = 200;
     return absl::InvalidArgumentError(absl::StrCat(
         "unreadable line from the pipeline process (",
-        parsed.status().message(), "): ", std::string(line.substr(0, kQuoted)),
-        line.size() > kQuoted ? "..." : ""));
+        parsed.status().message(), "): ", EscapeInvalidUtf8(line, 200)));
   }
   return parsed;
 }
@@ -174,9 +173,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
-  void Reset() {
+  // Closes the descriptor held, then holds `fd`.
+  void Reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    fd_ = fd;
   }
 
  private:
@@ -336,7 +336,7 @@ class ChildRun {
       return absl::InternalError(
           absl::StrCat("cannot make a pipe: ", Errno(errno)));
     }
-    output_ = std::make_unique<Fd>(Lifted(ends[0]));
+    output_.Reset(Lifted(ends[0]));
     Fd write_end(Lifted(ends[1]));
 
     posix_spawn_file_actions_t actions;
@@ -423,12 +423,12 @@ class ChildRun {
   // lines read; false once there is nothing more to read (end of the pipe,
   // or nothing ready within a zero timeout).
   bool Read(int timeout_ms, std::string* pending) {
-    pollfd p{output_->get(), POLLIN, 0};
+    pollfd p{output_.get(), POLLIN, 0};
     const int ready = ::poll(&p, 1, timeout_ms);
     if (ready < 0) return errno == EINTR;
     if (ready == 0) return timeout_ms > 0;
     char buffer[4096];
-    const ssize_t n = ::read(output_->get(), buffer, sizeof(buffer));
+    const ssize_t n = ::read(output_.get(), buffer, sizeof(buffer));
     if (n < 0) return errno == EINTR;
     if (n == 0) return false;
     pending->append(buffer, static_cast<size_t>(n));
@@ -466,7 +466,7 @@ class ChildRun {
   const RunRequest& request_;
   const ProgressFn& progress_;
   const std::atomic<bool>* const cancel_;
-  std::unique_ptr<Fd> output_;
+  Fd output_;  // the read end of the child's fd 3
   pid_t pid_ = -1;
   int64_t run_id_ = 0;
   bool killed_ = false;
