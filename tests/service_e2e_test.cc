@@ -196,30 +196,43 @@ class Daemon {
   std::unique_ptr<v1::CampaignService::Stub> campaigns_;
 };
 
-// The state letter of process `pid` in /proc (R, S, Z, ...), or 0 when there
-// is no such process.
-char ProcessState(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+// A process's state letter (R, S, Z, ...) and parent, from a /proc/<pid>/stat
+// file; nullopt when it cannot be read (no such process).
+struct ProcStat {
+  char state = 0;
+  pid_t ppid = 0;
+};
+std::optional<ProcStat> ReadProcStat(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  const std::string stat((std::istreambuf_iterator<char>(in)), {});
+  // The command name, in parentheses, may hold spaces and ')'.
   const size_t name_end = stat.rfind(')');
-  if (name_end == std::string::npos || name_end + 2 >= stat.size()) return 0;
-  return stat[name_end + 2];
+  if (name_end == std::string::npos || name_end + 2 >= stat.size()) {
+    return std::nullopt;
+  }
+  std::istringstream rest(stat.substr(name_end + 2));
+  ProcStat out;
+  if (!(rest >> out.state >> out.ppid)) return std::nullopt;
+  return out;
 }
 
-// The processes whose parent is `parent` (from /proc/<pid>/stat).
+// The state letter of process `pid`, or 0 when there is no such process.
+char ProcessState(pid_t pid) {
+  const std::optional<ProcStat> stat =
+      ReadProcStat("/proc/" + std::to_string(pid) + "/stat");
+  return stat.has_value() ? stat->state : 0;
+}
+
+// The processes whose parent is `parent`.
 std::vector<pid_t> ChildrenOf(pid_t parent) {
   std::vector<pid_t> out;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const size_t name_end = stat.rfind(')');
-    if (name_end == std::string::npos) continue;
-    std::istringstream rest(stat.substr(name_end + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    if (rest >> state >> ppid && ppid == parent) out.push_back(std::stoi(name));
+    const std::optional<ProcStat> stat = ReadProcStat(entry.path() / "stat");
+    if (stat.has_value() && stat->ppid == parent) {
+      out.push_back(std::stoi(name));
+    }
   }
   return out;
 }
