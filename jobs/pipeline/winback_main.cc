@@ -83,14 +83,16 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
   // What this process used for the run (runs.cpu_seconds, peak_rss_bytes).
   rusage usage{};
   if (run_id > 0 && ::getrusage(RUSAGE_SELF, &usage) == 0) {
+    const double cpu_seconds = CpuSeconds(usage);
+    const int64_t peak_rss_bytes = PeakRssBytes(usage);
     const absl::Status recorded =
-        (*store)->SetRunUsage(run_id, CpuSeconds(usage), PeakRssBytes(usage));
+        (*store)->SetRunUsage(run_id, cpu_seconds, peak_rss_bytes);
     if (!recorded.ok()) {
       spdlog::warn("run {}: usage not recorded: {}", run_id,
                    std::string(recorded.message()));
     } else if (result.ok()) {
-      result->record.cpu_seconds = CpuSeconds(usage);
-      result->record.peak_rss_bytes = PeakRssBytes(usage);
+      result->record.cpu_seconds = cpu_seconds;
+      result->record.peak_rss_bytes = peak_rss_bytes;
     }
   }
   if (!result.ok()) {
