@@ -751,6 +751,31 @@ TEST(ServiceE2E, WinbackctlPrintsWhatTheApiServesAndFailsCleanly) {
   EXPECT_EQ(testing::ReadFile(csv), written);
   EXPECT_FALSE(std::filesystem::exists(part));
 
+  // To standard output (--out -, and the default): the same CSV, and the
+  // summary on stderr. A failed one writes nothing there, not even the header.
+  const std::filesystem::path piped = dir.path() / "piped.csv";
+  for (const std::string out_flag : {" --out -", ""}) {
+    // In a subshell, so that RunCommand's 2>&1 keeps stderr apart.
+    ASSERT_EQ(RunCommand("(" + reader + "export " + largest.name() +
+                             " --page-size 7" + out_flag + " > " +
+                             piped.string() + ")",
+                         &out),
+              0)
+        << out;
+    EXPECT_EQ(testing::ReadFile(piped), written) << out_flag;
+    EXPECT_NE(out.find(absl::StrCat("wrote ", largest.size(),
+                                    " rows of campaign ", largest.name())),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("to standard output"), std::string::npos) << out;
+  }
+  EXPECT_EQ(RunCommand("(" + reader + "export no-such-campaign > " +
+                           piped.string() + ")",
+                       &out),
+            1);
+  EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
+  EXPECT_EQ(testing::ReadFile(piped), "");
+
   // customer: the API's lookup, readable.
   v1::GetCustomerRequest gc;
   gc.set_customer_id(std::stoll(lines[1]));

@@ -1,11 +1,15 @@
 // winbackctl: start, watch, cancel and inspect Winback runs, and export
 // campaign lists, over winbackd's gRPC API.
 //
-//   winbackctl --addr HOST:PORT [--key KEY] start [--as-of T] [--request-id ID]
-//   [--follow] winbackctl runs | run ID | cancel ID | watch ID winbackctl
-//   diagnosis [ID] | model-report [ID] winbackctl segments [--run ID] |
-//   campaigns [--run ID] | customer ID [--run ID] winbackctl export CAMPAIGN
-//   --out FILE.csv [--run ID]
+// clang-format off
+//   winbackctl --addr HOST:PORT [--key KEY] SUBCOMMAND ...
+//     start [--as-of T] [--request-id ID] [--follow]
+//     runs | run ID | cancel ID | watch ID
+//     diagnosis [ID] | model-report [ID]
+//     segments [--run ID] | campaigns [--run ID] | customer ID [--run ID]
+//     readout [--run ID] [--campaign NAME] [--complete]
+//     export CAMPAIGN [--out FILE.csv | --out -] [--run ID]
+// clang-format on
 //
 // The key comes from --key or the WINBACK_API_KEY environment variable.
 // Exit codes: 0 ok, 1 RPC error (its code and message on stderr) or an
@@ -312,7 +316,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", ca_file, "use TLS, trusting this CA (PEM)");
 
   int64_t run_id = 0;
-  std::string as_of, request_id, campaign, out_file;
+  std::string as_of, request_id, campaign, out_file = "-";
   bool follow = false;
   int page_size = 0;
 
@@ -363,7 +367,8 @@ int main(int argc, char** argv) {
                     "only readouts whose window is complete");
   auto* exp = app.add_subcommand("export", "write a campaign's list as CSV");
   exp->add_option("CAMPAIGN", campaign)->required();
-  exp->add_option("--out", out_file, "CSV file to write")->required();
+  exp->add_option("--out", out_file,
+                  "CSV file to write; - (the default) for standard output");
   exp->add_option("--run", run_id, "run (default: latest published)");
   exp->add_option("--page-size", page_size, "rows per page");
   try {
@@ -734,28 +739,34 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (exp->parsed()) {
-    // Rows go to FILE.part, renamed over FILE only once the whole list is
-    // written: a failed export leaves no partial list and keeps an older FILE.
-    const std::string part = out_file + ".part";
-    std::ofstream out(part, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      std::cerr << "winbackctl: cannot write '" << part << "'\n";
-      return 1;
+    // To a file, rows go to FILE.part, renamed over FILE only once the whole
+    // list is written: a failed export leaves no partial list and keeps an
+    // older FILE. To standard output ("-"), rows go out as pages arrive; a
+    // failure part way still exits 1, after the rows so far.
+    const bool to_stdout = out_file == "-";
+    const std::string part = to_stdout ? "" : out_file + ".part";
+    std::ofstream file;
+    if (!to_stdout) {
+      file.open(part, std::ios::binary | std::ios::trunc);
+      if (!file) {
+        std::cerr << "winbackctl: cannot write '" << part << "'\n";
+        return 1;
+      }
     }
     struct RemoveUnlessRenamed {
       const std::string& path;
       bool renamed = false;
       ~RemoveUnlessRenamed() {
-        if (!renamed) std::remove(path.c_str());
+        if (!renamed && !path.empty()) std::remove(path.c_str());
       }
     } cleanup{part};
-    out << "customer_id,campaign,segment,churn_score,revenue_at_risk,group,"
-           "promo_code,reasons\n";
+    std::ostream& out = to_stdout ? std::cout : file;
     v1::ListTargetsRequest req;
     req.set_campaign(campaign);
     req.set_run_id(run_id);
     req.set_page_size(page_size);
     int64_t rows = 0, pinned = 0;
+    bool header_written = false;
     do {
       grpc::ClientContext ctx;
       c.Prepare(&ctx);
@@ -763,6 +774,11 @@ int main(int argc, char** argv) {
       if (grpc::Status s = c.campaigns->ListTargets(&ctx, req, &resp);
           !s.ok()) {
         return Fail(s);
+      }
+      if (!header_written) {  // once the list is known to exist
+        header_written = true;
+        out << "customer_id,campaign,segment,churn_score,revenue_at_risk,"
+               "group,promo_code,reasons\n";
       }
       pinned = resp.run_id();
       for (const v1::Target& t : resp.targets()) {
@@ -779,19 +795,28 @@ int main(int argc, char** argv) {
       }
       req.set_page_token(resp.next_page_token());
     } while (!req.page_token().empty());
-    out.close();
-    if (!out) {
-      std::cerr << "winbackctl: writing '" << part << "' failed\n";
-      return 1;
+    if (to_stdout) {
+      out.flush();
+      if (!out) {
+        std::cerr << "winbackctl: writing to standard output failed\n";
+        return 1;
+      }
+    } else {
+      file.close();
+      if (!file) {
+        std::cerr << "winbackctl: writing '" << part << "' failed\n";
+        return 1;
+      }
+      if (std::rename(part.c_str(), out_file.c_str()) != 0) {
+        std::cerr << "winbackctl: cannot rename '" << part << "' to '"
+                  << out_file << "': " << std::strerror(errno) << "\n";
+        return 1;
+      }
+      cleanup.renamed = true;
     }
-    if (std::rename(part.c_str(), out_file.c_str()) != 0) {
-      std::cerr << "winbackctl: cannot rename '" << part << "' to '" << out_file
-                << "': " << std::strerror(errno) << "\n";
-      return 1;
-    }
-    cleanup.renamed = true;
     std::cerr << "wrote " << rows << " rows of campaign " << campaign
-              << " (run " << pinned << ") to " << out_file << "\n";
+              << " (run " << pinned << ") to "
+              << (to_stdout ? "standard output" : out_file) << "\n";
     return 0;
   }
   return 2;
