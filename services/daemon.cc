@@ -25,6 +25,7 @@
 #include "services/convert.h"
 #include "services/cron.h"
 #include "services/job_service.h"
+#include "services/memory_limit.h"
 #include "services/metrics.h"
 #include "services/page_token.h"
 #include "services/pipeline_process.h"
@@ -211,8 +212,12 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   // fails alone, and the API keeps serving.
   PipelineProcessOptions process_options;
   process_options.stage_delay = options.stage_delay;
+  // The limit is read again after each run, so a limit changed while the
+  // daemon runs (systemctl set-property) shows by the next run's figures.
+  metrics.SetMemoryLimit(CgroupMemoryLimit());
   process_options.on_exit = [&metrics](const ProcessUsage& usage) {
     metrics.SetRunUsage(usage.cpu_seconds, usage.peak_rss_bytes);
+    metrics.SetMemoryLimit(CgroupMemoryLimit());
   };
   RunManager runs(config, std::move(writer), run_options,
                   ProcessPipeline(config, std::move(process_options)));

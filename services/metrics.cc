@@ -71,6 +71,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                   .Name("winback_run_cpu_seconds")
                   .Help("CPU time (user + system) of the last run's process")
                   .Register(*registry_);
+  memory_limit_ = &prometheus::BuildGauge()
+                       .Name("winback_memory_limit_bytes")
+                       .Help(
+                           "Memory limit of the daemon's cgroup, which its "
+                           "runs' processes share")
+                       .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -149,6 +155,15 @@ void Metrics::SetRunTimes(const std::optional<RunRecord>& last_success,
 void Metrics::SetRunUsage(double cpu_seconds, int64_t peak_rss_bytes) {
   run_cpu_->Add({}).Set(cpu_seconds);
   run_peak_rss_->Add({}).Set(static_cast<double>(peak_rss_bytes));
+}
+
+void Metrics::SetMemoryLimit(std::optional<int64_t> bytes) {
+  prometheus::Gauge& gauge = memory_limit_->Add({});
+  if (bytes.has_value()) {
+    gauge.Set(static_cast<double>(*bytes));
+  } else {
+    memory_limit_->Remove(&gauge);
+  }
 }
 
 std::string Metrics::Scrape() const {

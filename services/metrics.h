@@ -14,9 +14,12 @@
 //                                        served by default (Unix time)
 //   winback_run_peak_rss_bytes           peak memory of the last run's process
 //   winback_run_cpu_seconds              CPU time (user + system) of it
+//   winback_memory_limit_bytes           the daemon's cgroup memory limit,
+//                                        which its runs' processes share
 // The two timestamps have no sample until a run has succeeded; they come
 // from the store, so they survive restarts (alert on time() minus them). The
-// last two have none until a run's process has exited.
+// run's two have none until a run's process has exited; the limit has none
+// when there is no limit (read at start-up and after each run).
 // No gRPC types: the gRPC edge passes method names and code names in.
 #ifndef WINBACK_SERVICES_METRICS_H_
 #define WINBACK_SERVICES_METRICS_H_
@@ -64,6 +67,8 @@ class Metrics {
                    const std::optional<RunRecord>& served);
   // What the last run's process used (PipelineProcessOptions::on_exit).
   void SetRunUsage(double cpu_seconds, int64_t peak_rss_bytes);
+  // CgroupMemoryLimit(); nullopt removes the sample.
+  void SetMemoryLimit(std::optional<int64_t> bytes);
 
   // The text exposition format of everything recorded (for tests).
   std::string Scrape() const;
@@ -84,6 +89,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* served_as_of_;
   prometheus::Family<prometheus::Gauge>* run_peak_rss_;
   prometheus::Family<prometheus::Gauge>* run_cpu_;
+  prometheus::Family<prometheus::Gauge>* memory_limit_;
 };
 
 }  // namespace winback

@@ -75,6 +75,20 @@ TEST(Metrics, RunUsageAppearsOnceARunProcessHasExited) {
   EXPECT_EQ(Sample(text, "winback_run_peak_rss_bytes"), 1'048'576'000.0);
 }
 
+TEST(Metrics, MemoryLimitHasASampleOnlyWhileThereIsALimit) {
+  Metrics m;
+  EXPECT_FALSE(Sample(m.Scrape(), "winback_memory_limit_bytes"));
+  m.SetMemoryLimit(8'589'934'592);
+  EXPECT_EQ(Sample(m.Scrape(), "winback_memory_limit_bytes"), 8'589'934'592.0);
+  m.SetMemoryLimit(4'294'967'296);
+  EXPECT_EQ(Sample(m.Scrape(), "winback_memory_limit_bytes"), 4'294'967'296.0);
+  m.SetMemoryLimit(std::nullopt);  // the limit was lifted
+  EXPECT_FALSE(Sample(m.Scrape(), "winback_memory_limit_bytes"));
+  m.SetMemoryLimit(std::nullopt);
+  m.SetMemoryLimit(1'073'741'824);
+  EXPECT_EQ(Sample(m.Scrape(), "winback_memory_limit_bytes"), 1'073'741'824.0);
+}
+
 TEST(Metrics, CountsTargetCacheEvents) {
   Metrics m;
   m.OnTargetCacheEvent(TargetCacheEvent::kMiss, 1000);

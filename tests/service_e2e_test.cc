@@ -73,6 +73,9 @@ struct DaemonConfig {
   // PEM files: when set the daemon serves TLS and the test's channel trusts
   // `tls_root` (the certificate itself, for a self-signed one).
   std::string tls_cert, tls_key, tls_root;
+  // A cgroup's cgroup.procs file: the daemon joins that group before it
+  // starts (and its runs' processes with it).
+  std::string cgroup_procs;
 };
 
 DaemonConfig WithStageDelay(int ms) {
@@ -119,6 +122,9 @@ class Daemon {
       ::dup2(fileno(f), 1);
       ::dup2(fileno(f), 2);
       ::setenv("WINBACK_TEST_KEYS", (std::string("operator:") + kOperatorKey).c_str(), 1);
+      if (!config.cgroup_procs.empty()) {
+        std::ofstream(config.cgroup_procs) << ::getpid() << std::flush;
+      }
       const std::string cfg = (dir_ / "winback.yaml").string();
       const std::string port_file = ports.string();
       const std::string delay = std::to_string(config.stage_delay_ms);
@@ -1668,6 +1674,86 @@ TEST(ServiceE2E, RejectsABadScheduleAtStartUpNamingTheKey) {
                        &out),
             0);
   EXPECT_NE(out.find("schedule.time_zone"), std::string::npos) << out;
+}
+
+// A child of this process's memory cgroup with a memory limit, removed again
+// when it goes (once the processes in it have gone). Found through
+// /proc/self/cgroup and the usual mount points: /sys/fs/cgroup (v2) or
+// /sys/fs/cgroup/memory (v1). `error` says why there is none.
+class LimitedCgroup {
+ public:
+  LimitedCgroup(int64_t limit_bytes, std::string* error) {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line, v1, v2;
+    while (std::getline(in, line)) {
+      const std::vector<std::string> parts =
+          absl::StrSplit(line, absl::MaxSplits(':', 2));
+      if (parts.size() != 3) continue;
+      if (parts[0] == "0" && parts[1].empty()) v2 = parts[2];
+      for (absl::string_view c : absl::StrSplit(parts[1], ',')) {
+        if (c == "memory") v1 = parts[2];
+      }
+    }
+    std::filesystem::path parent;
+    std::string file;
+    if (!v1.empty() && std::filesystem::exists("/sys/fs/cgroup/memory" + v1)) {
+      parent = "/sys/fs/cgroup/memory" + v1;
+      file = "memory.limit_in_bytes";
+    } else if (!v2.empty() && testing::ReadFile("/sys/fs/cgroup" + v2 +
+                                                "/cgroup.subtree_control")
+                                      .find("memory") != std::string::npos) {
+      parent = "/sys/fs/cgroup" + v2;
+      file = "memory.max";
+    } else {
+      *error = "no memory cgroup this test can make a child of";
+      return;
+    }
+    const std::filesystem::path dir =
+        parent / ("winback-e2e-" + std::to_string(::getpid()));
+    std::error_code ec;
+    if (!std::filesystem::create_directory(dir, ec)) {
+      *error = "cannot create " + dir.string() + ": " + ec.message();
+      return;
+    }
+    dir_ = dir;
+    std::ofstream limit(dir / file);
+    limit << limit_bytes << std::flush;
+    if (!limit) {
+      *error = "cannot set " + (dir / file).string();
+      return;
+    }
+  }
+  ~LimitedCgroup() {
+    if (!dir_.empty()) ::rmdir(dir_.c_str());
+  }
+  std::string procs() const { return (dir_ / "cgroup.procs").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST(ServiceE2E, ServesTheMemoryLimitItsRunsShare) {
+  // 768 MiB, page-aligned (v1 rounds a limit down to whole pages).
+  constexpr int64_t kLimit = int64_t{768} << 20;
+  std::string why;
+  LimitedCgroup group(kLimit, &why);
+  if (!why.empty()) GTEST_SKIP() << why << " (needs root and cgroupfs)";
+  TempDir dir("svc-memlimit");
+  Daemon d(dir.path());
+  DaemonConfig config;
+  config.cgroup_procs = group.procs();
+  d.Start(config);
+  EXPECT_EQ(MetricSample(d.MetricsPage(), "winback_memory_limit_bytes"),
+            static_cast<double>(kLimit))
+      << d.Log();
+  // A run's process is in the same group, under the same limit.
+  const v1::Run run = StartRun(d);
+  ASSERT_EQ(WaitForRun(d, run.run_id()), v1::RUN_STATE_SUCCEEDED);
+  const std::string page = d.MetricsPage();
+  EXPECT_EQ(MetricSample(page, "winback_memory_limit_bytes"),
+            static_cast<double>(kLimit));
+  EXPECT_LT(MetricSample(page, "winback_run_peak_rss_bytes").value_or(kLimit),
+            kLimit);
 }
 
 TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
