@@ -1743,6 +1743,9 @@ TEST(ServiceE2E, ServesTheMemoryLimitItsRunsShare) {
   DaemonConfig config;
   config.cgroup_procs = group.procs();
   d.Start(config);
+  ASSERT_NE(testing::ReadFile(group.procs()).find(std::to_string(d.pid())),
+            std::string::npos)
+      << "the daemon did not join " << group.procs();
   EXPECT_EQ(MetricSample(d.MetricsPage(), "winback_memory_limit_bytes"),
             static_cast<double>(kLimit))
       << d.Log();
