@@ -52,11 +52,21 @@ int main(int argc, char** argv) {
   app.add_option("--shutdown-grace", grace_s,
                  "seconds in-flight RPCs get at shutdown")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  // Checked here: spdlog reads a level name it does not know as "off", so a
+  // typo would silence the log.
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember(
+          {"trace", "debug", "info", "warn", "warning", "error", "critical"}));
   app.add_option("--debug-stage-delay-ms", stage_delay_ms,
                  "testing only: pause at the start of every stage")
       ->group("");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message (or the help); a usage error exits 2, as a
+    // configuration that does not load does (CLI11's own codes are 100 up).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   // Debian's Abseil is built with absl::Mutex deadlock detection on, which
   // keeps a lock graph on every lock and unlock of every mutex, gRPC's

@@ -1654,6 +1654,30 @@ TEST(ServiceE2E, ACrashWritesTheSignalAndAStackTraceToTheLog) {
   EXPECT_NE(log.find("PC: @ "), std::string::npos) << log;
 }
 
+TEST(ServiceE2E, RefusesAnUnknownLogLevelRatherThanLoggingNothing) {
+  // spdlog would read "verbose" as "off": a daemon that logs nothing, not
+  // even why it stopped. The configuration lacks data.dir, so the daemon
+  // stops at start-up either way (and a test of the old code does not hang).
+  TempDir dir("svc-loglevel");
+  const std::filesystem::path yaml = dir.path() / "winback.yaml";
+  WriteFile(yaml,
+            "store: {path: " + (dir.path() / "winback.db").string() + "}\n");
+  std::string out;
+  EXPECT_EQ(RunCommand(std::string(WINBACKD_BIN) + " --config " +
+                           yaml.string() + " --log-level verbose",
+                       &out),
+            2);
+  EXPECT_NE(out.find("--log-level: verbose not in"), std::string::npos) << out;
+  // A known level is taken: at warn, the configuration error still shows.
+  EXPECT_EQ(RunCommand(std::string(WINBACKD_BIN) + " --config " +
+                           yaml.string() + " --log-level warn",
+                       &out),
+            2);
+  EXPECT_NE(out.find("level=error event=config_invalid"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("data.dir: is required"), std::string::npos) << out;
+}
+
 TEST(ServiceE2E, RejectsABadScheduleAtStartUpNamingTheKey) {
   TempDir dir("svc-badcron");
   const std::filesystem::path yaml = dir.path() / "winback.yaml";
