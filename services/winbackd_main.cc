@@ -7,6 +7,7 @@
 #include "absl/debugging/failure_signal_handler.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/synchronization/mutex.h"
+#include "jobs/common/command_line.h"
 #include "jobs/config/config.h"
 #include "services/daemon.h"
 #include "services/pipeline_process.h"
@@ -60,12 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--debug-stage-delay-ms", stage_delay_ms,
                  "testing only: pause at the start of every stage")
       ->group("");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // CLI11 prints the message (or the help); a usage error exits 2, as a
-    // configuration that does not load does (CLI11's own codes are 100 up).
-    return app.exit(e) == 0 ? 0 : 2;
+  if (std::optional<int> code = winback::ParseCommandLine(app, argc, argv)) {
+    return *code;
   }
 
   // Debian's Abseil is built with absl::Mutex deadlock detection on, which

@@ -892,6 +892,16 @@ TEST_F(RunE2E, ARequestIdThatIsNotUtf8IsRefused) {
   EXPECT_FALSE(std::filesystem::exists(db_));
 }
 
+TEST_F(RunE2E, AUsageErrorExits2LikeABadConfig) {
+  std::string out;
+  EXPECT_EQ(Run("--no-such-flag", &out), 2);
+  EXPECT_THAT(out, HasSubstr("--no-such-flag"));
+  EXPECT_EQ(RunCommand(WinbackBinary() + " run", &out), 2);
+  EXPECT_THAT(out, HasSubstr("--config is required"));
+  EXPECT_EQ(RunCommand(WinbackBinary() + " run --help", &out), 0);
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
 TEST_F(RunE2E, BrokenConfigNamesTheKey) {
   WriteFile(dir_->path() / "winback.yaml",
             "data: {dir: data}\nstore: {path: winback.db}\nchurn: {window: soon}\n");

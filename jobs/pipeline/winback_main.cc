@@ -1,5 +1,9 @@
 // `winback`: the one-shot command. `winback run --config FILE [--as-of T]`
 // runs the nightly pipeline once and prints a summary.
+//
+// Exit codes: 0 the run succeeded; 1 it failed, or the store could not be
+// opened or locked; 2 a usage error, a configuration that does not load or a
+// bad --as-of or --request-id, before anything is written.
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +12,7 @@
 
 #include "absl/debugging/failure_signal_handler.h"
 #include "absl/debugging/symbolize.h"
+#include "jobs/common/command_line.h"
 #include "jobs/common/resource_usage.h"
 #include "jobs/config/config.h"
 #include "jobs/pipeline/pipeline.h"
@@ -130,7 +135,9 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "Log warnings and errors only");
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> code = winback::ParseCommandLine(app, argc, argv)) {
+    return *code;
+  }
   spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   if (run->parsed()) return winback::RunOnce(config_path, as_of, request_id, export_dir);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "jobs/common/command_line.h"
 #include "tools/datagen/datagen.h"
 
 int main(int argc, char** argv) {
@@ -24,7 +25,9 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--truth", options.truth,
       "Also write <out>/truth/{purchases.csv,sessions.csv,summary.json}");
-  CLI11_PARSE(app, argc, argv);
+  if (std::optional<int> code = winback::ParseCommandLine(app, argc, argv)) {
+    return *code;
+  }
 
   const auto start = std::chrono::steady_clock::now();
   const auto summary = winback::datagen::GenerateDataset(options);

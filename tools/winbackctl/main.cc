@@ -37,6 +37,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "jobs/common/command_line.h"
 #include "winback/v1/campaigns.grpc.pb.h"
 #include "winback/v1/jobs.grpc.pb.h"
 
@@ -371,12 +372,8 @@ int main(int argc, char** argv) {
                   "CSV file to write; - (the default) for standard output");
   exp->add_option("--run", run_id, "run (default: latest published)");
   exp->add_option("--page-size", page_size, "rows per page");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // CLI11 prints the message (or the help) and picks its own codes (106
-    // and so on); ours are documented above.
-    return app.exit(e) == 0 ? 0 : 2;
+  if (std::optional<int> code = winback::ParseCommandLine(app, argc, argv)) {
+    return *code;
   }
 
   if (key.empty()) {
