@@ -458,6 +458,26 @@ TEST(ServiceE2E, PagingReturnsEveryTargetOnceEvenWhenANewRunPublishes) {
   std::vector<int64_t> py;
   while (std::getline(in, line)) py.push_back(std::stoll(line));
   EXPECT_EQ(py, ids);
+  // Byte for byte what winbackctl exports: the two clients agree on format.
+  const std::string ctl_csv = (dir.path() / "ctl.csv").string();
+  ASSERT_EQ(RunCommand(Winbackctl(d, kReaderKey) + "export " + campaign.name() +
+                           " --run " + std::to_string(first.run_id()) +
+                           " --out " + ctl_csv,
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(testing::ReadFile(csv), testing::ReadFile(ctl_csv));
+  // A call that fails writes no file, not even a header.
+  const std::string none = (dir.path() / "none.csv").string();
+  EXPECT_EQ(RunCommand("WINBACK_API_KEY=" + std::string(kReaderKey) +
+                           " /usr/bin/python3 " WINBACK_SOURCE_DIR
+                           "/tools/clients/page_targets.py --addr 127.0.0.1:" +
+                           std::to_string(d.port()) +
+                           " --campaign no-such-campaign --out " + none,
+                       &out),
+            1);
+  EXPECT_NE(out.find("page_targets: NOT_FOUND"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(none));
 }
 
 TEST(ServiceE2E, ErrorCodes) {

@@ -66,10 +66,7 @@ def main():
         stub = pb_grpc.CampaignServiceStub(channel)
         metadata = [("authorization", "Bearer " + args.key)] if args.key else []
 
-        out = open(args.out, "w", newline="") if args.out else sys.stdout
-        writer = csv.writer(out)
-        writer.writerow(["customer_id", "campaign", "segment", "churn_score",
-                         "revenue_at_risk", "group", "promo_code", "reasons"])
+        out = writer = None
         request = pb.ListTargetsRequest(campaign=args.campaign, run_id=args.run,
                                         page_size=args.page_size)
         rows = pages = 0
@@ -81,6 +78,14 @@ def main():
                 sys.exit("page_targets: %s: %s" % (e.code().name, e.details()))
             run_id = page.run_id
             pages += 1
+            if writer is None:
+                # Once the list is known to exist: a failed call writes no
+                # file and no header.
+                out = open(args.out, "w", newline="") if args.out else sys.stdout
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(["customer_id", "campaign", "segment",
+                                 "churn_score", "revenue_at_risk", "group",
+                                 "promo_code", "reasons"])
             for t in page.targets:
                 writer.writerow([
                     t.customer_id, t.campaign, t.segment,
