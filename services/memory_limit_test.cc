@@ -132,7 +132,9 @@ TEST_F(MemoryLimitTest, UnreadableOrNonsenseIsNoFigureNotAnError) {
 TEST(MemoryLimit, ThisMachinesLimitIsPositiveWhenThereIsOne) {
   // Whatever the CI machine has: no limit, or a positive one.
   const std::optional<int64_t> limit = CgroupMemoryLimit();
-  if (limit.has_value()) EXPECT_GT(*limit, 0);
+  if (limit.has_value()) {
+    EXPECT_GT(*limit, 0);
+  }
 }
 
 }  // namespace

@@ -92,7 +92,9 @@ TEST(EscapeInvalidUtf8, RandomBytesComeOutValidAndLoseNothing) {
     // Valid input, by glibc's judgement, is left as it is, and only it is
     // found valid.
     const bool valid = IconvAcceptsUtf8(text);
-    if (valid) ASSERT_EQ(out, text);
+    if (valid) {
+      ASSERT_EQ(out, text);
+    }
     ASSERT_EQ(FirstInvalidUtf8(text) == std::string_view::npos, valid) << out;
     if (!valid) {
       // Everything before the first bad byte is kept as it was.
