@@ -194,8 +194,13 @@ void RunManager::Work(RunRequest request) {
                        : absl::IsCancelled(result.status()) ? RunState::kCancelled
                                                             : RunState::kFailed;
     }
-    spdlog::info("event=run_finished run_id={} state={} error=\"{}\"",
-                 terminal.run_id, RunStateName(terminal.state), terminal.error);
+    // At the level an operator filters on: a failed run is an error, a
+    // cancelled one a warning.
+    spdlog::log(terminal.state == RunState::kFailed      ? spdlog::level::err
+                : terminal.state == RunState::kCancelled ? spdlog::level::warn
+                                                         : spdlog::level::info,
+                "event=run_finished run_id={} state={} error=\"{}\"",
+                terminal.run_id, RunStateName(terminal.state), terminal.error);
   }
   {
     absl::MutexLock lock(&mu_);

@@ -1583,6 +1583,11 @@ TEST(ServiceE2E, CancelRunStopsTheRunAndPublishesNothing) {
   EXPECT_EQ(d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &lcr)
                 .error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+  // A cancelled run is logged as a warning.
+  EXPECT_NE(d.Log().find("level=warning event=run_finished run_id=" +
+                         std::to_string(run.run_id()) + " state=cancelled"),
+            std::string::npos)
+      << d.Log();
 }
 
 TEST(ServiceE2E, SchedulerFiresOnAShortSchedule) {
@@ -1878,6 +1883,16 @@ TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
   ASSERT_TRUE(
       d.campaigns().ListCampaigns(Ctx(kReaderKey).get(), lc, &lcr).ok());
   EXPECT_EQ(lcr.run_id(), third.run_id());
+  // How each run ended is logged at the level an operator filters on.
+  const std::string log = d.Log();
+  EXPECT_NE(log.find("level=error event=run_finished run_id=" +
+                     std::to_string(second.run_id()) + " state=failed"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("level=info event=run_finished run_id=" +
+                     std::to_string(first.run_id()) + " state=succeeded"),
+            std::string::npos)
+      << log;
 }
 
 // An export saved as Latin-1 fails on its header, and the error that quotes
