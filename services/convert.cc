@@ -41,6 +41,13 @@ const char* GrpcCodeName(grpc::StatusCode code) {
   }
 }
 
+bool IsServerFault(grpc::StatusCode code) {
+  return code == grpc::StatusCode::UNKNOWN ||
+         code == grpc::StatusCode::INTERNAL ||
+         code == grpc::StatusCode::DATA_LOSS ||
+         code == grpc::StatusCode::UNAVAILABLE;
+}
+
 google::protobuf::Timestamp ToTimestamp(Micros t) {
   google::protobuf::Timestamp ts;
   int64_t secs = t / kMicrosPerSecond;

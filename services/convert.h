@@ -26,6 +26,11 @@ namespace winback {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 // "OK", "INVALID_ARGUMENT", ... (metrics labels, logs).
 const char* GrpcCodeName(grpc::StatusCode code);
+// Whether a failed call's code points at the server rather than the caller:
+// UNKNOWN, INTERNAL, DATA_LOSS and UNAVAILABLE (the store could not answer).
+// The daemon logs those at level error and the rest (a bad request, an
+// unknown run, a missing key, a cancel, a deadline) at info.
+bool IsServerFault(grpc::StatusCode code);
 
 google::protobuf::Timestamp ToTimestamp(Micros t);
 // InvalidArgument naming `field` for a timestamp out of range.

@@ -30,6 +30,25 @@ TEST(ToGrpcStatus, KeepsCodeAndMessage) {
                "FAILED_PRECONDITION");
 }
 
+TEST(Status, OnlyTheServersOwnFaultsAreLoggedAsErrors) {
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::UNKNOWN, grpc::StatusCode::INTERNAL,
+        grpc::StatusCode::DATA_LOSS, grpc::StatusCode::UNAVAILABLE}) {
+    EXPECT_TRUE(IsServerFault(code)) << GrpcCodeName(code);
+  }
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::OK, grpc::StatusCode::CANCELLED,
+        grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::DEADLINE_EXCEEDED,
+        grpc::StatusCode::NOT_FOUND, grpc::StatusCode::ALREADY_EXISTS,
+        grpc::StatusCode::PERMISSION_DENIED,
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        grpc::StatusCode::FAILED_PRECONDITION, grpc::StatusCode::ABORTED,
+        grpc::StatusCode::OUT_OF_RANGE, grpc::StatusCode::UNIMPLEMENTED,
+        grpc::StatusCode::UNAUTHENTICATED}) {
+    EXPECT_FALSE(IsServerFault(code)) << GrpcCodeName(code);
+  }
+}
+
 TEST(Timestamps, RoundTripIncludingNegativeTimes) {
   for (Micros t : {Micros{0}, Micros{1'700'000'000'123'456},
                    Micros{-1}, Micros{-1'500'000}}) {

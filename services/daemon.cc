@@ -84,8 +84,10 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       const char* code = GrpcCodeName(status.error_code());
       metrics_->RecordRpc(method_, code, seconds);
       if (!status.ok()) {
-        spdlog::info("event=rpc method={} code={} ms={:.2f} error=\"{}\"",
-                     method_, code, seconds * 1000, status.error_message());
+        spdlog::log(IsServerFault(status.error_code()) ? spdlog::level::err
+                                                       : spdlog::level::info,
+                    "event=rpc method={} code={} ms={:.2f} error=\"{}\"",
+                    method_, code, seconds * 1000, status.error_message());
       } else {
         spdlog::debug("event=rpc method={} code=OK ms={:.2f}", method_,
                       seconds * 1000);
