@@ -152,25 +152,40 @@ TEST_F(RunE2E, StoredCountsAndLabelsMatchTheGeneratorsPlan) {
                run.getColumn(4).getDouble(),
                static_cast<double>(run.getColumn(5).getInt64()) / (1 << 20))));
   // Every stage's rows in the printed summary are the stored ones (publish
-  // used to print fewer than it recorded).
+  // used to print fewer than it recorded), and so is its CPU time (publish's
+  // stored figures are timed inside the store's transaction, the printed
+  // ones around the whole stage).
+  const double process_cpu = run.getColumn(4).getDouble();
   SQLite::Statement stages(
-      db, "SELECT stage, rows FROM run_stages WHERE run_id = ?");
+      db, "SELECT stage, rows, cpu_seconds FROM run_stages WHERE run_id = ?");
   stages.bind(1, run_id);
   int stage_count = 0;
+  double stage_cpu = 0;
   while (stages.executeStep()) {
     ++stage_count;
     const std::string stage = stages.getColumn(0).getString();
     // The stage table follows its header line.
     std::istringstream lines(out.substr(out.find("stage          seconds")));
-    std::string line, name, seconds, rows;
+    std::string line, name, seconds, cpu, rows;
     while (std::getline(lines, line)) {
       std::istringstream fields(line);
-      if (fields >> name >> seconds >> rows && name == stage) break;
+      if (fields >> name >> seconds >> cpu >> rows && name == stage) break;
       rows.clear();
     }
     EXPECT_EQ(rows, std::to_string(stages.getColumn(1).getInt64())) << stage;
+    ASSERT_FALSE(stages.getColumn(2).isNull()) << stage;
+    const double stored_cpu = stages.getColumn(2).getDouble();
+    EXPECT_GE(stored_cpu, 0) << stage;
+    if (stage != "publish") {
+      EXPECT_EQ(cpu, absl::StrFormat("%.3f", stored_cpu)) << stage;
+    }
+    stage_cpu += stored_cpu;
   }
   EXPECT_EQ(stage_count, 10);
+  // The stages ran in this process one after another, so their CPU times add
+  // up to no more than the process's own, measured at its end.
+  EXPECT_GT(stage_cpu, 0);
+  EXPECT_LE(stage_cpu, process_cpu + 1e-6);
   EXPECT_EQ(as_of, std::max(summary_["last_event_time_us"].get<int64_t>(),
                             summary_["last_booking_time_us"].get<int64_t>()));
 

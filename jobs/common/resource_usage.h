@@ -17,6 +17,13 @@ inline double CpuSeconds(const rusage& usage) {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+// This process's CPU time so far (all its threads), in seconds; 0 if the
+// kernel does not say. Deltas of it time a stage of a pipeline process.
+inline double ProcessCpuSeconds() {
+  rusage usage{};
+  return ::getrusage(RUSAGE_SELF, &usage) == 0 ? CpuSeconds(usage) : 0.0;
+}
+
 // Peak resident memory in bytes (Linux reports ru_maxrss in KiB).
 inline int64_t PeakRssBytes(const rusage& usage) {
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "jobs/common/resource_usage.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/diagnosis/diagnosis.h"
 #include "jobs/features/features.h"
@@ -430,12 +431,14 @@ class Runner {
     }
     if (progress_) progress_({run_id_, name, index, count, false, 0, 0.0});
     const auto start = Clock::now();
+    const double cpu_start = ProcessCpuSeconds();
     absl::StatusOr<int64_t> rows = fn();
     if (!rows.ok()) {
       return absl::Status(rows.status().code(),
                           absl::StrCat(name, ": ", rows.status().message()));
     }
-    StageStat stat{name, SecondsSince(start), *rows};
+    StageStat stat{name, SecondsSince(start), *rows,
+                   std::max(0.0, ProcessCpuSeconds() - cpu_start)};
     result->stages.push_back(stat);
     // PublishRun records its own stage row inside its transaction.
     if (!publish) WB_RETURN_IF_ERROR(store_->RecordStage(run_id_, stat));

@@ -80,14 +80,16 @@ std::string FormatRunSummary(const RunResult& r) {
   if (!r.diagnosis.empty()) out += "\n" + r.diagnosis;
   if (!out.empty() && out.back() != '\n') out += "\n";
 
-  out += "\nstage          seconds        rows\n";
-  double total = 0;
+  // CPU above the wall time: the stage kept more than one core busy.
+  out += "\nstage          seconds      cpu        rows\n";
+  double total = 0, total_cpu = 0;
   for (const StageStat& st : r.stages) {
-    out += absl::StrFormat("  %-12s %8.3f  %10d\n", st.stage, st.seconds,
-                           st.rows);
+    out += absl::StrFormat("  %-12s %8.3f %8.3f  %10d\n", st.stage, st.seconds,
+                           st.cpu_seconds.value_or(0), st.rows);
     total += st.seconds;
+    total_cpu += st.cpu_seconds.value_or(0);
   }
-  out += absl::StrFormat("  %-12s %8.3f\n", "total", total);
+  out += absl::StrFormat("  %-12s %8.3f %8.3f\n", "total", total, total_cpu);
   if (r.record.cpu_seconds.has_value() && r.record.peak_rss_bytes.has_value()) {
     out += absl::StrFormat(
         "process: %.1f s of CPU, peak memory %.0f MiB\n", *r.record.cpu_seconds,

@@ -343,7 +343,11 @@ ALTER TABLE runs
   ADD COLUMN peak_rss_bytes INTEGER CHECK (peak_rss_bytes >= 0);
 )sql";
 
-constexpr std::array<SchemaMigration, 9> kMigrations = {{
+constexpr std::string_view kMigration10 = R"sql(
+ALTER TABLE run_stages ADD COLUMN cpu_seconds REAL CHECK (cpu_seconds >= 0);
+)sql";
+
+constexpr std::array<SchemaMigration, 10> kMigrations = {{
     {1, "runs, run_stages, run_counts, run_rejects, churn_labels", kMigration1},
     {2,
      "customer_features, scores, model_reports, segments, campaigns, "
@@ -357,6 +361,7 @@ constexpr std::array<SchemaMigration, 9> kMigrations = {{
      kMigration7},
     {8, "contact_holds", kMigration8},
     {9, "runs.cpu_seconds, runs.peak_rss_bytes", kMigration9},
+    {10, "run_stages.cpu_seconds", kMigration10},
 }};
 
 constexpr std::array<std::string_view, 16> kRunOutputTables = {

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "jobs/common/resource_usage.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/common/utf8.h"
 #include "jobs/store/batch_insert.h"
@@ -227,12 +228,17 @@ absl::StatusOr<RunRecord> DecodeRun(SQLite::Statement& q) {
 
 void LoadStages(StatementCache& statements, RunRecord& run) {
   StatementCache::Handle q = statements.Get(
-      "SELECT stage, seconds, rows FROM run_stages "
+      "SELECT stage, seconds, rows, cpu_seconds FROM run_stages "
       "WHERE run_id = ? ORDER BY seq");
   q->bind(1, run.run_id);
   while (q->executeStep()) {
-    run.stages.push_back({Text(q->getColumn(0)), q->getColumn(1).getDouble(),
-                          q->getColumn(2).getInt64()});
+    StageStat& stage = run.stages.emplace_back();
+    stage.stage = Text(q->getColumn(0));
+    stage.seconds = q->getColumn(1).getDouble();
+    stage.rows = q->getColumn(2).getInt64();
+    if (!q->getColumn(3).isNull()) {
+      stage.cpu_seconds = q->getColumn(3).getDouble();
+    }
   }
 }
 
@@ -696,9 +702,12 @@ absl::Status Store::SetConfigJson(int64_t run_id,
 
 absl::Status Store::RecordStage(int64_t run_id, const StageStat& stat) {
   if (stat.stage.empty()) return absl::InvalidArgumentError("empty stage name");
-  if (!std::isfinite(stat.seconds) || stat.seconds < 0 || stat.rows < 0) {
+  if (!std::isfinite(stat.seconds) || stat.seconds < 0 || stat.rows < 0 ||
+      (stat.cpu_seconds.has_value() &&
+       !(std::isfinite(*stat.cpu_seconds) && *stat.cpu_seconds >= 0))) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "stage ", stat.stage, ": seconds and rows must be finite and >= 0"));
+        "stage ", stat.stage,
+        ": seconds, CPU seconds and rows must be finite and >= 0"));
   }
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
@@ -709,15 +718,22 @@ absl::Status Store::RecordStage(int64_t run_id, const StageStat& stat) {
         WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
         SQLite::Statement up(
             db,
-            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows) "
+            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows, "
+            "cpu_seconds) "
             "VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 "
-            "FROM run_stages WHERE run_id = ?1), ?3, ?4) "
+            "FROM run_stages WHERE run_id = ?1), ?3, ?4, ?5) "
             "ON CONFLICT (run_id, stage) DO UPDATE "
-            "SET seconds = excluded.seconds, rows = excluded.rows");
+            "SET seconds = excluded.seconds, rows = excluded.rows, "
+            "cpu_seconds = excluded.cpu_seconds");
         up.bind(1, run_id);
         up.bind(2, stat.stage);
         up.bind(3, stat.seconds);
         up.bind(4, stat.rows);
+        if (stat.cpu_seconds.has_value()) {
+          up.bind(5, *stat.cpu_seconds);
+        } else {
+          up.bind(5);
+        }
         up.exec();
         SQLite::Statement cur(
             db, "UPDATE runs SET current_stage = ? WHERE run_id = ?");
@@ -750,6 +766,7 @@ int64_t OutputRows(const RunOutputs& o) {
 absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
                                Micros now) {
   const auto publish_start = std::chrono::steady_clock::now();
+  const double publish_cpu_start = ProcessCpuSeconds();
   WB_RETURN_IF_ERROR(ValidateOutputs(outputs));
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;
@@ -779,16 +796,19 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
         // transaction.
         SQLite::Statement stage(
             db,
-            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows) "
+            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows, "
+            "cpu_seconds) "
             "VALUES (?1, 'publish', (SELECT COALESCE(MAX(seq), 0) + 1 "
-            "FROM run_stages WHERE run_id = ?1), ?2, ?3) "
+            "FROM run_stages WHERE run_id = ?1), ?2, ?3, ?4) "
             "ON CONFLICT (run_id, stage) DO UPDATE "
-            "SET seconds = excluded.seconds, rows = excluded.rows");
+            "SET seconds = excluded.seconds, rows = excluded.rows, "
+            "cpu_seconds = excluded.cpu_seconds");
         stage.bind(1, run_id);
         stage.bind(2, std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - publish_start)
                           .count());
         stage.bind(3, OutputRows(outputs));
+        stage.bind(4, std::max(0.0, ProcessCpuSeconds() - publish_cpu_start));
         stage.exec();
         tx.commit();
         return absl::OkStatus();

@@ -70,6 +70,9 @@ struct StageStat {
   std::string stage;  // e.g. "ingest"
   double seconds = 0;
   int64_t rows = 0;
+  // CPU time (user + system, all threads) of the process during the stage;
+  // unset for stages recorded before schema 10, or not measured.
+  std::optional<double> cpu_seconds;
 };
 
 // Rows of one input file rejected for one reason.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -88,6 +89,7 @@ class StoreTest : public ::testing::Test {
   // database written by the code of that version.
   void RollBackTo(int version) {
     const std::vector<std::pair<int, std::vector<const char*>>> undo = {
+        {10, {"ALTER TABLE run_stages DROP COLUMN cpu_seconds"}},
         {9,
          {"ALTER TABLE runs DROP COLUMN cpu_seconds",
           "ALTER TABLE runs DROP COLUMN peak_rss_bytes"}},
@@ -409,6 +411,45 @@ TEST_F(StoreTest, MigratesAVersion8DatabaseAndRecordsRunUsage) {
   EXPECT_EQ(store->SetRunUsage(old_run, 1, -1).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store->GetRun(old_run)->cpu_seconds, 11.25);
+}
+
+TEST_F(StoreTest, MigratesAVersion9DatabaseAndRecordsStageCpu) {
+  int64_t old_run = 0;
+  auto store = MigratedFrom(9, &old_run);
+  ASSERT_NE(store, nullptr);
+  // The old run's stages were not measured: no CPU time, not a zero.
+  absl::StatusOr<RunRecord> old = store->GetRun(old_run);
+  ASSERT_OK(old);
+  ASSERT_EQ(old->stages.size(), 2u);
+  for (const StageStat& s : old->stages) {
+    EXPECT_FALSE(s.cpu_seconds.has_value()) << s.stage;
+  }
+
+  absl::StatusOr<RunRecord> run =
+      store->BeginRun(RunTrigger::kManual, "", kT0 + 1, kT0 + 1);
+  ASSERT_OK(run);
+  // A stage is recorded when it begins (no figures) and again when it ends.
+  EXPECT_OK_STATUS(store->RecordStage(run->run_id, {"ingest", 0.0, 0}));
+  EXPECT_OK_STATUS(store->RecordStage(run->run_id, {"ingest", 2.5, 10, 4.75}));
+  EXPECT_OK_STATUS(store->RecordStage(run->run_id, {"sessionize", 0.0, 0}));
+  EXPECT_EQ(store->RecordStage(run->run_id, {"sessionize", 1, 1, -0.5}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      store
+          ->RecordStage(run->run_id, {"sessionize", 1, 1,
+                                      std::numeric_limits<double>::infinity()})
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  run = store->GetRun(run->run_id);
+  ASSERT_OK(run);
+  ASSERT_EQ(run->stages.size(), 2u);
+  EXPECT_EQ(run->stages[0].cpu_seconds, 4.75);
+  EXPECT_FALSE(run->stages[1].cpu_seconds.has_value());
+  // ListRuns loads the same stage rows.
+  absl::StatusOr<std::vector<RunRecord>> listed =
+      store->ListRuns(1, std::nullopt);
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->front().stages[0].cpu_seconds, 4.75);
 }
 
 TEST_F(StoreTest, ReopeningIsIdempotent) {
