@@ -129,6 +129,7 @@ void ToProto(const RunRecord& run,
     p->set_stage(s.stage);
     p->set_seconds(s.seconds);
     p->set_rows(s.rows);
+    if (s.cpu_seconds.has_value()) p->set_cpu_seconds(*s.cpu_seconds);
   }
   for (const auto& [name, value] : counts) (*out->mutable_counts())[name] = value;
 }

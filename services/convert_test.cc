@@ -68,13 +68,17 @@ TEST(ToProto, RunStatesAndTriggers) {
   r.state = RunState::kCancelled;
   r.trigger = RunTrigger::kCatchUp;
   r.started_at = 5;
-  r.stages = {{"ingest", 1.5, 10}};
+  r.stages = {{"ingest", 1.5, 10}, {"model", 0.5, 3, 0.75}};
   v1::Run out;
   ToProto(r, {{"customers", 3}}, &out);
   EXPECT_EQ(out.state(), v1::RUN_STATE_CANCELLED);
   EXPECT_EQ(out.trigger(), v1::RUN_TRIGGER_CATCH_UP);
   EXPECT_FALSE(out.has_finish_time());
   EXPECT_EQ(out.stages(0).rows(), 10);
+  // A stage's CPU time is served only when it was measured.
+  EXPECT_FALSE(out.stages(0).has_cpu_seconds());
+  ASSERT_TRUE(out.stages(1).has_cpu_seconds());
+  EXPECT_EQ(out.stages(1).cpu_seconds(), 0.75);
   EXPECT_EQ(out.counts().at("customers"), 3);
   // Not recorded: zeros.
   EXPECT_EQ(out.cpu_seconds(), 0);

@@ -1845,6 +1845,20 @@ TEST(ServiceE2E, ARunWhoseProcessDiesFailsAloneAndTheDaemonKeepsServing) {
                 static_cast<double>(run.peak_rss_bytes()) / (1 << 20))),
             std::string::npos)
       << out;
+  // Each stage's CPU time is served, within what the process used, and
+  // printed beside its wall time.
+  ASSERT_EQ(run.stages_size(), 10);
+  double stage_cpu = 0;
+  for (const v1::StageStat& s : run.stages()) {
+    ASSERT_TRUE(s.has_cpu_seconds()) << s.stage();
+    stage_cpu += s.cpu_seconds();
+    EXPECT_NE(out.find(absl::StrFormat("%9.3fs CPU", s.cpu_seconds())),
+              std::string::npos)
+        << s.stage() << "\n"
+        << out;
+  }
+  EXPECT_GT(stage_cpu, 0);
+  EXPECT_LE(stage_cpu, run.cpu_seconds() + 1e-6);
 
   // The second run's process dies as the out-of-memory killer would kill it.
   const v1::Run second = StartRun(d);

@@ -201,8 +201,13 @@ void PrintRun(const v1::Run& r) {
           InProgress(r) ? "running" : "did not finish");
       continue;
     }
-    std::cout << absl::StrFormat("  %-12s %9.3fs %12d rows\n", s.stage(),
+    std::cout << absl::StrFormat("  %-12s %9.3fs %12d rows", s.stage(),
                                  s.seconds(), s.rows());
+    // CPU above the wall time: the stage kept more than one core busy.
+    if (s.has_cpu_seconds()) {
+      std::cout << absl::StrFormat(" %9.3fs CPU", s.cpu_seconds());
+    }
+    std::cout << "\n";
   }
 }
 
