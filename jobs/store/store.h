@@ -72,7 +72,7 @@ struct StageStat {
   int64_t rows = 0;
   // CPU time (user + system, all threads) of the process during the stage;
   // unset for stages recorded before schema 10, or not measured.
-  std::optional<double> cpu_seconds;
+  std::optional<double> cpu_seconds = std::nullopt;
 };
 
 // Rows of one input file rejected for one reason.
