@@ -114,20 +114,18 @@ std::optional<fs::path> GroupDir(const Hierarchy& h, std::string_view group) {
   return dir;
 }
 
-// The smallest limit in `file` from `dir` up to `top`; `unlimited(text)`
-// tells a no-limit value. `found` says whether any level had the file.
-std::optional<int64_t> SmallestUpTo(fs::path dir, const fs::path& top,
-                                    const std::string& file,
-                                    bool (*unlimited)(std::string_view),
-                                    bool* found) {
+// The smallest limit in `file` from `dir` up to `top`; `limit(text)` reads
+// one file's value (nullopt: no limit there). `found` says whether any level
+// had the file.
+std::optional<int64_t> SmallestUpTo(
+    fs::path dir, const fs::path& top, const std::string& file,
+    std::optional<int64_t> (*limit)(std::string_view), bool* found) {
   std::optional<int64_t> smallest;
   while (true) {
     if (const std::optional<std::string> text = ReadFirstLine(dir / file)) {
       *found = true;
-      if (!unlimited(*text)) {
-        if (const std::optional<int64_t> bytes = ParseBytes(*text)) {
-          if (!smallest || *bytes < *smallest) smallest = bytes;
-        }
+      if (const std::optional<int64_t> bytes = limit(*text)) {
+        if (!smallest || *bytes < *smallest) smallest = bytes;
       }
     }
     if (dir == top || !dir.has_relative_path() || dir == dir.parent_path()) {
@@ -138,11 +136,17 @@ std::optional<int64_t> SmallestUpTo(fs::path dir, const fs::path& top,
   return smallest;
 }
 
-bool UnlimitedV2(std::string_view text) { return Trim(text) == "max"; }
+// A limit file's value in bytes; nullopt for no limit, or for text that is
+// not a number.
+std::optional<int64_t> LimitV2(std::string_view text) {
+  if (Trim(text) == "max") return std::nullopt;
+  return ParseBytes(text);
+}
 
-bool UnlimitedV1(std::string_view text) {
+std::optional<int64_t> LimitV1(std::string_view text) {
   const std::optional<int64_t> bytes = ParseBytes(text);
-  return bytes.has_value() && *bytes >= kUnlimitedV1;
+  if (bytes.has_value() && *bytes >= kUnlimitedV1) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace
@@ -171,7 +175,7 @@ std::optional<int64_t> CgroupMemoryLimit(const MemoryLimitSources& sources) {
     if (const std::optional<fs::path> dir = GroupDir(*mounts.v2, *v2_group)) {
       bool found = false;
       const std::optional<int64_t> limit = SmallestUpTo(
-          *dir, mounts.v2->mount_point, "memory.max", UnlimitedV2, &found);
+          *dir, mounts.v2->mount_point, "memory.max", LimitV2, &found);
       if (found) return limit;
     }
   }
@@ -180,7 +184,7 @@ std::optional<int64_t> CgroupMemoryLimit(const MemoryLimitSources& sources) {
             GroupDir(*mounts.v1_memory, *v1_group)) {
       bool found = false;
       return SmallestUpTo(*dir, mounts.v1_memory->mount_point,
-                          "memory.limit_in_bytes", UnlimitedV1, &found);
+                          "memory.limit_in_bytes", LimitV1, &found);
     }
   }
   return std::nullopt;
