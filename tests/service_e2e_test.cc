@@ -442,14 +442,16 @@ TEST(ServiceE2E, PagingReturnsEveryTargetOnceEvenWhenANewRunPublishes) {
   if (RunCommand("/usr/bin/python3 -c 'import grpc' && test -x /usr/bin/grpc_python_plugin", &out) != 0) {
     GTEST_SKIP() << "python3-grpcio or protobuf-compiler-grpc not installed";
   }
+  const std::string page_targets =
+      "WINBACK_API_KEY=" + std::string(kReaderKey) +
+      " /usr/bin/python3 " WINBACK_SOURCE_DIR
+      "/tools/clients/page_targets.py --addr 127.0.0.1:" +
+      std::to_string(d.port());
   const std::string csv = (dir.path() / "py.csv").string();
-  const int rc = RunCommand(
-      "WINBACK_API_KEY=" + std::string(kReaderKey) + " /usr/bin/python3 " +
-          WINBACK_SOURCE_DIR "/tools/clients/page_targets.py --addr 127.0.0.1:" +
-          std::to_string(d.port()) + " --campaign " + campaign.name() +
-          " --run " + std::to_string(first.run_id()) +
-          " --page-size 40 --out " + csv,
-      &out);
+  const int rc = RunCommand(page_targets + " --campaign " + campaign.name() +
+                                " --run " + std::to_string(first.run_id()) +
+                                " --page-size 40 --out " + csv,
+                            &out);
   ASSERT_EQ(rc, 0) << out;
   std::ifstream in(csv);
   std::string line;
@@ -469,13 +471,10 @@ TEST(ServiceE2E, PagingReturnsEveryTargetOnceEvenWhenANewRunPublishes) {
   EXPECT_EQ(testing::ReadFile(csv), testing::ReadFile(ctl_csv));
   // A call that fails writes no file, not even a header.
   const std::string none = (dir.path() / "none.csv").string();
-  EXPECT_EQ(RunCommand("WINBACK_API_KEY=" + std::string(kReaderKey) +
-                           " /usr/bin/python3 " WINBACK_SOURCE_DIR
-                           "/tools/clients/page_targets.py --addr 127.0.0.1:" +
-                           std::to_string(d.port()) +
-                           " --campaign no-such-campaign --out " + none,
-                       &out),
-            1);
+  EXPECT_EQ(
+      RunCommand(page_targets + " --campaign no-such-campaign --out " + none,
+                 &out),
+      1);
   EXPECT_NE(out.find("page_targets: NOT_FOUND"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(none));
 }
