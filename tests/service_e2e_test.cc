@@ -654,7 +654,46 @@ TEST(ServiceE2E, ErrorCodes) {
   lr.set_page_token("xyz");
   EXPECT_EQ(d.jobs().ListRuns(Ctx(kOperatorKey).get(), lr, &lrr).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Stored data the daemon cannot read is DATA_LOSS, the server's fault: it
+  // is logged at error, where a caller's mistake above stays at info. The
+  // row is written as another tool would, through its own connection.
+  {
+    SQLite::Database db((dir.path() / "winback.db").string(),
+                        SQLite::OPEN_READWRITE);
+    db.setBusyTimeout(10000);
+    SQLite::Statement insert(
+        db,
+        "INSERT INTO run_rejects (run_id, file, reason, count, first_lines) "
+        "VALUES (?, 'click_stream.csv', 'bad_timestamp', 1, 'seven')");
+    insert.bind(1, first.run_id());
+    ASSERT_EQ(insert.exec(), 1);
+  }
+  gr.set_run_id(first.run_id());
+  const grpc::Status corrupt =
+      d.jobs().GetRun(Ctx(kOperatorKey).get(), gr, &run);
+  EXPECT_EQ(corrupt.error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_NE(corrupt.error_message().find("bad run_rejects.first_lines 'seven'"),
+            std::string::npos)
+      << corrupt.error_message();
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
+  const std::string log = d.Log();
+  EXPECT_NE(log.find("level=error event=rpc method=/winback.v1.JobService/"
+                     "GetRun code=DATA_LOSS"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("level=info event=rpc method=/winback.v1.JobService/"
+                     "GetRun code=NOT_FOUND"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("level=info event=rpc method=/winback.v1.JobService/"
+                     "StartRun code=PERMISSION_DENIED"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("level=error event=rpc method=/winback.v1.JobService/"
+                     "GetRun code=NOT_FOUND"),
+            std::string::npos)
+      << log;
 }
 
 // The whitespace-separated words of the first line of `text` that starts
