@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--winback", required=True)
     ap.add_argument("--baselines", required=True)
     ap.add_argument("--customers", type=int, default=6000)
+    ap.add_argument("--seed", type=int, default=3, help="the generated export's seed")
     args = ap.parse_args()
 
     try:
@@ -53,7 +54,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="winback-diff-") as tmp:
         data = os.path.join(tmp, "data")
-        subprocess.run([args.datagen, "--customers", str(args.customers), "--seed", "3",
+        subprocess.run([args.datagen, "--customers", str(args.customers), "--seed", str(args.seed),
                         "--out", data], check=True, stdout=subprocess.DEVNULL)
         export = os.path.join(tmp, "export")
         os.makedirs(export)
