@@ -459,6 +459,94 @@ TEST_F(RunE2E, TooManyClickCopiesFailTheRunKeepingTheirCounts) {
             n);
 }
 
+// An export cut short parses cleanly, so the row counts are what give it
+// away: a file with more than data.max_row_drop fewer rows than the served
+// run read fails the run, and the served lists stay.
+TEST_F(RunE2E, AnExportCutShortFailsTheRunAndTheServedListsStay) {
+  const std::string full = ReadFile(data_ / "click_stream.csv");
+  std::vector<size_t> line_end;  // offset of each line's '\n'
+  for (size_t i = full.find('\n'); i != std::string::npos;
+       i = full.find('\n', i + 1)) {
+    line_end.push_back(i);
+  }
+  const nlohmann::json& file = summary_["files"]["click_stream.csv"];
+  const int64_t rows =
+      file["valid_rows"].get<int64_t>() + file["bad_rows"].get<int64_t>();
+  // One row per line after the header, so cutting lines cuts rows.
+  ASSERT_EQ(static_cast<int64_t>(line_end.size()) - 1, rows);
+  // The header and the first `keep` rows.
+  const auto CutTo = [&](int64_t keep) {
+    WriteFile(data_ / "click_stream.csv",
+              full.substr(0, line_end[static_cast<size_t>(keep)] + 1));
+  };
+  // Every run has the same as-of time, so the newest published run is the
+  // served one; the last purchase is in every variant of the export
+  // (transactions.csv stays whole), so none is after its latest event.
+  int64_t last_purchase = 0;
+  for (const TruthPurchase& p : ReadTruthPurchaseRows(data_)) {
+    last_purchase = std::max(last_purchase, p.created_at);
+  }
+  const std::string as_of =
+      "--as-of " + UtcText(last_purchase, "%Y-%m-%dT%H:%M:%SZ");
+  const auto Run = [this, &as_of](std::string* out) {
+    return RunE2E::Run(as_of, out);
+  };
+
+  std::string out;
+  ASSERT_EQ(Run(&out), 0) << out;
+  SQLite::Database db(db_.string(), SQLite::OPEN_READONLY);
+  const auto Served = [&db] {
+    return db
+        .execAndGet(
+            "SELECT run_id FROM runs WHERE published = 1 ORDER BY as_of_us "
+            "DESC, run_id DESC LIMIT 1")
+        .getInt64();
+  };
+  const int64_t first = NewestRun(db).first;
+
+  // Half the rows: 50% fewer, over the default 10%.
+  const int64_t half = rows / 2;
+  CutTo(half);
+  EXPECT_EQ(Run(&out), 1) << out;
+  const std::string expected = absl::StrFormat(
+      "click_stream.csv has %d rows, %.1f%% fewer than the %d run %d read",
+      half,
+      100.0 * static_cast<double>(rows - half) / static_cast<double>(rows),
+      rows, first);
+  EXPECT_THAT(out, HasSubstr(expected));
+  EXPECT_THAT(out, HasSubstr("more than data.max_row_drop (10%) allows"));
+  const auto [failed, state] = NewestRun(db);
+  EXPECT_EQ(state, "failed");
+  EXPECT_THAT(db.execAndGet("SELECT error FROM runs WHERE run_id = " +
+                            std::to_string(failed))
+                  .getString(),
+              HasSubstr(expected));
+  // The failed run keeps what ingest counted, and publishes nothing.
+  EXPECT_EQ(Counts(db, failed).at("click_stream.rows_read"), half);
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM targets WHERE run_id = " +
+                          std::to_string(failed))
+                .getInt64(),
+            0);
+  EXPECT_EQ(Served(), first);
+
+  // 5% fewer is within the limit: the run succeeds and is served.
+  const int64_t most = rows - rows / 20;
+  CutTo(most);
+  ASSERT_EQ(Run(&out), 0) << out;
+  const int64_t second = NewestRun(db).first;
+  EXPECT_EQ(Served(), second);
+  EXPECT_EQ(Counts(db, second).at("click_stream.rows_read"), most);
+
+  // An export that shrank on purpose runs with the check turned off.
+  CutTo(half);
+  WriteFile(dir_->path() / "winback.yaml",
+            "data: {dir: data, max_bad_row_share: 0.05, max_row_drop: 1}\n"
+            "store: {path: winback.db, keep_runs: 5}\n");
+  ASSERT_EQ(Run(&out), 0) << out;
+  EXPECT_EQ(Served(), NewestRun(db).first);
+  EXPECT_GT(NewestRun(db).first, second);
+}
+
 TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {
   std::string out;
   const int64_t as_of = 1'640'995'199'999'999LL;  // 2021-12-31T23:59:59.999999Z

@@ -676,6 +676,8 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root,
   WB_RETURN_IF_ERROR(data.String("dir", &c.data.dir, /*required=*/true));
   WB_RETURN_IF_ERROR(data.Double("max_bad_row_share",
                                  &c.data.max_bad_row_share, 0.0, 1.0));
+  WB_RETURN_IF_ERROR(
+      data.Double("max_row_drop", &c.data.max_row_drop, 0.0, 1.0));
   WB_RETURN_IF_ERROR(data.Int("ingest_threads", &c.data.ingest_threads, 1, 64));
   WB_RETURN_IF_ERROR(data.CheckNoUnknownKeys());
   c.data.dir = Resolve(base_dir, c.data.dir);
@@ -794,6 +796,7 @@ std::string ConfigToJson(const Config& c) {
   json j;
   j["data"] = {{"dir", c.data.dir},
                {"max_bad_row_share", c.data.max_bad_row_share},
+               {"max_row_drop", c.data.max_row_drop},
                {"ingest_threads", c.data.ingest_threads}};
   j["store"] = {{"path", c.store.path}, {"keep_runs", c.store.keep_runs}};
   j["sessionize"] = {{"gap", FormatDuration(c.session_gap)}};

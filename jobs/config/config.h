@@ -20,6 +20,9 @@ namespace winback {
 struct DataConfig {
   std::string dir;                  // required: the export directory
   double max_bad_row_share = 0.01;  // per file; above it the run fails
+  // A file with more than this share fewer rows than the served run read
+  // fails the run (a cut-short export); 1 never fails.
+  double max_row_drop = 0.1;
   int ingest_threads = 2;  // click_stream.csv, sessionize, histories, diagnose
 };
 

@@ -70,12 +70,13 @@ TEST(Config, MinimalUsesDefaultsAndResolvesRelativePaths) {
   EXPECT_EQ(c->session_gap, 30 * kMicrosPerMinute);
   EXPECT_EQ(c->churn_window, 25 * kMicrosPerDay);
   EXPECT_DOUBLE_EQ(c->data.max_bad_row_share, 0.01);
+  EXPECT_DOUBLE_EQ(c->data.max_row_drop, 0.1);
   EXPECT_EQ(c->store.keep_runs, 30);
 }
 
 TEST(Config, ReadsEverySetting) {
   auto c = ParseConfig(R"(
-data: {dir: d, max_bad_row_share: 0.05, ingest_threads: 4}
+data: {dir: d, max_bad_row_share: 0.05, max_row_drop: 0.25, ingest_threads: 4}
 store: {path: s.db, keep_runs: 3}
 sessionize: {gap: 45m}
 churn: {window: 30d}
@@ -84,6 +85,7 @@ churn: {window: 30d}
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->data.ingest_threads, 4);
   EXPECT_DOUBLE_EQ(c->data.max_bad_row_share, 0.05);
+  EXPECT_DOUBLE_EQ(c->data.max_row_drop, 0.25);
   EXPECT_EQ(c->store.keep_runs, 3);
   EXPECT_EQ(c->session_gap, 45 * kMicrosPerMinute);
   EXPECT_EQ(c->churn_window, 30 * kMicrosPerDay);
@@ -100,6 +102,8 @@ TEST(Config, ErrorsNameTheKey) {
        "churn.window: expected a duration"},
       {"data: {dir: d, max_bad_row_share: 2}\nstore: {path: x}",
        "data.max_bad_row_share: must be in [0, 1]"},
+      {"data: {dir: d, max_row_drop: -0.5}\nstore: {path: x}",
+       "data.max_row_drop: must be in [0, 1]"},
       {"data: {dir: d, ingest_threads: two}\nstore: {path: x}",
        "data.ingest_threads: expected an integer, got 'two'"},
       {"data: {dir: d}\nstore: {path: x, keepruns: 3}",
@@ -286,7 +290,7 @@ TEST(Config, ShippedDemoConfigLoadsAndSpellsOutTheDefaults) {
 // Every setting away from its default, and the JSON it must give, written
 // out by hand.
 constexpr char kEverySetting[] = R"(
-data: {dir: in, max_bad_row_share: 0.05, ingest_threads: 3}
+data: {dir: in, max_bad_row_share: 0.05, max_row_drop: 1, ingest_threads: 3}
 store: {path: /db/w.db, keep_runs: 7}
 sessionize: {gap: 45m}
 churn: {window: 1d12h}
@@ -342,7 +346,7 @@ schedule:
 )";
 
 constexpr char kEverySettingJson[] = R"({
-  "data": {"dir": "/etc/wb/in", "max_bad_row_share": 0.05,
+  "data": {"dir": "/etc/wb/in", "max_bad_row_share": 0.05, "max_row_drop": 1.0,
            "ingest_threads": 3},
   "store": {"path": "/db/w.db", "keep_runs": 7},
   "sessionize": {"gap": "45m"},
@@ -782,7 +786,7 @@ TEST(ConfigLines, ReadmeExampleErrorIsTrue) {
   auto c = ParseConfig(yaml, "/b", "config/winback.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(),
-            "config/winback.yaml:19: churn.window: expected a duration such "
+            "config/winback.yaml:20: churn.window: expected a duration such "
             "as 30m, 25d or 1h30m, got '25days'");
 }
 

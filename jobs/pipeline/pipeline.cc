@@ -9,6 +9,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "jobs/common/resource_usage.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/diagnosis/diagnosis.h"
@@ -34,21 +36,60 @@ Micros LatestEvent(const Dataset& d) {
   return latest;
 }
 
-// Rows read, rejected and repaired per file: "customer.rows_read", ...
+// The run_counts name of a file's count: "customer.rows_read", ...
+std::string FileCountName(const std::string& file, const char* count) {
+  std::string base = file;
+  if (const auto dot = base.rfind('.'); dot != std::string::npos) {
+    base.resize(dot);
+  }
+  return absl::StrCat(base, ".", count);
+}
+
+// Rows read, rejected and repaired per file.
 std::vector<std::pair<std::string, int64_t>> FileCounts(
     const IngestReport& report) {
   std::vector<std::pair<std::string, int64_t>> c;
   for (const FileReport& f : report.files) {
     if (f.file.empty()) continue;  // not reached before ingest failed
-    std::string base = f.file;
-    if (const auto dot = base.rfind('.'); dot != std::string::npos) {
-      base.resize(dot);
-    }
-    c.emplace_back(base + ".rows_read", f.rows_read);
-    c.emplace_back(base + ".rows_rejected", f.rows_rejected);
-    c.emplace_back(base + ".rows_repaired", f.rows_repaired);
+    c.emplace_back(FileCountName(f.file, "rows_read"), f.rows_read);
+    c.emplace_back(FileCountName(f.file, "rows_rejected"), f.rows_rejected);
+    c.emplace_back(FileCountName(f.file, "rows_repaired"), f.rows_repaired);
   }
   return c;
+}
+
+// Fails when a file has more than `max_drop` (a share) fewer rows than the
+// served run read from it. The export grows night by night; one cut short or
+// half copied still parses cleanly, and its lists would replace good ones.
+absl::Status CheckRowDrop(Store* store, const IngestReport& report,
+                          double max_drop) {
+  if (max_drop >= 1.0) return absl::OkStatus();
+  WB_ASSIGN_OR_RETURN(const std::optional<RunRecord> served,
+                      store->LatestPublishedRun());
+  if (!served.has_value()) return absl::OkStatus();
+  WB_ASSIGN_OR_RETURN(const auto stored, store->GetCounts(served->run_id));
+  const absl::flat_hash_map<std::string, int64_t> before(stored.begin(),
+                                                         stored.end());
+  std::vector<std::string> shrunk;
+  for (const FileReport& f : report.files) {
+    const auto it = before.find(FileCountName(f.file, "rows_read"));
+    if (it == before.end() || it->second <= 0) continue;
+    const double drop = 1.0 - static_cast<double>(f.rows_read) /
+                                  static_cast<double>(it->second);
+    if (drop > max_drop) {
+      shrunk.push_back(absl::StrFormat(
+          "%s has %d rows, %.1f%% fewer than the %d run %d read", f.file,
+          f.rows_read, 100 * drop, it->second, served->run_id));
+    }
+  }
+  if (shrunk.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      absl::StrJoin(shrunk, "; "), " (run ", served->run_id,
+      "'s lists are served), more than data.max_row_drop (",
+      absl::StrFormat("%g", 100 * max_drop),
+      "%) allows: the export looks cut short. Check the job that writes "
+      "data.dir; if the export shrank on purpose, raise data.max_row_drop "
+      "(1 turns the check off) for one run"));
 }
 
 std::vector<std::pair<std::string, int64_t>> Counts(const Dataset& d,
@@ -151,6 +192,8 @@ class Runner {
           if (!read.ok()) return read.status();
           data = *std::move(read);
           result->ingest = data.report;
+          WB_RETURN_IF_ERROR(
+              CheckRowDrop(store_, data.report, config_.data.max_row_drop));
           return static_cast<int64_t>(
               data.clicks.size() + data.bookings.size() +
               data.customers.size() + data.products.size());
