@@ -584,6 +584,21 @@ TEST_F(RunE2E, BackfillAsOfIgnoresLaterEvents) {
       0);
   EXPECT_THAT(out, Not(HasSubstr("\n2022-01")));
   EXPECT_THAT(out, HasSubstr("the latest complete month, 2021-12, is"));
+  EXPECT_THAT(out, Not(HasSubstr("not served")));
+
+  // A backfill behind the served run publishes lists that are not served by
+  // default, and says so.
+  ASSERT_EQ(Run("--as-of 2021-12-31T23:59:59.999999Z", &out), 0) << out;
+  const int64_t behind =
+      db.execAndGet("SELECT MAX(run_id) FROM runs WHERE published = 1")
+          .getInt64();
+  ASSERT_GT(behind, next);
+  EXPECT_THAT(out, HasSubstr("run " + std::to_string(behind) +
+                             " succeeded, as of 2021-12-31T23:59:59.999999Z\n"
+                             "not served by default: run " +
+                             std::to_string(next) +
+                             "'s lists, as of 2022-01-01T00:00:00.000000Z, "
+                             "are later and stay served"));
 }
 
 // The readout, recomputed here from the generator's purchases and the lists

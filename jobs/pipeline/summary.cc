@@ -8,10 +8,17 @@
 
 namespace winback {
 
-std::string FormatRunSummary(const RunResult& r) {
+std::string FormatRunSummary(const RunResult& r,
+                             const std::optional<RunRecord>& served) {
   std::string out = absl::StrFormat(
       "run %d %s, as of %s\n", r.record.run_id,
       std::string(RunStateName(r.record.state)), FormatTimestamp(r.record.as_of));
+  if (served.has_value() && served->run_id != r.record.run_id) {
+    out += absl::StrFormat(
+        "not served by default: run %d's lists, as of %s, are later and stay "
+        "served; this run's are read by its run id\n",
+        served->run_id, FormatTimestamp(served->as_of));
+  }
 
   out += "\ninput                      rows    rejected  repaired\n";
   for (const FileReport& f : r.ingest.files) {

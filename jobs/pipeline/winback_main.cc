@@ -104,7 +104,16 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
     std::cerr << "winback: run failed: " << result.status().message() << "\n";
     return 1;
   }
-  std::cout << FormatRunSummary(*result) << std::flush;
+  // A backfill, or an export older than the served run's, publishes lists
+  // that are not served by default: say so.
+  absl::StatusOr<std::optional<RunRecord>> served =
+      (*store)->LatestPublishedRun();
+  if (!served.ok()) {
+    spdlog::warn("run {}: the served run is unknown: {}", run_id,
+                 std::string(served.status().message()));
+  }
+  std::cout << FormatRunSummary(*result, served.value_or(std::nullopt))
+            << std::flush;
   return 0;
 }
 
