@@ -700,6 +700,34 @@ absl::Status Store::SetConfigJson(int64_t run_id,
       });
 }
 
+namespace {
+
+// Adds `stat` to the run's stage history (after its other stages), or
+// replaces the figures of a stage recorded before.
+void WriteStage(SQLite::Database& db, int64_t run_id, const StageStat& stat) {
+  SQLite::Statement up(
+      db,
+      "INSERT INTO run_stages (run_id, stage, seq, seconds, rows, "
+      "cpu_seconds) "
+      "VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 "
+      "FROM run_stages WHERE run_id = ?1), ?3, ?4, ?5) "
+      "ON CONFLICT (run_id, stage) DO UPDATE "
+      "SET seconds = excluded.seconds, rows = excluded.rows, "
+      "cpu_seconds = excluded.cpu_seconds");
+  up.bind(1, run_id);
+  up.bind(2, stat.stage);
+  up.bind(3, stat.seconds);
+  up.bind(4, stat.rows);
+  if (stat.cpu_seconds.has_value()) {
+    up.bind(5, *stat.cpu_seconds);
+  } else {
+    up.bind(5);
+  }
+  up.exec();
+}
+
+}  // namespace
+
 absl::Status Store::RecordStage(int64_t run_id, const StageStat& stat) {
   if (stat.stage.empty()) return absl::InvalidArgumentError("empty stage name");
   if (!std::isfinite(stat.seconds) || stat.seconds < 0 || stat.rows < 0 ||
@@ -716,25 +744,7 @@ absl::Status Store::RecordStage(int64_t run_id, const StageStat& stat) {
       [&]() -> absl::Status {
         SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
         WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
-        SQLite::Statement up(
-            db,
-            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows, "
-            "cpu_seconds) "
-            "VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 "
-            "FROM run_stages WHERE run_id = ?1), ?3, ?4, ?5) "
-            "ON CONFLICT (run_id, stage) DO UPDATE "
-            "SET seconds = excluded.seconds, rows = excluded.rows, "
-            "cpu_seconds = excluded.cpu_seconds");
-        up.bind(1, run_id);
-        up.bind(2, stat.stage);
-        up.bind(3, stat.seconds);
-        up.bind(4, stat.rows);
-        if (stat.cpu_seconds.has_value()) {
-          up.bind(5, *stat.cpu_seconds);
-        } else {
-          up.bind(5);
-        }
-        up.exec();
+        WriteStage(db, run_id, stat);
         SQLite::Statement cur(
             db, "UPDATE runs SET current_stage = ? WHERE run_id = ?");
         cur.bind(1, stat.stage);
@@ -794,22 +804,15 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
         // The publish stage's own timing, up to the commit (so with the
         // retention's deletes), joins the run's stage history in the same
         // transaction.
-        SQLite::Statement stage(
-            db,
-            "INSERT INTO run_stages (run_id, stage, seq, seconds, rows, "
-            "cpu_seconds) "
-            "VALUES (?1, 'publish', (SELECT COALESCE(MAX(seq), 0) + 1 "
-            "FROM run_stages WHERE run_id = ?1), ?2, ?3, ?4) "
-            "ON CONFLICT (run_id, stage) DO UPDATE "
-            "SET seconds = excluded.seconds, rows = excluded.rows, "
-            "cpu_seconds = excluded.cpu_seconds");
-        stage.bind(1, run_id);
-        stage.bind(2, std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - publish_start)
-                          .count());
-        stage.bind(3, OutputRows(outputs));
-        stage.bind(4, std::max(0.0, ProcessCpuSeconds() - publish_cpu_start));
-        stage.exec();
+        StageStat stage;
+        stage.stage = "publish";
+        stage.seconds = std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - publish_start)
+                            .count();
+        stage.rows = OutputRows(outputs);
+        stage.cpu_seconds =
+            std::max(0.0, ProcessCpuSeconds() - publish_cpu_start);
+        WriteStage(db, run_id, stage);
         tx.commit();
         return absl::OkStatus();
       });
