@@ -15,10 +15,21 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-// Fills `out` with the stored run, its counts, row issues and config.
+// The run served by default (Store::LatestPublishedRun), 0 when nothing is
+// published.
+absl::StatusOr<int64_t> ServedRunId(Store* store) {
+  absl::StatusOr<std::optional<RunRecord>> served = store->LatestPublishedRun();
+  if (!served.ok()) return served.status();
+  return served->has_value() ? (*served)->run_id : 0;
+}
+
+// Fills `out` with the stored run, its counts, row issues and config, and
+// whether it is served.
 absl::Status LoadRun(Store* store, int64_t run_id, v1::Run* out) {
   absl::StatusOr<RunRecord> run = store->GetRun(run_id);
   if (!run.ok()) return run.status();
+  absl::StatusOr<int64_t> served = ServedRunId(store);
+  if (!served.ok()) return served.status();
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
       store->GetCounts(run_id);
   if (!counts.ok()) return counts.status();
@@ -27,6 +38,7 @@ absl::Status LoadRun(Store* store, int64_t run_id, v1::Run* out) {
   ToProto(*run, *counts, out);
   for (const RejectStat& r : *rejects) ToProto(r, out->add_row_issues());
   out->set_config_json(run->config_json);
+  out->set_served(run->run_id == *served);
   return absl::OkStatus();
 }
 
@@ -88,11 +100,15 @@ grpc::Status JobServiceImpl::ListRuns(grpc::ServerContext* context,
   if (!runs.ok()) return ToGrpcStatus(runs.status());
   const bool more = static_cast<int>(runs->size()) > page_size;
   if (more) runs->resize(page_size);
+  absl::StatusOr<int64_t> served = ServedRunId(store.get());
+  if (!served.ok()) return ToGrpcStatus(served.status());
   for (const RunRecord& run : *runs) {
     absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
         store->GetCounts(run.run_id);
     if (!counts.ok()) return ToGrpcStatus(counts.status());
-    ToProto(run, *counts, response->add_runs());
+    v1::Run* out = response->add_runs();
+    ToProto(run, *counts, out);
+    out->set_served(run.run_id == *served);
   }
   if (more) {
     response->set_next_page_token(tokens_->EncodeRuns(runs->back().run_id));

@@ -21,9 +21,11 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "SQLiteCpp/SQLiteCpp.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -1159,6 +1161,24 @@ std::string UtcSeconds(int64_t seconds) {
   return UtcText(seconds * 1'000'000, "%Y-%m-%dT%H:%M:%S");
 }
 
+// Starts a run as of `as_of_us` (0: the export's latest event) and waits for
+// it; its id, or 0 when it did not succeed.
+int64_t RunAsOf(Daemon& d, const std::string& request_id, int64_t as_of_us) {
+  v1::StartRunRequest req;
+  req.set_request_id(request_id);
+  if (as_of_us != 0) {
+    req.mutable_as_of()->set_seconds(as_of_us / 1'000'000);
+    req.mutable_as_of()->set_nanos(
+        static_cast<int32_t>(as_of_us % 1'000'000 * 1000));
+  }
+  v1::Run run;
+  const grpc::Status s = d.jobs().StartRun(Ctx(kOperatorKey).get(), req, &run);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  if (!s.ok()) return 0;
+  return WaitForRun(d, run.run_id()) == v1::RUN_STATE_SUCCEEDED ? run.run_id()
+                                                                : 0;
+}
+
 // A backfill (an earlier as-of time, started later) is published but read
 // only by its run id: the default lists stay the current ones. A request_id
 // names one run: a retry gets it back, another as-of time is refused.
@@ -1197,12 +1217,39 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
   const size_t at = out.find("started run ");
   ASSERT_NE(at, std::string::npos) << out;
   const int64_t backfill = std::stoll(out.substr(at + 12));
+  // The followed run ends saying its lists are not the served ones.
+  const std::string nightly_as_of_text =
+      UtcSeconds(current_as_of.seconds()).replace(10, 1, " ") + "Z";
+  const std::string not_served =
+      "not served by default: run " + std::to_string(nightly.run_id()) +
+      "'s lists, as of " + nightly_as_of_text +
+      ", are later and served; this run's are read with --run " +
+      std::to_string(backfill) + "\n";
+  EXPECT_NE(
+      out.find("run " + std::to_string(backfill) + " succeeded\n" + not_served),
+      std::string::npos)
+      << out;
   get.set_run_id(backfill);
   ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &done).ok());
   EXPECT_EQ(done.as_of().seconds(), backfill_s);
   EXPECT_EQ(done.as_of().nanos(), 250'000'000);
   EXPECT_TRUE(done.as_of_requested());
   EXPECT_TRUE(done.published());
+  EXPECT_FALSE(done.served());
+  {
+    v1::Run first;
+    get.set_run_id(nightly.run_id());
+    ASSERT_TRUE(d.jobs().GetRun(Ctx(kOperatorKey).get(), get, &first).ok());
+    EXPECT_TRUE(first.served());
+    get.set_run_id(backfill);
+  }
+  // Watching the served run ends at its last event: no such line.
+  ASSERT_EQ(RunCommand(ctl + "watch " + std::to_string(nightly.run_id()), &out),
+            0)
+      << out;
+  EXPECT_TRUE(absl::EndsWith(
+      out, "\nrun " + std::to_string(nightly.run_id()) + " succeeded\n"))
+      << out;
   // The backfill leaves out the customers who joined after its as-of date
   // (first_join_date is customer.csv's last column; none of them booked
   // before joining in the generated export).
@@ -1284,11 +1331,23 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
       0u)
       << out;
 
-  // runs: each run's as-of time beside its state, the backfill's included.
+  // runs: each run's as-of time beside its state, the backfill's included,
+  // and which run is served; ListRuns says the same.
   ASSERT_EQ(RunCommand(ctl + "runs", &out), 0) << out;
-  for (const auto& [id, as_of_s] :
-       {std::pair<int64_t, int64_t>{nightly.run_id(), current_as_of.seconds()},
-        {backfill, backfill_s}}) {
+  {
+    v1::ListRunsResponse listed;
+    ASSERT_TRUE(d.jobs().ListRuns(Ctx(kOperatorKey).get(), {}, &listed).ok());
+    int served_runs = 0;
+    for (const v1::Run& r : listed.runs()) {
+      EXPECT_EQ(r.served(), r.run_id() == nightly.run_id()) << r.run_id();
+      served_runs += r.served();
+    }
+    EXPECT_EQ(served_runs, 1);
+  }
+  for (const auto& [id, as_of_s, published] :
+       {std::tuple<int64_t, int64_t, std::string>{
+            nightly.run_id(), current_as_of.seconds(), "served"},
+        {backfill, backfill_s, "yes"}}) {
     const std::vector<std::string> row =
         RowStartingWith(out, absl::StrFormat("%6d  ", id));
     ASSERT_GE(row.size(), 5u) << out;
@@ -1296,6 +1355,7 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
     EXPECT_EQ(row[3] + " " + row[4],
               UtcSeconds(as_of_s).replace(10, 1, " ") + "Z")
         << out;
+    EXPECT_EQ(row[row.size() - 2], published) << out;
     // The last column is the run's peak memory in MiB.
     v1::GetRunRequest get;
     get.set_run_id(id);
@@ -1335,33 +1395,36 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
                      "event)"),
             std::string::npos)
       << out;
-  // winbackctl run tells the backfill apart.
+  // winbackctl run tells the backfill apart, and says which run is served.
   for (const auto& [id, backfilled] :
        {std::pair<int64_t, bool>{nightly.run_id(), false}, {backfill, true}}) {
     ASSERT_EQ(RunCommand(ctl + "run " + std::to_string(id), &out), 0) << out;
     EXPECT_EQ(out.find(" (asked for: a backfill)\n") != std::string::npos,
               backfilled)
         << out;
+    const std::string first =
+        absl::StrFormat("run %d: succeeded (trigger manual), published%s\n", id,
+                        backfilled ? "" : " and served");
+    EXPECT_EQ(out.rfind(first + (backfilled ? not_served : "  as of "), 0), 0u)
+        << out;
   }
-  EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
-}
 
-// Starts a run as of `as_of_us` (0: the export's latest event) and waits for
-// it; its id, or 0 when it did not succeed.
-int64_t RunAsOf(Daemon& d, const std::string& request_id, int64_t as_of_us) {
-  v1::StartRunRequest req;
-  req.set_request_id(request_id);
-  if (as_of_us != 0) {
-    req.mutable_as_of()->set_seconds(as_of_us / 1'000'000);
-    req.mutable_as_of()->set_nanos(
-        static_cast<int32_t>(as_of_us % 1'000'000 * 1000));
-  }
-  v1::Run run;
-  const grpc::Status s = d.jobs().StartRun(Ctx(kOperatorKey).get(), req, &run);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  if (!s.ok()) return 0;
-  return WaitForRun(d, run.run_id()) == v1::RUN_STATE_SUCCEEDED ? run.run_id()
-                                                                : 0;
+  // A later run as of the same time is served in the nightly run's place:
+  // on a tie the newest run is.
+  const int64_t same_as_of = RunAsOf(d, "same-as-of", Micros(current_as_of));
+  ASSERT_NE(same_as_of, 0) << d.Log();
+  ASSERT_EQ(RunCommand(ctl + "run " + std::to_string(nightly.run_id()), &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("published\nnot served by default: run " +
+                     std::to_string(same_as_of) + "'s lists, as of " +
+                     nightly_as_of_text +
+                     ", are newer and served; this run's are read with "
+                     "--run " +
+                     std::to_string(nightly.run_id()) + "\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
 // The readouts a run stored, keyed by (list run, campaign), each checked

@@ -175,11 +175,34 @@ std::string PeakMiB(const v1::Run& r) {
                          static_cast<double>(r.peak_rss_bytes()) / (1 << 20));
 }
 
-void PrintRun(const v1::Run& r) {
+// For a published run whose lists are not the ones served by default, a
+// line that says so and names the run that is served, as `winback run` does;
+// "" for any other run.
+std::string NotServedLine(const Client& c, const v1::Run& r) {
+  if (!r.published() || r.served()) return "";
+  const std::string read_by =
+      absl::StrFormat("; this run's are read with --run %d\n", r.run_id());
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  v1::ListSegmentsResponse served;  // run_id 0: the served run
+  if (!c.campaigns->ListSegments(&ctx, {}, &served).ok() ||
+      served.run_id() == r.run_id()) {  // it became served since
+    return "not served by default: a run with a later as-of time is" + read_by;
+  }
+  const bool tie = served.as_of().seconds() == r.as_of().seconds() &&
+                   served.as_of().nanos() == r.as_of().nanos();
+  return absl::StrFormat(
+      "not served by default: run %d's lists, as of %s, are %s and served%s",
+      served.run_id(), Time(served.as_of()), tie ? "newer" : "later", read_by);
+}
+
+// `note`, when not empty, is printed under the first line.
+void PrintRun(const v1::Run& r, const std::string& note = "") {
   std::cout << "run " << r.run_id() << ": " << StateName(r.state())
             << " (trigger " << TriggerName(r.trigger()) << ")"
-            << (r.published() ? ", published" : "") << "\n"
-            << "  as of     " << Time(r.as_of())
+            << (r.published() ? ", published" : "")
+            << (r.served() ? " and served" : "") << "\n"
+            << note << "  as of     " << Time(r.as_of())
             << (r.as_of_requested() ? " (asked for: a backfill)" : "") << "\n"
             << "  started   " << Time(r.start_time()) << "\n"
             << "  finished  " << Time(r.finish_time()) << "\n";
@@ -246,7 +269,19 @@ int Watch(const Client& c, int64_t run_id) {
   }
   const grpc::Status s = reader->Finish();
   if (!s.ok()) return Fail(s);
-  return last == v1::RUN_STATE_SUCCEEDED ? 0 : 3;
+  if (last != v1::RUN_STATE_SUCCEEDED) return 3;
+  // A backfill's lists, or those of an export older than the served run's,
+  // do not replace the served ones: say so, as `winback run` does.
+  grpc::ClientContext get_ctx;
+  c.Prepare(&get_ctx);
+  v1::GetRunRequest get;
+  get.set_run_id(run_id);
+  v1::Run r;
+  if (grpc::Status g = c.jobs->GetRun(&get_ctx, get, &r); !g.ok()) {
+    return Fail(g);
+  }
+  std::cout << NotServedLine(c, r) << std::flush;
+  return 0;
 }
 
 // A filter's values; an empty filter takes anything.
@@ -460,7 +495,10 @@ int main(int argc, char** argv) {
             "%6d  %-10s %-9s %-20s %-20s %-20s %-9s %s\n", r.run_id(),
             StateName(r.state()), TriggerName(r.trigger()), Time(r.as_of()),
             Time(r.start_time()), Time(r.finish_time()),
-            r.published() ? "yes" : "no", PeakMiB(r));
+            r.served()      ? "served"
+            : r.published() ? "yes"
+                            : "no",
+            PeakMiB(r));
       }
       req.set_page_token(resp.next_page_token());
     } while (!req.page_token().empty());
@@ -496,7 +534,7 @@ int main(int argc, char** argv) {
       std::cout << "cancel requested: run " << r.run_id()
                 << " stops before its next stage and publishes nothing\n";
     }
-    PrintRun(r);
+    PrintRun(r, NotServedLine(c, r));
     if (run->parsed()) {
       const std::map<std::string, int64_t> counts(r.counts().begin(),
                                                   r.counts().end());
