@@ -194,13 +194,27 @@ void RunManager::Work(RunRequest request) {
                        : absl::IsCancelled(result.status()) ? RunState::kCancelled
                                                             : RunState::kFailed;
     }
+    // A succeeded run's lists replace the served ones only when its as-of
+    // time is the latest (not for a backfill): say which run is served.
+    std::string served;
+    if (terminal.state == RunState::kSucceeded) {
+      absl::StatusOr<std::optional<RunRecord>> latest =
+          store_->LatestPublishedRun();
+      if (latest.ok() && latest->has_value()) {
+        served = (*latest)->run_id == terminal.run_id
+                     ? " served=true"
+                     : absl::StrCat(" served=false served_run_id=",
+                                    (*latest)->run_id);
+      }
+    }
     // At the level an operator filters on: a failed run is an error, a
     // cancelled one a warning.
     spdlog::log(terminal.state == RunState::kFailed      ? spdlog::level::err
                 : terminal.state == RunState::kCancelled ? spdlog::level::warn
                                                          : spdlog::level::info,
-                "event=run_finished run_id={} state={} error=\"{}\"",
-                terminal.run_id, RunStateName(terminal.state), terminal.error);
+                "event=run_finished run_id={} state={}{} error=\"{}\"",
+                terminal.run_id, RunStateName(terminal.state), served,
+                terminal.error);
   }
   {
     absl::MutexLock lock(&mu_);

@@ -1424,6 +1424,18 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
                      std::to_string(nightly.run_id()) + "\n"),
             std::string::npos)
       << out;
+  // The daemon's log says, as each run ends, whether its lists are served.
+  const std::string log = d.Log();
+  for (const auto& [id, served] :
+       {std::pair<int64_t, std::string>{nightly.run_id(), "true"},
+        {backfill, "false served_run_id=" + std::to_string(nightly.run_id())},
+        {same_as_of, "true"}}) {
+    EXPECT_NE(
+        log.find("level=info event=run_finished run_id=" + std::to_string(id) +
+                 " state=succeeded served=" + served + " error=\"\"\n"),
+        std::string::npos)
+        << log;
+  }
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
