@@ -54,7 +54,9 @@ void WarmLists(CampaignServiceImpl* service, int64_t run_id,
 
 // Sets the freshness gauges from the store: at start-up, and after each run
 // that succeeds (a backfill moves the last success, not the served as-of).
-void RefreshRunTimes(StorePool* pool, Metrics* metrics) {
+// Returns the served run's id (none when nothing is published or the store
+// could not be read).
+std::optional<int64_t> RefreshRunTimes(StorePool* pool, Metrics* metrics) {
   StorePool::Lease store = pool->Acquire();
   const absl::StatusOr<std::optional<RunRecord>> last =
       store->LastSucceededRun();
@@ -64,9 +66,11 @@ void RefreshRunTimes(StorePool* pool, Metrics* metrics) {
     spdlog::warn(
         "event=run_times_unread error=\"{}\"",
         std::string((last.ok() ? served.status() : last.status()).message()));
-    return;
+    return std::nullopt;
   }
   metrics->SetRunTimes(*last, *served);
+  if (!served->has_value()) return std::nullopt;
+  return (*served)->run_id;
 }
 
 // Counts and times every RPC (health and reflection included) by method and
@@ -196,10 +200,14 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
   run_options.on_event = [&metrics, &warm_target, &pool](const RunEvent& e) {
     metrics.OnRunEvent(e);
     if (e.terminal && e.state == RunState::kSucceeded) {
-      RefreshRunTimes(pool.get(), &metrics);
+      const std::optional<int64_t> served =
+          RefreshRunTimes(pool.get(), &metrics);
       // Load the new lists now, on the pipeline thread, rather than on the
-      // first marketing tool's first page.
-      if (CampaignServiceImpl* service = warm_target.load()) {
+      // first marketing tool's first page. Not a backfill's: they are read
+      // only by run id, and loading them could push the served lists out
+      // of the cache.
+      CampaignServiceImpl* service = warm_target.load();
+      if (service != nullptr && served == e.run_id) {
         WarmLists(service, e.run_id, "publish");
       }
     }

@@ -1424,7 +1424,8 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
                      std::to_string(nightly.run_id()) + "\n"),
             std::string::npos)
       << out;
-  // The daemon's log says, as each run ends, whether its lists are served.
+  // The daemon's log says, as each run ends, whether its lists are served;
+  // it loads the lists of a served run into its cache, not a backfill's.
   const std::string log = d.Log();
   for (const auto& [id, served] :
        {std::pair<int64_t, std::string>{nightly.run_id(), "true"},
@@ -1434,6 +1435,10 @@ TEST(ServiceE2E, ABackfillIsReadByItsRunIdAndARequestIdNamesOneRun) {
         log.find("level=info event=run_finished run_id=" + std::to_string(id) +
                  " state=succeeded served=" + served + " error=\"\"\n"),
         std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("event=target_lists_warmed run_id=" +
+                       std::to_string(id) + " lists=") != std::string::npos,
+              served == "true")
         << log;
   }
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
