@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "jobs/common/huge_pages.h"
 #include "jobs/common/resource_usage.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/common/utf8.h"
@@ -364,14 +365,23 @@ class ChildRun {
       argv.push_back(const_cast<char*>(a.c_str()));
     }
     argv.push_back(nullptr);
-    // The daemon's environment, less the API keys: a run has no use for them.
+    // The daemon's environment, less the API keys: a run has no use for
+    // them; and malloc with huge pages (jobs/common/huge_pages.h).
     std::vector<char*> env;
     const std::string keys = secret_env_ + "=";
+    constexpr std::string_view kTunables = "GLIBC_TUNABLES=";
+    std::string_view tunables;
     for (char** e = environ; *e != nullptr; ++e) {
-      if (secret_env_.empty() || !std::string_view(*e).starts_with(keys)) {
+      const std::string_view entry(*e);
+      if (entry.starts_with(kTunables)) {
+        tunables = entry.substr(kTunables.size());
+      } else if (secret_env_.empty() || !entry.starts_with(keys)) {
         env.push_back(*e);
       }
     }
+    std::string tunables_entry =
+        absl::StrCat(std::string(kTunables), TunablesWithHugePages(tunables));
+    env.push_back(tunables_entry.data());
     env.push_back(nullptr);
     pid_t pid = 0;
     const int err = ::posix_spawn(&pid, options_.executable.c_str(), &actions,

@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -189,6 +192,31 @@ TEST_F(PipelineProcessTest, TheChildDoesNotGetTheApiKeys) {
             std::string::npos)
       << env;
   EXPECT_NE(env.find("PATH="), std::string::npos) << env;
+}
+
+TEST_F(PipelineProcessTest, TheChildMallocsWithHugePagesUnlessToldOtherwise) {
+  const char* was = std::getenv("GLIBC_TUNABLES");
+  const std::optional<std::string> saved =
+      was == nullptr ? std::nullopt : std::optional<std::string>(was);
+  const std::string file = (dir_ / "tunables.txt").string();
+  auto child_tunables = [&] {
+    EXPECT_FALSE(Run("env | grep '^GLIBC_TUNABLES=' > " + file).ok());
+    std::ifstream in(file);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  ::unsetenv("GLIBC_TUNABLES");
+  EXPECT_EQ(child_tunables(), "GLIBC_TUNABLES=glibc.malloc.hugetlb=1\n");
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2", 1);
+  EXPECT_EQ(child_tunables(),
+            "GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1\n");
+  // The daemon's own setting wins: this turns huge pages off.
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0", 1);
+  EXPECT_EQ(child_tunables(), "GLIBC_TUNABLES=glibc.malloc.hugetlb=0\n");
+  if (saved.has_value()) {
+    ::setenv("GLIBC_TUNABLES", saved->c_str(), 1);
+  } else {
+    ::unsetenv("GLIBC_TUNABLES");
+  }
 }
 
 TEST_F(PipelineProcessTest, AChildKilledMidRunFailsItsRunAndSaysBySignal) {

@@ -13,6 +13,7 @@
 #include "absl/debugging/failure_signal_handler.h"
 #include "absl/debugging/symbolize.h"
 #include "jobs/common/command_line.h"
+#include "jobs/common/huge_pages.h"
 #include "jobs/common/resource_usage.h"
 #include "jobs/config/config.h"
 #include "jobs/pipeline/pipeline.h"
@@ -121,6 +122,10 @@ int RunOnce(const std::string& config_path, const std::string& as_of_text,
 }  // namespace winback
 
 int main(int argc, char** argv) {
+  // First of all, as it may start the program again: malloc with
+  // transparent huge pages, which at full size makes features about 30% and
+  // sessionize about 15% faster (jobs/common/huge_pages.h, README).
+  winback::RestartWithHugePageMalloc(argv);
   // A crash (SIGSEGV, SIGABRT, ...) writes the signal and a symbolized stack
   // trace to stderr before the process dies, for whoever is on call. First,
   // before anything maps an input file: ingest's SIGBUS handler then keeps
