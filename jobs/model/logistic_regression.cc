@@ -11,6 +11,7 @@ namespace {
 
 using logistic_internal::AddNewtonTerms;
 using logistic_internal::LinearPredictor;
+using logistic_internal::LogisticLoss;
 using logistic_internal::LogisticWeights;
 
 struct Problem {
@@ -30,15 +31,7 @@ double Objective(const Problem& pr, const Eigen::VectorXd& theta,
   const auto w = theta.head(d);
   const double b = pr.fit_intercept ? theta(d) : 0.0;
   LinearPredictor(pr.x, w, b, z);
-  e.resize(z.size());
-  double loss = 0.0;
-  for (Eigen::Index i = 0; i < z.size(); ++i) {
-    // log(1 + exp(z)) - y z, the softplus without overflow.
-    e(i) = std::exp(-std::abs(z(i)));
-    const double softplus = std::max(z(i), 0.0) + std::log1p(e(i));
-    loss += pr.s(i) * (softplus - pr.y(i) * z(i));
-  }
-  return 0.5 * w.squaredNorm() + pr.c * loss;
+  return 0.5 * w.squaredNorm() + pr.c * LogisticLoss(z, pr.y, pr.s, e);
 }
 
 }  // namespace

@@ -39,6 +39,16 @@ void LogisticWeights(const Eigen::VectorXd& z, const Eigen::VectorXd& e,
                      double c, Eigen::VectorXd& r, Eigen::VectorXd& dv,
                      SimdKernel kernel = SimdKernel::kAuto);
 
+// The weighted logistic loss sum_i s(i) * (softplus(z(i)) - y(i) z(i)),
+// with softplus(z) = max(z, 0) + log1p(exp(-|z|)); leaves e(i) =
+// exp(-|z(i)|) in `e` (resized) for LogisticWeights. The AVX2 build takes
+// exp and log1p four rows at a time from glibc's vector math library and
+// sums in four lanes, so its results can differ from the baseline's in the
+// last bits.
+double LogisticLoss(const Eigen::VectorXd& z, const Eigen::VectorXd& y,
+                    const Eigen::VectorXd& s, Eigen::VectorXd& e,
+                    SimdKernel kernel = SimdKernel::kAuto);
+
 // z(i) = b + sum_j x(i, j) w(j) for every row; z is resized to x.rows().
 void LinearPredictor(const Eigen::MatrixXd& x, const Eigen::VectorXd& w,
                      double b, Eigen::VectorXd& z,

@@ -115,6 +115,45 @@ TEST(LogisticWeights, EqualTheScalarFormulasExactly) {
   }
 }
 
+TEST(LogisticLoss, MatchesLogOfOnePlusExpInLongDouble) {
+  // The reference is the loss's definition, log(1 + exp(z)) - y z, in long
+  // double, where exp(+-800) neither overflows nor underflows; the kernels
+  // compute it another way (softplus from exp(-|z|)), in double.
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> normal;
+  for (SimdKernel kernel : Kernels()) {
+    for (int n : kRows) {
+      SCOPED_TRACE(testing::Message()
+                   << "n " << n << ", kernel " << static_cast<int>(kernel));
+      Eigen::VectorXd z(n), y(n), s(n);
+      for (int i = 0; i < n; ++i) {
+        // Margins from tiny to saturated, both signs and both zeros.
+        z(i) = i % 7 == 0   ? (i % 2 ? 0.0 : -0.0)
+               : i % 7 == 1 ? 800.0 * normal(rng)
+                            : 4.0 * normal(rng);
+        y(i) = i % 3 == 0 ? 1.0 : 0.0;
+        s(i) = i % 5 == 0 ? 0.0 : std::abs(normal(rng)) + 0.5;
+      }
+      Eigen::VectorXd e;
+      const double loss = LogisticLoss(z, y, s, e, kernel);
+      ASSERT_EQ(e.size(), n);
+      long double want = 0.0L, scale = 0.0L;
+      for (int i = 0; i < n; ++i) {
+        const long double zi = z(i);
+        const long double row = std::log(1.0L + std::exp(zi)) - y(i) * zi;
+        want += s(i) * row;
+        scale += s(i) * std::abs(row);
+        // exp(-|z|) to a few ulps; below double's range it is 0.
+        const long double ei = std::exp(-std::abs(zi));
+        EXPECT_NEAR(static_cast<long double>(e(i)), ei, 4e-16L * ei + 1e-300L)
+            << "row " << i << ", z " << z(i);
+      }
+      EXPECT_NEAR(static_cast<long double>(loss), want, 1e-14L * scale)
+          << "weighted loss of " << n << " rows";
+    }
+  }
+}
+
 TEST(LinearPredictor, GivesInterceptPlusRowDotCoefficients) {
   std::mt19937_64 rng(12);
   ForEachShape([&](SimdKernel kernel, int d, int n) {
