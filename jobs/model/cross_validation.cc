@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <optional>
 #include <random>
 
 #include "absl/strings/str_format.h"
+#include "jobs/common/parallel.h"
 #include "jobs/common/status_macros.h"
 #include "jobs/model/metrics.h"
-#include "jobs/common/parallel.h"
 #include "jobs/model/random.h"
 
 namespace winback::model {
@@ -141,6 +142,21 @@ absl::StatusOr<GridSearchResult> GridSearch(const Eigen::MatrixXd& x,
            : m == Imbalance::kSmote         ? 1
                                             : 0;
   };
+  // SMOTE's partner search and Borderline-SMOTE's (for its danger rows) on a
+  // fold's training rows look up the same neighbours: with both in the grid,
+  // one search of every minority row per fold, by whichever of the two tasks
+  // gets there first, serves both (Rebalance reads the same partners from
+  // it). Alone, SMOTE searches only the rows it draws, which is cheaper.
+  const bool share_partners =
+      std::count(options.imbalances.begin(), options.imbalances.end(),
+                 Imbalance::kSmote) > 0 &&
+      std::count(options.imbalances.begin(), options.imbalances.end(),
+                 Imbalance::kBorderlineSmote) > 0;
+  struct FoldPartners {
+    std::once_flag once;
+    NeighborTable table;
+  };
+  std::vector<FoldPartners> partners(k);
   std::vector<size_t> schedule(tasks.size());
   for (size_t t = 0; t < schedule.size(); ++t) schedule[t] = t;
   std::stable_sort(schedule.begin(), schedule.end(),
@@ -164,9 +180,17 @@ absl::StatusOr<GridSearchResult> GridSearch(const Eigen::MatrixXd& x,
       ro.seed = MixSeed(options.seed, 1000 + static_cast<uint64_t>(fold) * 16 +
                                           static_cast<uint64_t>(imbalance));
       ro.threads = threads > 1 ? 1 : ro.threads;
-      WB_ASSIGN_OR_RETURN(const Rebalanced data,
-                          Rebalance(standardizer.Transform(x_train_raw),
-                                    TakeRows(y, train_rows[fold]), ro));
+      const Eigen::MatrixXd x_fit = standardizer.Transform(x_train_raw);
+      const Eigen::VectorXd y_fit = TakeRows(y, train_rows[fold]);
+      if (share_partners && (imbalance == Imbalance::kSmote ||
+                             imbalance == Imbalance::kBorderlineSmote)) {
+        FoldPartners& shared = partners[fold];
+        std::call_once(shared.once, [&] {
+          shared.table = MinorityNeighbors(x_fit, y_fit, ro);
+        });
+        if (shared.table.k > 0) ro.minority_neighbors = &shared.table;
+      }
+      WB_ASSIGN_OR_RETURN(const Rebalanced data, Rebalance(x_fit, y_fit, ro));
       const double shift = PriorLogitShift(train_prior, data.fit_prior);
       // Each C starts from the previous C's optimum (when it converged):
       // the same optimum in fewer Newton steps.

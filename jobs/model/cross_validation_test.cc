@@ -149,6 +149,34 @@ TEST(GridSearch, ResultsDoNotDependOnThreadCount) {
   EXPECT_EQ(one->best, three->best);
 }
 
+TEST(GridSearch, SharedPartnerSearchKeepsEveryScore) {
+  // With SMOTE and Borderline-SMOTE both in the grid, each fold's partner
+  // search is done once for the two; every score must equal the one each
+  // option gets in a grid of its own, where it searches alone.
+  Eigen::MatrixXd x;
+  Eigen::VectorXd y;
+  LogisticData(600, 4, -0.8, 31, &x, &y);
+  GridSearchOptions options;
+  options.c_values = {0.1, 1.0};
+  options.threads = 2;
+  options.imbalances = {Imbalance::kSmote, Imbalance::kBorderlineSmote};
+  auto both = GridSearch(x, y, options);
+  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_EQ(both->cells.size(), 4u);
+  for (size_t im = 0; im < 2; ++im) {
+    options.imbalances = {both->cells[2 * im].imbalance};
+    auto alone = GridSearch(x, y, options);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    ASSERT_EQ(alone->cells.size(), 2u);
+    for (size_t ci = 0; ci < 2; ++ci) {
+      EXPECT_EQ(both->cells[2 * im + ci].fold_scores,
+                alone->cells[ci].fold_scores)
+          << ImbalanceName(alone->cells[ci].imbalance) << ", C "
+          << alone->cells[ci].c;
+    }
+  }
+}
+
 TEST(GridSearch, SummarisesFoldScoresAndPicksTheBestMean) {
   Eigen::MatrixXd x;
   Eigen::VectorXd y;

@@ -46,14 +46,27 @@ absl::Status Synthesize(const Eigen::MatrixXd& x,
   }
   const int k = std::min<int>(options.k_neighbors,
                               static_cast<int>(reference.size()) - 1);
-  // Draw every base first, then search neighbours only for the distinct ones.
+  // Draw every base first, then search neighbours only for the distinct ones,
+  // or read them from the caller's table of every minority row's (the same
+  // search, done once): bases are minority rows, and each row's neighbours
+  // do not depend on the other rows searched with it.
   std::vector<int32_t> base_of(count);
   for (auto& b : base_of) b = bases[UniformIndex(rng, bases.size())];
-  std::vector<int32_t> queries = base_of;
-  std::sort(queries.begin(), queries.end());
-  queries.erase(std::unique(queries.begin(), queries.end()), queries.end());
-  const NeighborTable nn =
-      KNearestNeighbors(x, queries, reference, k, options.threads);
+  const NeighborTable* shared = options.minority_neighbors;
+  const bool use_shared = shared != nullptr && shared->k == k &&
+                          reference.size() == minority.size() &&
+                          shared->index.size() == minority.size() * k;
+  std::vector<int32_t> queries;
+  NeighborTable searched;
+  if (use_shared) {
+    queries = minority;
+  } else {
+    queries = base_of;
+    std::sort(queries.begin(), queries.end());
+    queries.erase(std::unique(queries.begin(), queries.end()), queries.end());
+    searched = KNearestNeighbors(x, queries, reference, k, options.threads);
+  }
+  const NeighborTable& nn = use_shared ? *shared : searched;
 
   const Eigen::Index n0 = out->x.rows();
   out->x.conservativeResize(n0 + count, Eigen::NoChange);
@@ -129,6 +142,28 @@ absl::Status ResampleOptions::Validate() const {
 double PriorLogitShift(double true_prior, double fit_prior) {
   return std::log(true_prior / (1.0 - true_prior)) -
          std::log(fit_prior / (1.0 - fit_prior));
+}
+
+NeighborTable MinorityNeighbors(const Eigen::MatrixXd& x,
+                                const Eigen::VectorXd& y,
+                                const ResampleOptions& options) {
+  if (!options.Validate().ok() || y.size() != x.rows()) return {};
+  std::vector<int32_t> rows_of[2];
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    if (y(i) != 0.0 && y(i) != 1.0) return {};
+    rows_of[y(i) == 1.0].push_back(static_cast<int32_t>(i));
+  }
+  // As Rebalance picks the minority class and Synthesize its reference.
+  const std::vector<int32_t>& minority =
+      rows_of[rows_of[1].size() <= rows_of[0].size() ? 1 : 0];
+  if (minority.size() < 2 ||
+      (options.max_reference_rows > 0 &&
+       static_cast<int64_t>(minority.size()) > options.max_reference_rows)) {
+    return {};
+  }
+  const int k =
+      std::min<int>(options.k_neighbors, static_cast<int>(minority.size()) - 1);
+  return KNearestNeighbors(x, minority, minority, k, options.threads);
 }
 
 absl::StatusOr<Rebalanced> Rebalance(const Eigen::MatrixXd& x,

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "jobs/model/neighbors.h"
 
 namespace winback::model {
 
@@ -51,6 +52,11 @@ struct ResampleOptions {
   // Threads for the neighbour search (0 = hardware concurrency); results do
   // not depend on it.
   int threads = 0;
+  // Optional, not owned: MinorityNeighbors of the same x and y with the same
+  // k_neighbors and max_reference_rows. SMOTE partners (of SMOTE and of
+  // Borderline-SMOTE) are then read from it instead of searched again; the
+  // result is the same. For callers that treat the same rows several ways.
+  const NeighborTable* minority_neighbors = nullptr;
 
   absl::Status Validate() const;
 };
@@ -94,6 +100,15 @@ struct Rebalanced {
 absl::StatusOr<Rebalanced> Rebalance(const Eigen::MatrixXd& x,
                                      const Eigen::VectorXd& y,
                                      const ResampleOptions& options);
+
+// The k_neighbors nearest minority rows of every minority row of (x, y), as
+// SMOTE searches them, for ResampleOptions::minority_neighbors. An empty
+// table (k == 0) when SMOTE would not search that way: the minority rows are
+// subsampled (more than max_reference_rows), fewer than two, or the labels
+// or options are not valid (Rebalance reports those).
+NeighborTable MinorityNeighbors(const Eigen::MatrixXd& x,
+                                const Eigen::VectorXd& y,
+                                const ResampleOptions& options);
 
 // The intercept shift logit(true_prior) - logit(fit_prior) that maps a model
 // fitted under class prior `fit_prior` back to `true_prior`:

@@ -319,6 +319,70 @@ TEST(Rebalance, SubsampledReferenceStillInterpolatesMinorityRows) {
   }
 }
 
+TEST(Rebalance, SharedMinorityNeighboursGiveTheSameRows) {
+  // A table of every minority row's partners, searched once, gives exactly
+  // the rows of each treatment's own search, and it is what is read: a
+  // tampered table changes the rows, and one of another k is not used.
+  Eigen::MatrixXd x;
+  Eigen::VectorXd y;
+  Blobs(150, 400, 4, 1.0, 12, &x, &y);  // 150 minority rows: 3 query blocks
+  for (Imbalance m : {Imbalance::kSmote, Imbalance::kBorderlineSmote}) {
+    SCOPED_TRACE(ImbalanceName(m));
+    ResampleOptions options;
+    options.method = m;
+    options.seed = 7;
+    auto own = Rebalance(x, y, options);
+    ASSERT_TRUE(own.ok()) << own.status();
+    if (m == Imbalance::kBorderlineSmote) {
+      ASSERT_FALSE(own->danger_rows.empty());
+      ASSERT_FALSE(own->fell_back_to_smote);
+    }
+    const NeighborTable table = MinorityNeighbors(x, y, options);
+    ASSERT_EQ(table.k, 5);
+    ASSERT_EQ(table.index.size(), 150u * 5);
+
+    auto same_rows = [&](const NeighborTable& t) {
+      ResampleOptions with = options;
+      with.minority_neighbors = &t;
+      auto out = Rebalance(x, y, with);
+      EXPECT_TRUE(out.ok()) << out.status();
+      if (!out.ok() || out->x.rows() != own->x.rows()) return false;
+      for (size_t s = 0; s < own->synthetic.size(); ++s) {
+        if (out->synthetic[s].base != own->synthetic[s].base ||
+            out->synthetic[s].neighbor != own->synthetic[s].neighbor ||
+            out->synthetic[s].gap != own->synthetic[s].gap) {
+          return false;
+        }
+      }
+      return (out->x.array() == own->x.array()).all();
+    };
+    EXPECT_TRUE(same_rows(table));
+    NeighborTable tampered = table;
+    std::reverse(tampered.index.begin(), tampered.index.end());
+    EXPECT_FALSE(same_rows(tampered));
+    ResampleOptions three = options;
+    three.k_neighbors = 3;
+    const NeighborTable other_k = MinorityNeighbors(x, y, three);
+    ASSERT_EQ(other_k.k, 3);
+    EXPECT_TRUE(same_rows(other_k));
+  }
+}
+
+TEST(MinorityNeighbors, IsEmptyWhereSmoteWouldNotSearchAllMinorityRows) {
+  Eigen::MatrixXd x;
+  Eigen::VectorXd y;
+  Blobs(40, 100, 3, 1.0, 8, &x, &y);
+  ResampleOptions options;
+  EXPECT_EQ(MinorityNeighbors(x, y, options).k, 5);
+  options.max_reference_rows = 15;  // SMOTE subsamples the 40 minority rows
+  EXPECT_EQ(MinorityNeighbors(x, y, options).k, 0);
+  options.max_reference_rows = 40;
+  EXPECT_EQ(MinorityNeighbors(x, y, options).k, 5);
+  Eigen::VectorXd one_minority = Eigen::VectorXd::Zero(y.size());
+  one_minority(3) = 1;
+  EXPECT_EQ(MinorityNeighbors(x, one_minority, options).k, 0);
+}
+
 TEST(Rebalance, RejectsBadInput) {
   Eigen::MatrixXd x = Eigen::MatrixXd::Zero(4, 1);
   Eigen::VectorXd y(4);
