@@ -84,23 +84,33 @@ TEST(AddNewtonTerms, AddsTheSumsOfPlainLoops) {
   });
 }
 
+// n rows for the per-row kernels: margins z from tiny to saturated, both
+// signs and both zeros; labels y; weights s, some of them zero.
+void MarginRows(int n, std::mt19937_64& rng, Eigen::VectorXd* z,
+                Eigen::VectorXd* y, Eigen::VectorXd* s) {
+  std::normal_distribution<double> normal;
+  z->resize(n);
+  y->resize(n);
+  s->resize(n);
+  for (int i = 0; i < n; ++i) {
+    (*z)(i) = i % 7 == 0   ? (i % 2 ? 0.0 : -0.0)
+              : i % 7 == 1 ? 800.0 * normal(rng)
+                           : 4.0 * normal(rng);
+    (*y)(i) = i % 3 == 0 ? 1.0 : 0.0;
+    (*s)(i) = i % 5 == 0 ? 0.0 : std::abs(normal(rng)) + 0.5;
+  }
+}
+
 TEST(LogisticWeights, EqualTheScalarFormulasExactly) {
   std::mt19937_64 rng(13);
-  std::normal_distribution<double> normal;
   for (SimdKernel kernel : Kernels()) {
     for (int n : kRows) {
       SCOPED_TRACE(testing::Message()
                    << "n " << n << ", kernel " << static_cast<int>(kernel));
-      Eigen::VectorXd z(n), e(n), y(n), s(n);
-      for (int i = 0; i < n; ++i) {
-        // Margins from tiny to saturated, both signs and both zeros.
-        z(i) = i % 7 == 0   ? (i % 2 ? 0.0 : -0.0)
-               : i % 7 == 1 ? 800.0 * normal(rng)
-                            : 4.0 * normal(rng);
-        e(i) = std::exp(-std::abs(z(i)));
-        y(i) = i % 3 == 0 ? 1.0 : 0.0;
-        s(i) = i % 5 == 0 ? 0.0 : std::abs(normal(rng)) + 0.5;
-      }
+      Eigen::VectorXd z, y, s;
+      MarginRows(n, rng, &z, &y, &s);
+      Eigen::VectorXd e(n);
+      for (int i = 0; i < n; ++i) e(i) = std::exp(-std::abs(z(i)));
       const double c = 0.37;
       Eigen::VectorXd r, dv;
       LogisticWeights(z, e, y, s, c, r, dv, kernel);
@@ -120,20 +130,12 @@ TEST(LogisticLoss, MatchesLogOfOnePlusExpInLongDouble) {
   // double, where exp(+-800) neither overflows nor underflows; the kernels
   // compute it another way (softplus from exp(-|z|)), in double.
   std::mt19937_64 rng(17);
-  std::normal_distribution<double> normal;
   for (SimdKernel kernel : Kernels()) {
     for (int n : kRows) {
       SCOPED_TRACE(testing::Message()
                    << "n " << n << ", kernel " << static_cast<int>(kernel));
-      Eigen::VectorXd z(n), y(n), s(n);
-      for (int i = 0; i < n; ++i) {
-        // Margins from tiny to saturated, both signs and both zeros.
-        z(i) = i % 7 == 0   ? (i % 2 ? 0.0 : -0.0)
-               : i % 7 == 1 ? 800.0 * normal(rng)
-                            : 4.0 * normal(rng);
-        y(i) = i % 3 == 0 ? 1.0 : 0.0;
-        s(i) = i % 5 == 0 ? 0.0 : std::abs(normal(rng)) + 0.5;
-      }
+      Eigen::VectorXd z, y, s;
+      MarginRows(n, rng, &z, &y, &s);
       Eigen::VectorXd e;
       const double loss = LogisticLoss(z, y, s, e, kernel);
       ASSERT_EQ(e.size(), n);
