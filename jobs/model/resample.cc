@@ -1,22 +1,29 @@
 #include "jobs/model/resample.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "jobs/common/status_macros.h"
 #include "jobs/model/neighbors.h"
 #include "jobs/model/random.h"
 
 namespace winback::model {
 namespace {
 
+// Whether a neighbour reference of `rows` rows is subsampled to `cap`.
+bool Subsampled(size_t rows, int64_t cap) {
+  return cap > 0 && static_cast<int64_t>(rows) > cap;
+}
+
 // Returns `rows` or, when it is longer than `cap` (> 0), a uniform subsample
 // of `cap` of them in ascending order.
 std::vector<int32_t> CapReference(const std::vector<int32_t>& rows, int64_t cap,
                                   std::mt19937_64& rng, std::string* note) {
-  if (cap <= 0 || static_cast<int64_t>(rows.size()) <= cap) return rows;
+  if (!Subsampled(rows.size(), cap)) return rows;
   std::vector<int32_t> pool = rows;
   for (int64_t i = 0; i < cap; ++i) {
     const uint64_t j = i + UniformIndex(rng, pool.size() - i);
@@ -29,6 +36,27 @@ std::vector<int32_t> CapReference(const std::vector<int32_t>& rows, int64_t cap,
                                   "rows",
                                   cap, rows.size()));
   return pool;
+}
+
+using RowsOfLabel = std::array<std::vector<int32_t>, 2>;
+
+// The rows of each label of `y`, ascending; InvalidArgument for a label
+// other than 0 or 1.
+absl::StatusOr<RowsOfLabel> RowsByLabel(const Eigen::VectorXd& y) {
+  RowsOfLabel rows_of;
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    if (y(i) != 0.0 && y(i) != 1.0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "Rebalance: label of row %d is %g, not 0 or 1", i, y(i)));
+    }
+    rows_of[y(i) == 1.0].push_back(static_cast<int32_t>(i));
+  }
+  return rows_of;
+}
+
+// The minority label: the one with fewer rows, 1 on a tie.
+int MinorityLabel(const RowsOfLabel& rows_of) {
+  return rows_of[1].size() <= rows_of[0].size() ? 1 : 0;
 }
 
 // Appends `count` synthetic rows interpolating from bases drawn uniformly
@@ -56,16 +84,16 @@ absl::Status Synthesize(const Eigen::MatrixXd& x,
   const bool use_shared = shared != nullptr && shared->k == k &&
                           reference.size() == minority.size() &&
                           shared->index.size() == minority.size() * k;
-  std::vector<int32_t> queries;
+  std::vector<int32_t> drawn;  // the distinct bases, when searched here
   NeighborTable searched;
-  if (use_shared) {
-    queries = minority;
-  } else {
-    queries = base_of;
-    std::sort(queries.begin(), queries.end());
-    queries.erase(std::unique(queries.begin(), queries.end()), queries.end());
-    searched = KNearestNeighbors(x, queries, reference, k, options.threads);
+  if (!use_shared) {
+    drawn = base_of;
+    std::sort(drawn.begin(), drawn.end());
+    drawn.erase(std::unique(drawn.begin(), drawn.end()), drawn.end());
+    searched = KNearestNeighbors(x, drawn, reference, k, options.threads);
   }
+  // Row q of `nn` holds the neighbours of queries[q].
+  const std::vector<int32_t>& queries = use_shared ? minority : drawn;
   const NeighborTable& nn = use_shared ? *shared : searched;
 
   const Eigen::Index n0 = out->x.rows();
@@ -148,17 +176,12 @@ NeighborTable MinorityNeighbors(const Eigen::MatrixXd& x,
                                 const Eigen::VectorXd& y,
                                 const ResampleOptions& options) {
   if (!options.Validate().ok() || y.size() != x.rows()) return {};
-  std::vector<int32_t> rows_of[2];
-  for (Eigen::Index i = 0; i < y.size(); ++i) {
-    if (y(i) != 0.0 && y(i) != 1.0) return {};
-    rows_of[y(i) == 1.0].push_back(static_cast<int32_t>(i));
-  }
+  const absl::StatusOr<RowsOfLabel> rows_of = RowsByLabel(y);
+  if (!rows_of.ok()) return {};
   // As Rebalance picks the minority class and Synthesize its reference.
-  const std::vector<int32_t>& minority =
-      rows_of[rows_of[1].size() <= rows_of[0].size() ? 1 : 0];
+  const std::vector<int32_t>& minority = (*rows_of)[MinorityLabel(*rows_of)];
   if (minority.size() < 2 ||
-      (options.max_reference_rows > 0 &&
-       static_cast<int64_t>(minority.size()) > options.max_reference_rows)) {
+      Subsampled(minority.size(), options.max_reference_rows)) {
     return {};
   }
   const int k =
@@ -178,19 +201,12 @@ absl::StatusOr<Rebalanced> Rebalance(const Eigen::MatrixXd& x,
   if (n > INT32_MAX) {
     return absl::InvalidArgumentError("Rebalance: too many rows");
   }
-  std::vector<int32_t> rows_of[2];
-  for (Eigen::Index i = 0; i < n; ++i) {
-    if (y(i) != 0.0 && y(i) != 1.0) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "Rebalance: label of row %d is %g, not 0 or 1", i, y(i)));
-    }
-    rows_of[y(i) == 1.0].push_back(static_cast<int32_t>(i));
-  }
+  WB_ASSIGN_OR_RETURN(const RowsOfLabel rows_of, RowsByLabel(y));
   if (rows_of[0].empty() || rows_of[1].empty()) {
     return absl::InvalidArgumentError(
         "Rebalance: both classes must be present");
   }
-  const int minority = rows_of[1].size() <= rows_of[0].size() ? 1 : 0;
+  const int minority = MinorityLabel(rows_of);
   const std::vector<int32_t>& min_rows = rows_of[minority];
   const std::vector<int32_t>& maj_rows = rows_of[1 - minority];
   const int64_t n_min = min_rows.size();
