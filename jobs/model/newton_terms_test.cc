@@ -84,6 +84,19 @@ TEST(AddNewtonTerms, AddsTheSumsOfPlainLoops) {
   });
 }
 
+// Calls check(kernel, n) for every kernel build and kRows, with the case
+// named in failure messages.
+template <typename Check>
+void ForEachRowCount(Check check) {
+  for (SimdKernel kernel : Kernels()) {
+    for (int n : kRows) {
+      SCOPED_TRACE(testing::Message()
+                   << "n " << n << ", kernel " << static_cast<int>(kernel));
+      check(kernel, n);
+    }
+  }
+}
+
 // n rows for the per-row kernels: margins z from tiny to saturated, both
 // signs and both zeros; labels y; weights s, some of them zero.
 void MarginRows(int n, std::mt19937_64& rng, Eigen::VectorXd* z,
@@ -103,26 +116,22 @@ void MarginRows(int n, std::mt19937_64& rng, Eigen::VectorXd* z,
 
 TEST(LogisticWeights, EqualTheScalarFormulasExactly) {
   std::mt19937_64 rng(13);
-  for (SimdKernel kernel : Kernels()) {
-    for (int n : kRows) {
-      SCOPED_TRACE(testing::Message()
-                   << "n " << n << ", kernel " << static_cast<int>(kernel));
-      Eigen::VectorXd z, y, s;
-      MarginRows(n, rng, &z, &y, &s);
-      Eigen::VectorXd e(n);
-      for (int i = 0; i < n; ++i) e(i) = std::exp(-std::abs(z(i)));
-      const double c = 0.37;
-      Eigen::VectorXd r, dv;
-      LogisticWeights(z, e, y, s, c, r, dv, kernel);
-      ASSERT_EQ(r.size(), n);
-      ASSERT_EQ(dv.size(), n);
-      for (int i = 0; i < n; ++i) {
-        const double p = z(i) >= 0 ? 1.0 / (1.0 + e(i)) : e(i) / (1.0 + e(i));
-        EXPECT_EQ(r(i), c * s(i) * (p - y(i))) << "row " << i;
-        EXPECT_EQ(dv(i), c * s(i) * p * (1.0 - p)) << "row " << i;
-      }
+  ForEachRowCount([&](SimdKernel kernel, int n) {
+    Eigen::VectorXd z, y, s;
+    MarginRows(n, rng, &z, &y, &s);
+    Eigen::VectorXd e(n);
+    for (int i = 0; i < n; ++i) e(i) = std::exp(-std::abs(z(i)));
+    const double c = 0.37;
+    Eigen::VectorXd r, dv;
+    LogisticWeights(z, e, y, s, c, r, dv, kernel);
+    ASSERT_EQ(r.size(), n);
+    ASSERT_EQ(dv.size(), n);
+    for (int i = 0; i < n; ++i) {
+      const double p = z(i) >= 0 ? 1.0 / (1.0 + e(i)) : e(i) / (1.0 + e(i));
+      EXPECT_EQ(r(i), c * s(i) * (p - y(i))) << "row " << i;
+      EXPECT_EQ(dv(i), c * s(i) * p * (1.0 - p)) << "row " << i;
     }
-  }
+  });
 }
 
 TEST(LogisticLoss, MatchesLogOfOnePlusExpInLongDouble) {
@@ -130,30 +139,26 @@ TEST(LogisticLoss, MatchesLogOfOnePlusExpInLongDouble) {
   // double, where exp(+-800) neither overflows nor underflows; the kernels
   // compute it another way (softplus from exp(-|z|)), in double.
   std::mt19937_64 rng(17);
-  for (SimdKernel kernel : Kernels()) {
-    for (int n : kRows) {
-      SCOPED_TRACE(testing::Message()
-                   << "n " << n << ", kernel " << static_cast<int>(kernel));
-      Eigen::VectorXd z, y, s;
-      MarginRows(n, rng, &z, &y, &s);
-      Eigen::VectorXd e;
-      const double loss = LogisticLoss(z, y, s, e, kernel);
-      ASSERT_EQ(e.size(), n);
-      long double want = 0.0L, scale = 0.0L;
-      for (int i = 0; i < n; ++i) {
-        const long double zi = z(i);
-        const long double row = std::log(1.0L + std::exp(zi)) - y(i) * zi;
-        want += s(i) * row;
-        scale += s(i) * std::abs(row);
-        // exp(-|z|) to a few ulps; below double's range it is 0.
-        const long double ei = std::exp(-std::abs(zi));
-        EXPECT_NEAR(static_cast<long double>(e(i)), ei, 4e-16L * ei + 1e-300L)
-            << "row " << i << ", z " << z(i);
-      }
-      EXPECT_NEAR(static_cast<long double>(loss), want, 1e-14L * scale)
-          << "weighted loss of " << n << " rows";
+  ForEachRowCount([&](SimdKernel kernel, int n) {
+    Eigen::VectorXd z, y, s;
+    MarginRows(n, rng, &z, &y, &s);
+    Eigen::VectorXd e;
+    const double loss = LogisticLoss(z, y, s, e, kernel);
+    ASSERT_EQ(e.size(), n);
+    long double want = 0.0L, scale = 0.0L;
+    for (int i = 0; i < n; ++i) {
+      const long double zi = z(i);
+      const long double row = std::log(1.0L + std::exp(zi)) - y(i) * zi;
+      want += s(i) * row;
+      scale += s(i) * std::abs(row);
+      // exp(-|z|) to a few ulps; below double's range it is 0.
+      const long double ei = std::exp(-std::abs(zi));
+      EXPECT_NEAR(static_cast<long double>(e(i)), ei, 4e-16L * ei + 1e-300L)
+          << "row " << i << ", z " << z(i);
     }
-  }
+    EXPECT_NEAR(static_cast<long double>(loss), want, 1e-14L * scale)
+        << "weighted loss of " << n << " rows";
+  });
 }
 
 TEST(LinearPredictor, GivesInterceptPlusRowDotCoefficients) {
