@@ -1,6 +1,7 @@
 #include "services/scheduler.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 #include "spdlog/spdlog.h"
@@ -38,6 +39,34 @@ absl::Duration RetryDelay(absl::Duration base, int attempt) {
   return std::min(d, absl::Hours(24));
 }
 
+std::optional<OwedRetry> RetryOwedAtStartUp(
+    absl::Time last_fire, const std::vector<RunRecord>& recent_runs,
+    const ScheduleConfig& config, absl::Time now) {
+  const Micros fire_us = absl::ToUnixMicros(last_fire);
+  const RunRecord* newest_scheduled = nullptr;
+  int tries = 0;
+  for (const RunRecord& r : recent_runs) {
+    if (r.started_at < fire_us) continue;
+    if (r.state == RunState::kSucceeded) return std::nullopt;
+    if (r.trigger == RunTrigger::kManual) continue;
+    if (newest_scheduled == nullptr) newest_scheduled = &r;
+    ++tries;
+  }
+  if (newest_scheduled == nullptr ||
+      newest_scheduled->state != RunState::kFailed ||
+      tries > config.max_retries) {
+    return std::nullopt;
+  }
+  OwedRetry owed;
+  owed.attempt = tries;
+  const absl::Time failed_at = absl::FromUnixMicros(
+      newest_scheduled->finished_at.value_or(absl::ToUnixMicros(now)));
+  owed.at = std::max(
+      now, failed_at + RetryDelay(absl::Microseconds(config.retry_backoff),
+                                  owed.attempt));
+  return owed;
+}
+
 Scheduler::Scheduler(CronSchedule cron, const ScheduleConfig& config,
                      SchedulerHooks hooks, const Clock* clock)
     : cron_(std::move(cron)),
@@ -50,7 +79,7 @@ Scheduler::~Scheduler() { Stop(); }
 void Scheduler::Init(absl::Time now) {
   absl::MutexLock lock(&mu_);
   next_fire_ = cron_.Next(now);
-  if (!config_.catch_up) return;
+  if (!config_.catch_up && config_.max_retries <= 0) return;
   const std::optional<absl::Time> last = cron_.Previous(now);
   if (!last.has_value()) return;
   // Runs started after the last fire time are few (at most the retries and
@@ -61,10 +90,21 @@ void Scheduler::Init(absl::Time now) {
                  runs.status().ToString());
     return;
   }
-  if (NeedsCatchUp(*last, *runs)) {
-    spdlog::info("event=catch_up missed_fire={}",
-                 absl::FormatTime(absl::RFC3339_sec, *last, absl::UTCTimeZone()));
+  const std::string fire =
+      absl::FormatTime(absl::RFC3339_sec, *last, absl::UTCTimeZone());
+  if (config_.catch_up && NeedsCatchUp(*last, *runs)) {
+    spdlog::info("event=catch_up missed_fire={}", fire);
     Launch(RunTrigger::kCatchUp, now);
+    return;
+  }
+  if (const std::optional<OwedRetry> owed =
+          RetryOwedAtStartUp(*last, *runs, config_, now)) {
+    retries_ = owed->attempt;
+    retry_at_ = owed->at;
+    spdlog::info(
+        "event=retry_scheduled fire={} retry={} at={} after=restart", fire,
+        retries_,
+        absl::FormatTime(absl::RFC3339_sec, owed->at, absl::UTCTimeZone()));
   }
 }
 

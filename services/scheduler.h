@@ -1,6 +1,8 @@
 // Runs the pipeline on a cron schedule: fires at each cron time, catches up
 // once at start-up when the last fire time was missed, and retries a failed
-// scheduled run with exponential backoff.
+// scheduled run with exponential backoff, also across a restart of the
+// daemon: a run cut short by a crash is failed at start-up, and the retries
+// it is owed are counted from the run history.
 //
 // The decisions are made by Tick(now), which tests drive with any clock; the
 // background thread started by Start() only calls Tick with the real time
@@ -43,6 +45,26 @@ bool NeedsCatchUp(absl::Time last_fire,
 // 4 x base, ... capped at one day.
 absl::Duration RetryDelay(absl::Duration base, int attempt);
 
+// A retry of the last fire time's scheduled run that a starting scheduler
+// owes: retry number `attempt` (1-based), due at `at`.
+struct OwedRetry {
+  int attempt = 0;
+  absl::Time at;
+};
+
+// At start-up, the retry owed to fire time `last_fire`, as the scheduler
+// would have made it had it not stopped: when the newest scheduled or
+// catch-up run started at or after `last_fire` in `recent_runs` (newest
+// first) failed (a run interrupted by a crash is failed by then), no run
+// since `last_fire` succeeded, and those scheduled runs (the first try and
+// its retries) number at most `config.max_retries`. It is due RetryDelay
+// after that run finished, and not before `now`. Manual runs neither count
+// as tries nor stop the retries unless they succeed; a cancelled run is not
+// retried.
+std::optional<OwedRetry> RetryOwedAtStartUp(
+    absl::Time last_fire, const std::vector<RunRecord>& recent_runs,
+    const ScheduleConfig& config, absl::Time now);
+
 // What the scheduler needs from the run manager.
 struct SchedulerHooks {
   // Starts a run now; returns its run_id. Aborted when one is in progress.
@@ -62,8 +84,9 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Start-up: decides on a catch-up run (when configured) and computes the
-  // first fire time after `now`. Call once, before Tick.
+  // Start-up: decides on a catch-up run (when configured) or a retry owed to
+  // the last fire time (RetryOwedAtStartUp), and computes the first fire
+  // time after `now`. Call once, before Tick.
   void Init(absl::Time now);
 
   // Does whatever is due at `now` (a fire time, a retry, noticing that a

@@ -30,6 +30,88 @@ TEST(NeedsCatchUp, WhenNoRunStartedAtOrAfterTheLastFire) {
              Started(fire - absl::Hours(24))}));
 }
 
+// A finished run of `trigger` from `start` to `end`.
+RunRecord Ran(RunTrigger trigger, RunState state, absl::Time start,
+              absl::Time end) {
+  RunRecord r = Started(start, state);
+  r.trigger = trigger;
+  r.finished_at = absl::ToUnixMicros(end);
+  return r;
+}
+
+TEST(RetryOwedAtStartUp, ContinuesTheFiresRetriesFromTheRunHistory) {
+  const absl::Time fire = Utc(2024, 1, 2, 19, 0);
+  const absl::Time now = fire + absl::Hours(1);
+  ScheduleConfig config;
+  config.max_retries = 3;
+  config.retry_backoff = 5 * kMicrosPerMinute;
+  const RunTrigger kSched = RunTrigger::kSchedule;
+  const RunState kFailed = RunState::kFailed;
+
+  // The fire's run failed (say, cut short by a crash) 50 minutes ago:
+  // retry 1 was due 5 minutes after it, so it is due now.
+  std::optional<OwedRetry> owed = RetryOwedAtStartUp(
+      fire, {Ran(kSched, kFailed, fire, fire + absl::Minutes(10))}, config,
+      now);
+  ASSERT_TRUE(owed.has_value());
+  EXPECT_EQ(owed->attempt, 1);
+  EXPECT_EQ(owed->at, now);
+
+  // Two tries so far, the second (a catch-up counts) failed a minute ago:
+  // retry 2, ten minutes after it.
+  owed =
+      RetryOwedAtStartUp(fire,
+                         {Ran(RunTrigger::kCatchUp, kFailed,
+                              now - absl::Minutes(3), now - absl::Minutes(1)),
+                          Ran(kSched, kFailed, fire, fire + absl::Minutes(10))},
+                         config, now);
+  ASSERT_TRUE(owed.has_value());
+  EXPECT_EQ(owed->attempt, 2);
+  EXPECT_EQ(owed->at, now + absl::Minutes(9));
+
+  // Manual runs are not tries: a failed one changes nothing.
+  const RunRecord manual_failed =
+      Ran(RunTrigger::kManual, kFailed, now - absl::Minutes(5),
+          now - absl::Minutes(4));
+  owed = RetryOwedAtStartUp(
+      fire,
+      {manual_failed, Ran(kSched, kFailed, fire, fire + absl::Minutes(10))},
+      config, now);
+  ASSERT_TRUE(owed.has_value());
+  EXPECT_EQ(owed->attempt, 1);
+
+  // Nothing is owed when ...
+  const auto none = [&](const std::vector<RunRecord>& runs) {
+    return !RetryOwedAtStartUp(fire, runs, config, now).has_value();
+  };
+  // ... no run started since the fire (that is catch-up's case), or only
+  // manual ones, or the failed scheduled run is the previous fire's;
+  EXPECT_TRUE(none({}));
+  EXPECT_TRUE(none({manual_failed}));
+  EXPECT_TRUE(none(
+      {Ran(kSched, kFailed, fire - absl::Hours(24), fire - absl::Hours(23))}));
+  // ... any run since the fire succeeded, a manual one too;
+  EXPECT_TRUE(none({Ran(RunTrigger::kManual, RunState::kSucceeded,
+                        now - absl::Minutes(5), now - absl::Minutes(4)),
+                    Ran(kSched, kFailed, fire, fire + absl::Minutes(10))}));
+  // ... the newest scheduled run was cancelled, though an earlier one
+  // failed;
+  EXPECT_TRUE(none({Ran(kSched, RunState::kCancelled, now - absl::Minutes(5),
+                        now - absl::Minutes(4)),
+                    Ran(kSched, kFailed, fire, fire + absl::Minutes(10))}));
+  // ... or the first try and max_retries retries have all failed.
+  std::vector<RunRecord> spent;
+  for (int i = 0; i <= config.max_retries; ++i) {
+    spent.insert(spent.begin(), Ran(kSched, kFailed, fire + absl::Minutes(i),
+                                    fire + absl::Minutes(i)));
+  }
+  EXPECT_TRUE(none(spent));
+  spent.erase(spent.begin());
+  owed = RetryOwedAtStartUp(fire, spent, config, now);
+  ASSERT_TRUE(owed.has_value());
+  EXPECT_EQ(owed->attempt, config.max_retries);
+}
+
 TEST(RetryDelay, DoublesFromTheBaseAndCapsAtADay) {
   const absl::Duration base = absl::Minutes(5);
   EXPECT_EQ(RetryDelay(base, 1), absl::Minutes(5));
@@ -157,6 +239,46 @@ TEST(Scheduler, RetriesAFailedRunWithDoublingBackoffUpToMaxRetries) {
   wake = s.Tick(runs.now);
   EXPECT_EQ(wake, Utc(2024, 1, 4, 19, 0));
   EXPECT_EQ(s.retries_done(), 2);
+}
+
+TEST(Scheduler, RetriesARunCutShortByARestartWhereTheLastDaemonLeftOff) {
+  for (const bool catch_up : {true, false}) {
+    SCOPED_TRACE(catch_up ? "catch-up on" : "catch-up off");
+    FakeRuns runs;
+    const absl::Time fire = Utc(2024, 1, 2, 19, 0);
+    // The night's run was failed as interrupted when the daemon came back
+    // two minutes after it went down.
+    runs.history.push_back(Ran(RunTrigger::kSchedule, RunState::kFailed, fire,
+                               fire + absl::Minutes(10)));
+    runs.history.back().run_id = 1;
+    runs.now = fire + absl::Minutes(10);
+    Scheduler s(Nightly(), Config(catch_up, /*retries=*/2), runs.Hooks());
+    s.Init(runs.now);
+    EXPECT_TRUE(runs.started.empty());  // a run started since the fire
+    EXPECT_EQ(s.retries_done(), 1);
+    absl::Time wake = s.Tick(runs.now);
+    EXPECT_EQ(wake, fire + absl::Minutes(15));
+    runs.now = wake;
+    s.Tick(runs.now);
+    ASSERT_EQ(runs.started.size(), 1u);
+    EXPECT_EQ(runs.started[0], RunTrigger::kSchedule);
+    // It fails too: the last retry, at double the wait.
+    runs.Finish(RunState::kFailed);
+    wake = s.Tick(runs.now);
+    EXPECT_EQ(wake, runs.now + absl::Minutes(10));
+    runs.now = wake;
+    s.Tick(runs.now);
+    ASSERT_EQ(runs.started.size(), 2u);
+    runs.Finish(RunState::kFailed);
+    EXPECT_EQ(s.Tick(runs.now), Utc(2024, 1, 3, 19, 0));
+    EXPECT_EQ(s.retries_done(), 2);
+
+    // A second restart after that owes the night nothing more.
+    Scheduler again(Nightly(), Config(catch_up, /*retries=*/2), runs.Hooks());
+    again.Init(runs.now);
+    EXPECT_EQ(again.Tick(runs.now), Utc(2024, 1, 3, 19, 0));
+    EXPECT_EQ(runs.started.size(), 2u);
+  }
 }
 
 TEST(Scheduler, DoesNotRetryCancelledOrSucceededRuns) {

@@ -1727,6 +1727,72 @@ TEST(ServiceE2E, SchedulerFiresOnAShortSchedule) {
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
+// The night's run, cut short by a crash of the daemon, is retried by the
+// next daemon once it has marked the run failed, as the same daemon would
+// have retried it: not caught up again, and not left until the next night.
+TEST(ServiceE2E, ScheduledRunCutShortByACrashIsRetriedAfterTheRestart) {
+  TempDir dir("svc-crash-retry");
+  // A yearly fire time that has passed and no run since: the first daemon
+  // catches it up at start-up.
+  DaemonConfig config = WithStageDelay(6000);
+  config.schedule =
+      "enabled: true\n  cron: \"0 0 1 1 *\"\n  time_zone: UTC\n"
+      "  catch_up: true\n  max_retries: 1\n  retry_backoff: 1s";
+  const auto ListAll = [](Daemon& d) {
+    v1::ListRunsRequest req;
+    v1::ListRunsResponse resp;
+    EXPECT_TRUE(d.jobs().ListRuns(Ctx(kOperatorKey).get(), req, &resp).ok());
+    return std::vector<v1::Run>(resp.runs().begin(), resp.runs().end());
+  };
+  int64_t killed_run = 0;
+  {
+    Daemon d(dir.path());
+    d.Start(config);
+    for (int i = 0; i < 200 && killed_run == 0; ++i) {
+      for (const v1::Run& r : ListAll(d)) killed_run = r.run_id();
+      if (killed_run == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+    }
+    ASSERT_GT(killed_run, 0) << d.Log();
+    const pid_t pipeline = PipelineProcessOf(d);
+    ASSERT_GT(pipeline, 0);
+    EXPECT_EQ(d.Stop(SIGKILL), -1);
+    for (int i = 0; i < 120 && ProcessState(pipeline) != 0 &&
+                    ProcessState(pipeline) != 'Z';
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  config.stage_delay_ms = 0;
+  Daemon d(dir.path());
+  d.Start(config);
+  std::vector<v1::Run> runs;
+  bool retried = false;
+  for (int i = 0; i < 300 && !retried; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    runs = ListAll(d);
+    for (const v1::Run& r : runs) {
+      retried |=
+          r.run_id() != killed_run && r.state() == v1::RUN_STATE_SUCCEEDED;
+    }
+  }
+  ASSERT_TRUE(retried) << d.Log();
+  // Newest first: the retry, then the interrupted catch-up run.
+  ASSERT_EQ(runs.size(), 2u) << d.Log();
+  EXPECT_EQ(runs[0].trigger(), v1::RUN_TRIGGER_SCHEDULE);
+  EXPECT_EQ(runs[1].run_id(), killed_run);
+  EXPECT_EQ(runs[1].trigger(), v1::RUN_TRIGGER_CATCH_UP);
+  EXPECT_EQ(runs[1].state(), v1::RUN_STATE_FAILED);
+  EXPECT_NE(runs[1].error().find("interrupted"), std::string::npos)
+      << runs[1].error();
+  EXPECT_NE(d.Log().find("event=retry_scheduled"), std::string::npos)
+      << d.Log();
+  EXPECT_NE(d.Log().find("retry=1"), std::string::npos) << d.Log();
+  EXPECT_NE(d.Log().find("after=restart"), std::string::npos) << d.Log();
+  EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
+}
+
 // A self-signed certificate for 127.0.0.1 from the openssl command line.
 bool MakeCertificate(const std::filesystem::path& dir, const std::string& name) {
   std::string out;
