@@ -12,6 +12,12 @@ namespace {
 
 constexpr double kDay = static_cast<double>(kMicrosPerDay);
 
+// A session's duration from `from` to `to` in milli-minutes, as the
+// features sum it.
+Micros MinutesX1000(Micros from, Micros to) {
+  return (to - from) * 1000 / kMicrosPerMinute;
+}
+
 // Builds CSR offsets from per-row counts.
 std::vector<uint32_t> Offsets(const std::vector<uint32_t>& counts) {
   std::vector<uint32_t> begin(counts.size() + 1, 0);
@@ -195,7 +201,7 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
       const uint32_t k = cursor[row - first]++;
       h.session_start[k] = sessions.start[i];
       h.session_minutes_x1000[k] =
-          (sessions.end[i] - sessions.start[i]) * 1000 / kMicrosPerMinute;
+          MinutesX1000(sessions.start[i], sessions.end[i]);
       h.session_linked_at[k] = linked_at[sessions.session[i]];
       h.session_last_event[k] = sessions.last_event[i];
     }
@@ -222,6 +228,38 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
     std::sort(link.begin(), link.end());
     std::copy(link.begin(), link.end(), h.linked_sorted.begin() + b);
   });
+
+  // Sessions that ran past a month end (a few per thousand), by customer.
+  struct Cut {
+    int32_t row;
+    CustomerHistory::SessionCut cut;
+  };
+  std::vector<Cut> cuts;
+  const auto is = [](EventType e, EventType type) -> int8_t {
+    return e == type ? 1 : 0;
+  };
+  for (const SessionTable::MonthEndCut& c : sessions.month_end_cuts) {
+    const size_t i = c.row;
+    if (i >= sessions_n || row_of_session[i] < 0) continue;
+    const EventType whole = sessions.last_event[i];
+    cuts.push_back(
+        {row_of_session[i],
+         {c.tau, sessions.start[i], linked_at[sessions.session[i]],
+          MinutesX1000(sessions.start[i], c.end) -
+              MinutesX1000(sessions.start[i], sessions.end[i]),
+          static_cast<int8_t>(is(c.last_event, EventType::kBooking) -
+                              is(whole, EventType::kBooking)),
+          static_cast<int8_t>(is(c.last_event, EventType::kAddToCart) -
+                              is(whole, EventType::kAddToCart))}});
+  }
+  std::stable_sort(cuts.begin(), cuts.end(), [](const Cut& a, const Cut& b) {
+    return a.row != b.row ? a.row < b.row : a.cut.tau < b.cut.tau;
+  });
+  std::vector<uint32_t> cut_count(n, 0);
+  for (const Cut& c : cuts) ++cut_count[c.row];
+  h.cut_begin = Offsets(cut_count);
+  h.cuts.reserve(cuts.size());
+  for (const Cut& c : cuts) h.cuts.push_back(c.cut);
   return h;
 }
 
@@ -258,6 +296,8 @@ absl::StatusOr<FeatureTable> ComputeFeatures(
     uint32_t p_hi = pb, p_lo90 = pb, p_lo365 = pb;
     int64_t spent = 0, promos = 0;
     uint32_t s_hi = sb, s_lo = sb;
+    uint32_t c_lo = h.cut_begin[r];
+    const uint32_t ce = h.cut_begin[r + 1];
     for (; i < requests.size() && requests[i].customer_row == r; ++i) {
       const Micros tau = requests[i].tau;
       std::array<double, kFeatureCount>& f = out.values[i];
@@ -313,6 +353,16 @@ absl::StatusOr<FeatureTable> ComputeFeatures(
         } else if (age < 2 * options.trend_window) {
           ++prev30;
         }
+      }
+      // A session that ran past tau (tau a month's end) counts as it was
+      // at tau: no event after tau may change a feature as of tau.
+      while (c_lo < ce && h.cuts[c_lo].tau < tau) ++c_lo;
+      for (uint32_t k = c_lo; k < ce && h.cuts[k].tau == tau; ++k) {
+        const CustomerHistory::SessionCut& c = h.cuts[k];
+        if (c.start <= tau - options.lookback || c.linked_at > tau) continue;
+        minutes_x1000 += c.minutes_x1000_delta;
+        booking += c.booking_delta;
+        abandon += c.abandon_delta;
       }
       const double months = static_cast<double>(options.lookback) / (30 * kDay);
       f[kSessionsPerMonth] = n / months;

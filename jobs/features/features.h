@@ -71,6 +71,20 @@ struct CustomerHistory {
   std::vector<EventType> session_last_event;
   // Per row, the session link times sorted ascending (for "known by tau").
   std::vector<Micros> linked_sorted;
+  // The sessions of row r that ran past a month's end (the month end cuts
+  // of SessionTable): [cut_begin[r], cut_begin[r + 1]), sorted by tau.
+  // Features as of that tau count such a session as it was then: the deltas
+  // turn its whole duration and last event into those at tau.
+  struct SessionCut {
+    Micros tau;
+    Micros start;
+    Micros linked_at;
+    Micros minutes_x1000_delta;
+    int8_t booking_delta;  // last event BOOKING at tau, minus at its end
+    int8_t abandon_delta;  // the same for ADD_TO_CART
+  };
+  std::vector<uint32_t> cut_begin;
+  std::vector<SessionCut> cuts;
 
   int64_t orphan_purchases = 0;  // purchases by customers not in customer.csv
   int64_t orphan_sessions = 0;
@@ -103,6 +117,11 @@ struct FeatureTable {
 // Computes the features of every request. Requests must be sorted by
 // (customer_row, tau); each customer's history is swept once, forward, with
 // windows maintained incrementally. InvalidArgument when unsorted.
+// A row as of tau sees no event after tau when tau is a month's last
+// microsecond (a session running past it counts as it was then, through the
+// history's cuts) or at or after the end of every session (the as-of time of
+// a run, whose sessions end by it); at any other tau a session running past
+// it counts whole.
 absl::StatusOr<FeatureTable> ComputeFeatures(
     const CustomerTable& customers, const CustomerHistory& history,
     const std::vector<FeatureRequest>& requests, const FeatureOptions& options);

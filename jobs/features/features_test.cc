@@ -6,6 +6,8 @@
 #include <map>
 #include <random>
 
+#include "jobs/sessionize/sessionize.h"
+
 namespace winback {
 namespace {
 
@@ -117,6 +119,118 @@ TEST(Features, SessionsCountOnlyOnceTheirBookingLinksThem) {
   EXPECT_DOUBLE_EQ(f.values[1][kCartAbandonShare], 0.5);
   EXPECT_DOUBLE_EQ(f.values[1][kBookingSessionShare], 0.5);
   EXPECT_DOUBLE_EQ(f.values[1][kDaysSinceLastSession], 18);
+}
+
+TEST(Features, ASessionRunningPastAMonthEndCountsAsItWasThen) {
+  const Micros jan_end = *ParseTimestamp("2022-02-01T00:00:00Z") - 1;
+  const Micros feb_end = *ParseTimestamp("2022-03-01T00:00:00Z") - 1;
+  World w;
+  // 23:40 to 00:10 across January's end; at it, the session had run 15
+  // minutes and ended with the booking; after it, the cart was filled.
+  const Micros start = jan_end + 1 - 20 * kMicrosPerMinute;
+  w.Book(1, 10, start + 15 * kMicrosPerMinute, 10'000);
+  w.Session(1, 10, start, 30, EventType::kAddToCart);
+  w.sessions.month_end_cuts.push_back(
+      {0, jan_end, start + 15 * kMicrosPerMinute, EventType::kBooking});
+  // A session of customer 20 within January: unchanged.
+  w.Book(2, 20, start - kDay, 10'000);
+  w.Session(2, 20, start - kDay, 10, EventType::kAddToCart);
+  const FeatureTable f =
+      w.Run({{0, jan_end}, {0, feb_end}, {1, jan_end}, {1, feb_end}});
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_DOUBLE_EQ(f.values[0][kAvgSessionMinutes], 15);
+  EXPECT_DOUBLE_EQ(f.values[0][kBookingSessionShare], 1);
+  EXPECT_DOUBLE_EQ(f.values[0][kCartAbandonShare], 0);
+  EXPECT_DOUBLE_EQ(f.values[0][kSessionsPerMonth], 1.0 / 3.0);
+  // A month later the whole session counts.
+  EXPECT_DOUBLE_EQ(f.values[1][kAvgSessionMinutes], 30);
+  EXPECT_DOUBLE_EQ(f.values[1][kBookingSessionShare], 0);
+  EXPECT_DOUBLE_EQ(f.values[1][kCartAbandonShare], 1);
+  for (int i : {2, 3}) {
+    EXPECT_DOUBLE_EQ(f.values[i][kAvgSessionMinutes], 10);
+    EXPECT_DOUBLE_EQ(f.values[i][kCartAbandonShare], 1);
+  }
+}
+
+// No leakage, checked against an export that ends at the month's end: the
+// features of every customer as of a month's last microsecond are the same
+// from the whole export as from the one with nothing after that moment
+// (where no session can run past it).
+TEST(Features, AtAMonthEndTheWholeExportGivesWhatTheExportCutThereGives) {
+  std::vector<int64_t> ids;
+  for (int64_t id = 1; id <= 40; ++id) ids.push_back(id);
+  World w(ids);
+  ClickTable clicks;
+  std::mt19937_64 rng(11);
+  const auto at = [](const char* text) { return *ParseTimestamp(text); };
+  const std::vector<Micros> month_ends = {
+      at("2022-02-01T00:00:00Z") - 1, at("2022-03-01T00:00:00Z") - 1,
+      at("2022-04-01T00:00:00Z") - 1, at("2022-05-01T00:00:00Z") - 1};
+  uint64_t event_id = 0;
+  for (uint32_t sid = 0; sid < 3000; ++sid) {
+    const int64_t customer = ids[rng() % ids.size()];
+    // Half the session ids start within two hours of a month end.
+    Micros t = rng() % 2 == 0 ? month_ends[rng() % month_ends.size()] -
+                                    static_cast<Micros>(rng() % (2 * 60)) *
+                                        kMicrosPerMinute
+                              : at("2022-01-01T00:00:00Z") +
+                                    static_cast<Micros>(rng() % (120 * kDay));
+    std::vector<Micros> times;
+    for (int e = 0, events = 2 + static_cast<int>(rng() % 8); e < events; ++e) {
+      times.push_back(t);
+      clicks.session.push_back(sid);
+      clicks.event_time.push_back(t);
+      clicks.event_id.push_back(Uuid{0, ++event_id});
+      clicks.event_type.push_back(
+          static_cast<EventType>(rng() % kEventTypeCount));
+      clicks.traffic_source.push_back(TrafficSource::kMobile);
+      // Gaps of 1 to 40 minutes: some split the session id.
+      t += static_cast<Micros>(1 + rng() % 40) * kMicrosPerMinute;
+    }
+    if (rng() % 5 != 0) {
+      w.Book(sid, customer, times[rng() % times.size()],
+             100 + static_cast<int64_t>(rng() % 900), rng() % 10 != 0);
+    }
+  }
+  const size_t pool = 3000;
+  const auto features_at = [&](Micros tau, const SessionTable& sessions,
+                               Micros as_of) {
+    const CustomerHistory h =
+        BuildHistory(w.customers, w.bookings, sessions, as_of);
+    std::vector<FeatureRequest> requests;
+    for (uint32_t r = 0; r < ids.size(); ++r) requests.push_back({r, tau});
+    auto f = ComputeFeatures(w.customers, h, requests, FeatureOptions{});
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.ok() ? f->values
+                  : std::vector<std::array<double, kFeatureCount>>{};
+  };
+  auto whole = Sessionize(clicks, w.bookings, pool, SessionizeOptions{});
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_FALSE(whole->month_end_cuts.empty());
+  SessionTable uncut = *whole;
+  uncut.month_end_cuts.clear();
+  int leaks = 0;
+  for (const Micros tau : month_ends) {
+    SessionizeOptions o;
+    o.as_of = tau;
+    auto cut = Sessionize(clicks, w.bookings, pool, o);
+    ASSERT_TRUE(cut.ok()) << cut.status();
+    const auto want = features_at(tau, *cut, tau);
+    const auto got = features_at(tau, *whole, INT64_MAX);
+    ASSERT_EQ(got.size(), ids.size());
+    ASSERT_EQ(want.size(), ids.size());
+    for (size_t r = 0; r < ids.size(); ++r) {
+      for (int k = 0; k < kFeatureCount; ++k) {
+        EXPECT_EQ(got[r][k], want[r][k])
+            << FeatureNames()[k] << " of customer " << ids[r] << " at "
+            << FormatTimestamp(tau);
+      }
+    }
+    // The data would catch a leak: without the cuts, the whole export
+    // differs from the cut one.
+    leaks += features_at(tau, uncut, INT64_MAX) != want;
+  }
+  EXPECT_GT(leaks, 0);
 }
 
 TEST(Features, SessionTrendComparesLastThirtyDaysWithThePrevious) {

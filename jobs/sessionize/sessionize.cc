@@ -21,6 +21,22 @@ struct Event {
 };
 static_assert(sizeof(Event) == 16);
 
+// Appends to `cuts` how the session at `row`, made of the sorted events
+// [begin, end), was at each month end it runs past.
+void CutAtMonthEnds(size_t row, const Event* begin, const Event* end,
+                    std::vector<SessionTable::MonthEndCut>* cuts) {
+  const MonthIndex first = MonthOf(begin->time),
+                   last = MonthOf((end - 1)->time);
+  for (MonthIndex m = first; m < last; ++m) {
+    const Micros tau = MonthStart(m + 1) - 1;
+    // The last event at or before tau; the first event is one.
+    const Event* at = std::upper_bound(
+        begin, end, tau, [](Micros t, const Event& e) { return t < e.time; });
+    --at;
+    cuts->push_back({static_cast<uint32_t>(row), tau, at->time, at->type});
+  }
+}
+
 // Writes the session made of the sorted events [begin, end) at `row`.
 void PutSession(size_t row, uint32_t session, uint32_t piece, int64_t customer,
                 const Event* begin, const Event* end, SessionTable* out) {
@@ -281,9 +297,15 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
   for (int t = 0; t < threads; ++t) first_row[t + 1] += first_row[t];
   SessionTable out;
   ResizeColumns(first_row[threads], threads, &out);
+  std::vector<std::vector<SessionTable::MonthEndCut>> cuts(threads);
   ParallelFor(threads, threads, [&](size_t t) {
     size_t row = first_row[t];
     size_t trim = 0;
+    const auto put = [&](uint32_t s, uint32_t piece, const Event* b,
+                         const Event* e) {
+      CutAtMonthEnds(row, b, e, &cuts[t]);
+      PutSession(row++, s, piece, customer_of[s], b, e, &out);
+    };
     for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
       const Event* const begin = events.get() + offsets[s];
       const Event* end = events.get() + offsets[s + 1];
@@ -294,12 +316,16 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
       uint32_t piece = 1;
       const Event* piece_begin = begin;
       ForEachCut(begin, end, options.gap, [&](const Event* cut) {
-        PutSession(row++, s, piece++, customer_of[s], piece_begin, cut, &out);
+        put(s, piece++, piece_begin, cut);
         piece_begin = cut;
       });
-      PutSession(row++, s, piece, customer_of[s], piece_begin, end, &out);
+      put(s, piece, piece_begin, end);
     }
   });
+  // The workers' rows are consecutive ranges in worker order.
+  for (const auto& c : cuts) {
+    out.month_end_cuts.insert(out.month_end_cuts.end(), c.begin(), c.end());
+  }
 
   stats->events_used -= stats->duplicate_events;
   for (size_t s = 0; s < session_id_count; ++s) {

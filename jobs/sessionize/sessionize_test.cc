@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace winback {
@@ -165,6 +166,54 @@ TEST(Sessionize, ResultDoesNotDependOnThreadCount) {
   EXPECT_EQ(a.event_types, b.event_types);
   EXPECT_EQ(a.customer_id, b.customer_id);
   EXPECT_EQ(a.last_event, b.last_event);
+}
+
+TEST(Sessionize, RecordsHowASessionWasAtEachMonthEndItRunsPast) {
+  const auto at = [](const char* text) { return *ParseTimestamp(text); };
+  const Micros jan_end = at("2022-02-01T00:00:00Z") - 1;
+  const Micros feb_end = at("2022-03-01T00:00:00Z") - 1;
+  Export x;
+  // Past January's end: at it, the session had ended with the booking.
+  x.Click(1, at("2022-01-31T23:40:00Z"), EventType::kHomepage);
+  x.Click(1, at("2022-01-31T23:55:00Z"), EventType::kBooking);
+  x.Click(1, at("2022-02-01T00:10:00Z"), EventType::kAddToCart);
+  // Past midnight, not a month's end.
+  x.Click(2, at("2022-02-10T23:50:00Z"));
+  x.Click(2, at("2022-02-11T00:10:00Z"));
+  // An event at February's last microsecond is at its end, not past it.
+  x.Click(3, at("2022-02-28T23:50:00Z"), EventType::kSearch);
+  x.Click(3, feb_end, EventType::kAddPromo);
+  x.Click(3, feb_end + 1, EventType::kClick);
+  // Ends on a month's last microsecond: runs past nothing.
+  x.Click(4, at("2022-01-31T23:50:00Z"));
+  x.Click(4, jan_end);
+  // Every 20 minutes from January 31 to March 1: past both month ends.
+  for (Micros t = at("2022-01-31T23:00:00Z"); t <= at("2022-03-01T00:30:00Z");
+       t += 20 * kMin) {
+    x.Click(5, t, t < jan_end ? EventType::kSearch : EventType::kItemDetail);
+  }
+  for (int threads : {1, 3}) {
+    SCOPED_TRACE(threads);
+    SessionizeOptions o;
+    o.threads = threads;
+    const SessionTable s = x.Run(o);
+    ASSERT_EQ(s.size(), 5u);
+    using Cut = SessionTable::MonthEndCut;
+    std::vector<std::tuple<uint32_t, Micros, Micros, EventType>> got;
+    for (const Cut& c : s.month_end_cuts) {
+      got.emplace_back(s.session[c.row], c.tau, c.end, c.last_event);
+    }
+    // The last 20-minute click of January is 23:40 (23:00 + 2 x 20 min).
+    EXPECT_THAT(
+        got,
+        ElementsAre(std::make_tuple(1u, jan_end, at("2022-01-31T23:55:00Z"),
+                                    EventType::kBooking),
+                    std::make_tuple(3u, feb_end, feb_end, EventType::kAddPromo),
+                    std::make_tuple(5u, jan_end, at("2022-01-31T23:40:00Z"),
+                                    EventType::kSearch),
+                    std::make_tuple(5u, feb_end, at("2022-02-28T23:40:00Z"),
+                                    EventType::kItemDetail)));
+  }
 }
 
 TEST(Sessionize, ConsumingTheClicksGivesTheSameSessionsAndFreesThem) {

@@ -193,6 +193,19 @@ struct SessionTable {
   std::vector<TrafficSource> traffic_source;  // of the first event
   std::vector<EventType> last_event;
 
+  // A session that runs past the last microsecond `tau` of a calendar month
+  // (UTC) as it was at tau: features as of a month's end may not see the
+  // events after it. `end` and `last_event` are those of its last event at
+  // or before tau. One per session and month end it runs past, ordered by
+  // session row; empty for a table built in memory without them.
+  struct MonthEndCut {
+    uint32_t row;
+    Micros tau;
+    Micros end;
+    EventType last_event;
+  };
+  std::vector<MonthEndCut> month_end_cuts;
+
   size_t size() const { return session.size(); }
   bool Has(size_t row, EventType type) const {
     return (event_types[row] >> static_cast<int>(type)) & 1;
