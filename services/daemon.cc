@@ -330,11 +330,9 @@ absl::Status RunDaemon(const Config& config, const DaemonOptions& options) {
 
   server->GetHealthCheckService()->SetServingStatus(false);
   if (scheduler != nullptr) scheduler->Stop();
-  // Cancel the job first so that WatchRun streams get their terminal event
+  // Stop the run first so that WatchRun streams get their terminal event
   // and end within the grace period.
-  if (const std::optional<int64_t> current = runs.CurrentRun()) {
-    (void)runs.Cancel(*current);
-  }
+  runs.BeginShutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMilliseconds(options.shutdown_grace));
   spdlog::info("event=shutdown_rpcs_done");

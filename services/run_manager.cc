@@ -128,6 +128,7 @@ absl::StatusOr<int64_t> RunManager::StartRun(RunTrigger trigger,
   started_id_.reset();
   start_error_ = absl::OkStatus();
   cancel_.store(false);
+  operator_cancel_.store(false);
   RunRequest request;
   request.trigger = trigger;
   request.request_id = request_id;
@@ -194,6 +195,21 @@ void RunManager::Work(RunRequest request) {
                        : absl::IsCancelled(result.status()) ? RunState::kCancelled
                                                             : RunState::kFailed;
     }
+    // Stopped with the daemon, not by an operator: the run did not end for
+    // a reason of its own, as one cut short by a crash did not.
+    if (terminal.state == RunState::kCancelled && shutdown_.load() &&
+        !operator_cancel_.load()) {
+      if (const absl::Status marked =
+              store_->MarkCancelledRunInterrupted(terminal.run_id);
+          marked.ok()) {
+        absl::StatusOr<RunRecord> record = store_->GetRun(terminal.run_id);
+        terminal.state = RunState::kFailed;
+        if (record.ok()) terminal.error = record->error;
+      } else {
+        spdlog::error("event=run_not_marked_interrupted run_id={} error=\"{}\"",
+                      terminal.run_id, marked.ToString());
+      }
+    }
     // A succeeded run's lists replace the served ones only when its as-of
     // time is the latest (not for a backfill): say which run is served.
     std::string served;
@@ -238,6 +254,7 @@ absl::Status RunManager::Cancel(int64_t run_id) {
     return absl::NotFoundError(
         absl::StrCat("run ", run_id, " is not in progress"));
   }
+  operator_cancel_.store(true);
   cancel_.store(true);
   spdlog::info("event=run_cancel_requested run_id={}", run_id);
   return absl::OkStatus();
@@ -254,12 +271,21 @@ std::optional<int64_t> RunManager::CurrentRun() const {
   return current_;
 }
 
+void RunManager::BeginShutdown() {
+  absl::MutexLock lock(&mu_);
+  if (!shutdown_.load() && current_.has_value()) {
+    spdlog::info("event=run_stop_requested run_id={} reason=shutdown",
+                 *current_);
+  }
+  shutdown_.store(true);
+  cancel_.store(true);
+}
+
 void RunManager::Shutdown() {
+  BeginShutdown();
   std::thread worker;
   {
     absl::MutexLock lock(&mu_);
-    shutdown_.store(true);
-    cancel_.store(true);
     worker = std::move(worker_);
   }
   if (worker.joinable()) worker.join();

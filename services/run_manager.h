@@ -108,8 +108,13 @@ class RunManager {
   // The run in progress, if any.
   std::optional<int64_t> CurrentRun() const;
 
-  // Cancels any run in progress, waits for it to end and refuses new runs.
-  // Idempotent.
+  // Refuses new runs from now on and asks the run in progress to stop before
+  // its next stage; returns at once. A run that ends cancelled by this alone
+  // is recorded as interrupted (failed, as one cut short by a crash), so a
+  // scheduled run is retried by the next daemon; one an operator cancelled
+  // stays cancelled. Idempotent.
+  void BeginShutdown();
+  // BeginShutdown, then waits for the run in progress to end. Idempotent.
   void Shutdown();
   bool shutting_down() const { return shutdown_.load(); }
 
@@ -126,6 +131,9 @@ class RunManager {
   std::unique_ptr<Store> store_;  // used only by the pipeline thread
   std::atomic<bool> shutdown_{false};
   std::atomic<bool> cancel_{false};
+  // An operator asked to cancel the run in progress (Cancel), as against
+  // Shutdown alone, whose stopped run is recorded as interrupted.
+  std::atomic<bool> operator_cancel_{false};
 
   mutable absl::Mutex mu_;
   std::thread worker_ ABSL_GUARDED_BY(mu_);

@@ -274,18 +274,37 @@ TEST_F(RunManagerTest, AFailedRunEndsFailed) {
   EXPECT_EQ(Drain(*id).back().state, RunState::kFailed);
 }
 
-TEST_F(RunManagerTest, ShutdownCancelsAndRefusesNewRuns) {
-  auto id = manager_->StartRun(RunTrigger::kManual, "", std::nullopt);
+TEST_F(RunManagerTest, ShutdownStopsTheRunAsInterruptedAndRefusesNewRuns) {
+  auto id = manager_->StartRun(RunTrigger::kSchedule, "", std::nullopt);
   ASSERT_TRUE(id.ok());
   std::thread stopper([&] { manager_->Shutdown(); });
   absl::SleepFor(absl::Milliseconds(20));
   fake_.release.Open();
   stopper.join();
-  EXPECT_EQ(Drain(*id).back().state, RunState::kCancelled);
+  // Not an operator's cancel: the run reads as cut short, and a scheduled
+  // one is retried by the next daemon (RetryOwedAtStartUp).
+  const RunEvent end = Drain(*id).back();
+  EXPECT_EQ(end.state, RunState::kFailed);
+  EXPECT_NE(end.error.find("interrupted"), std::string::npos) << end.error;
+  auto reader = Store::Open(path_, StoreOptions());
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->GetRun(*id)->state, RunState::kFailed);
+  EXPECT_EQ((*reader)->GetRun(*id)->error, end.error);
   EXPECT_EQ(manager_->StartRun(RunTrigger::kManual, "", std::nullopt)
                 .status()
                 .code(),
             absl::StatusCode::kUnavailable);
+}
+
+TEST_F(RunManagerTest, ARunAnOperatorCancelledStaysCancelledThroughShutdown) {
+  auto id = manager_->StartRun(RunTrigger::kSchedule, "", std::nullopt);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(manager_->Cancel(*id).ok());
+  std::thread stopper([&] { manager_->Shutdown(); });
+  absl::SleepFor(absl::Milliseconds(20));
+  fake_.release.Open();
+  stopper.join();
+  EXPECT_EQ(Drain(*id).back().state, RunState::kCancelled);
 }
 
 }  // namespace

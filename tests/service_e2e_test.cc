@@ -1727,11 +1727,15 @@ TEST(ServiceE2E, SchedulerFiresOnAShortSchedule) {
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
 
-// The night's run, cut short by a crash of the daemon, is retried by the
-// next daemon once it has marked the run failed, as the same daemon would
-// have retried it: not caught up again, and not left until the next night.
-TEST(ServiceE2E, ScheduledRunCutShortByACrashIsRetriedAfterTheRestart) {
-  TempDir dir("svc-crash-retry");
+// The night's run, cut short by a crash of the daemon (SIGKILL) or by its
+// stop (SIGTERM, as at a reboot), is retried by the next daemon, as the same
+// daemon would have retried it: not caught up again, and not left until the
+// next night.
+class ScheduledRunCutShort : public ::testing::TestWithParam<int> {};
+
+TEST_P(ScheduledRunCutShort, IsRetriedAfterTheRestart) {
+  const int signal = GetParam();
+  TempDir dir(signal == SIGKILL ? "svc-crash-retry" : "svc-stop-retry");
   // A yearly fire time that has passed and no run since: the first daemon
   // catches it up at start-up.
   DaemonConfig config = WithStageDelay(6000);
@@ -1757,7 +1761,7 @@ TEST(ServiceE2E, ScheduledRunCutShortByACrashIsRetriedAfterTheRestart) {
     ASSERT_GT(killed_run, 0) << d.Log();
     const pid_t pipeline = PipelineProcessOf(d);
     ASSERT_GT(pipeline, 0);
-    EXPECT_EQ(d.Stop(SIGKILL), -1);
+    EXPECT_EQ(d.Stop(signal), signal == SIGKILL ? -1 : 0) << d.Log();
     for (int i = 0; i < 120 && ProcessState(pipeline) != 0 &&
                     ProcessState(pipeline) != 'Z';
          ++i) {
@@ -1792,6 +1796,13 @@ TEST(ServiceE2E, ScheduledRunCutShortByACrashIsRetriedAfterTheRestart) {
   EXPECT_NE(d.Log().find("after=restart"), std::string::npos) << d.Log();
   EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Log();
 }
+
+INSTANTIATE_TEST_SUITE_P(ServiceE2E, ScheduledRunCutShort,
+                         ::testing::Values(SIGKILL, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(
+                               info.param == SIGKILL ? "ByACrash" : "ByAStop");
+                         });
 
 // A self-signed certificate for 127.0.0.1 from the openssl command line.
 bool MakeCertificate(const std::filesystem::path& dir, const std::string& name) {
@@ -2207,7 +2218,8 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   }
   EXPECT_NE(d.Log().find(warmed), std::string::npos) << d.Log();
 
-  // SIGTERM during a run: the run is cancelled, the daemon exits 0.
+  // SIGTERM during a run: the run stops before its next stage and reads as
+  // interrupted, as a crash's does; the daemon exits 0.
   d.Stop(SIGTERM);
   Daemon slow(dir.path());
   slow.Start(WithStageDelay(300));
@@ -2218,7 +2230,8 @@ TEST(ServiceE2E, KilledMidRunIsFailedOnRestartAndPreviousListsStayServed) {
   check.Start();
   gr.set_run_id(running.run_id());
   ASSERT_TRUE(check.jobs().GetRun(Ctx(kOperatorKey).get(), gr, &run).ok());
-  EXPECT_EQ(run.state(), v1::RUN_STATE_CANCELLED);
+  EXPECT_EQ(run.state(), v1::RUN_STATE_FAILED);
+  EXPECT_NE(run.error().find("interrupted"), std::string::npos) << run.error();
 }
 
 }  // namespace

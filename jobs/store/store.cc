@@ -880,6 +880,27 @@ absl::StatusOr<int> Store::FailInterruptedRuns(Micros now) {
   });
 }
 
+absl::Status Store::MarkCancelledRunInterrupted(int64_t run_id) {
+  absl::MutexLock lock(&mu_);
+  SQLite::Database& db = *db_;
+  return Guarded(
+      absl::StrCat("MarkCancelledRunInterrupted(run ", run_id, ")"),
+      [&]() -> absl::Status {
+        SQLite::Statement q(db,
+                            "UPDATE runs SET state = 'failed', error = ? "
+                            "WHERE run_id = ? AND state = 'cancelled'");
+        q.bind(1, std::string(kInterruptedError));
+        q.bind(2, run_id);
+        if (q.exec() == 1) return absl::OkStatus();
+        SQLite::Statement state(db, "SELECT state FROM runs WHERE run_id = ?");
+        state.bind(1, run_id);
+        if (!state.executeStep()) return NotFound(run_id);
+        return absl::FailedPreconditionError(
+            absl::StrCat("run ", run_id, " is ", Text(state.getColumn(0)),
+                         ", not cancelled"));
+      });
+}
+
 absl::StatusOr<RunRecord> Store::GetRun(int64_t run_id) {
   absl::MutexLock lock(&mu_);
   SQLite::Database& db = *db_;

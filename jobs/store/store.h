@@ -226,6 +226,13 @@ class Store {
   // daemon start, before beginning a run.
   absl::StatusOr<int> FailInterruptedRuns(Micros now);
 
+  // Records a run that ended cancelled because the daemon was stopping, not
+  // by an operator's cancel, as interrupted: failed with the error that
+  // FailInterruptedRuns gives a run cut short by a crash, so that the two
+  // read (and are retried) alike. NotFound for an unknown run,
+  // FailedPrecondition when the run is not cancelled.
+  absl::Status MarkCancelledRunInterrupted(int64_t run_id);
+
   // The run with `run_id`, with its stages; NotFound when unknown.
   absl::StatusOr<RunRecord> GetRun(int64_t run_id);
 

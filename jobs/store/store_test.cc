@@ -858,6 +858,38 @@ TEST_F(StoreTest, FailInterruptedRunsMarksUnfinishedRunsFailed) {
   ASSERT_OK(store->BeginRun(RunTrigger::kCatchUp, "", kT0, kT0));
 }
 
+TEST_F(StoreTest, ACancelledRunStoppedWithTheDaemonReadsAsInterrupted) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RunRecord> run =
+      store->BeginRun(RunTrigger::kSchedule, "", kT0, kT0);
+  ASSERT_OK(run);
+  EXPECT_OK_STATUS(store->FinishUnpublished(run->run_id, RunState::kCancelled,
+                                            "run cancelled before stage model",
+                                            kT0 + 7));
+  EXPECT_OK_STATUS(store->MarkCancelledRunInterrupted(run->run_id));
+  absl::StatusOr<RunRecord> marked = store->GetRun(run->run_id);
+  ASSERT_OK(marked);
+  EXPECT_EQ(marked->state, RunState::kFailed);
+  EXPECT_EQ(marked->finished_at, kT0 + 7);
+  EXPECT_FALSE(marked->published);
+  // The same words as a run that a crash cut short.
+  absl::StatusOr<RunRecord> crashed =
+      store->BeginRun(RunTrigger::kSchedule, "", kT0, kT0);
+  ASSERT_OK(crashed);
+  ASSERT_OK(store->FailInterruptedRuns(kT0 + 9));
+  EXPECT_EQ(marked->error, store->GetRun(crashed->run_id)->error);
+  // Only a cancelled run, and only a known one.
+  EXPECT_EQ(store->MarkCancelledRunInterrupted(run->run_id).code(),
+            absl::StatusCode::kFailedPrecondition);
+  const int64_t published = PublishNewRun(*store, 3);
+  EXPECT_EQ(store->MarkCancelledRunInterrupted(published).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->GetRun(published)->state, RunState::kSucceeded);
+  EXPECT_EQ(store->MarkCancelledRunInterrupted(published + 100).code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(StoreTest, RetentionKeepsTheNewestPublishedRunsAndCascades) {
   auto store = OpenStore({.keep_runs = 2});
   ASSERT_NE(store, nullptr);
