@@ -213,6 +213,20 @@ TEST(Scheduler, FiresAtTheCronTime) {
   EXPECT_EQ(s.next_fire(), Utc(2024, 1, 4, 19, 0));
 }
 
+// Fails the run `s` tracks; checks that the next tick wants the retry
+// `wait` later and that the retry starts then, as a scheduled run.
+void FailAndExpectRetryAfter(FakeRuns& runs, Scheduler& s,
+                             absl::Duration wait) {
+  const size_t started = runs.started.size();
+  runs.Finish(RunState::kFailed);
+  const absl::Time wake = s.Tick(runs.now);
+  EXPECT_EQ(wake, runs.now + wait);
+  runs.now = wake;
+  s.Tick(runs.now);
+  ASSERT_EQ(runs.started.size(), started + 1);
+  EXPECT_EQ(runs.started.back(), RunTrigger::kSchedule);
+}
+
 TEST(Scheduler, RetriesAFailedRunWithDoublingBackoffUpToMaxRetries) {
   FakeRuns runs;
   runs.now = Utc(2024, 1, 3, 19, 0);
@@ -221,23 +235,12 @@ TEST(Scheduler, RetriesAFailedRunWithDoublingBackoffUpToMaxRetries) {
   s.Init(runs.now - absl::Seconds(1));
   s.Tick(runs.now);
   ASSERT_EQ(runs.started.size(), 1u);
-  runs.Finish(RunState::kFailed);
-  // Noticed at the next tick: retry 1 in 5 minutes.
-  absl::Time wake = s.Tick(runs.now);
-  EXPECT_EQ(wake, runs.now + absl::Minutes(5));
-  runs.now = wake;
-  s.Tick(runs.now);
-  ASSERT_EQ(runs.started.size(), 2u);
-  runs.Finish(RunState::kFailed);
-  wake = s.Tick(runs.now);
-  EXPECT_EQ(wake, runs.now + absl::Minutes(10));
-  runs.now = wake;
-  s.Tick(runs.now);
-  ASSERT_EQ(runs.started.size(), 3u);
+  // Noticed at the next tick: retry 1 in 5 minutes, retry 2 in 10.
+  FailAndExpectRetryAfter(runs, s, absl::Minutes(5));
+  FailAndExpectRetryAfter(runs, s, absl::Minutes(10));
   runs.Finish(RunState::kFailed);
   // max_retries reached: nothing until the next night.
-  wake = s.Tick(runs.now);
-  EXPECT_EQ(wake, Utc(2024, 1, 4, 19, 0));
+  EXPECT_EQ(s.Tick(runs.now), Utc(2024, 1, 4, 19, 0));
   EXPECT_EQ(s.retries_done(), 2);
 }
 
@@ -256,19 +259,14 @@ TEST(Scheduler, RetriesARunCutShortByARestartWhereTheLastDaemonLeftOff) {
     s.Init(runs.now);
     EXPECT_TRUE(runs.started.empty());  // a run started since the fire
     EXPECT_EQ(s.retries_done(), 1);
-    absl::Time wake = s.Tick(runs.now);
+    const absl::Time wake = s.Tick(runs.now);
     EXPECT_EQ(wake, fire + absl::Minutes(15));
     runs.now = wake;
     s.Tick(runs.now);
     ASSERT_EQ(runs.started.size(), 1u);
     EXPECT_EQ(runs.started[0], RunTrigger::kSchedule);
     // It fails too: the last retry, at double the wait.
-    runs.Finish(RunState::kFailed);
-    wake = s.Tick(runs.now);
-    EXPECT_EQ(wake, runs.now + absl::Minutes(10));
-    runs.now = wake;
-    s.Tick(runs.now);
-    ASSERT_EQ(runs.started.size(), 2u);
+    FailAndExpectRetryAfter(runs, s, absl::Minutes(10));
     runs.Finish(RunState::kFailed);
     EXPECT_EQ(s.Tick(runs.now), Utc(2024, 1, 3, 19, 0));
     EXPECT_EQ(s.retries_done(), 2);

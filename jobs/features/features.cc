@@ -229,7 +229,8 @@ CustomerHistory BuildHistory(const CustomerTable& customers,
     std::copy(link.begin(), link.end(), h.linked_sorted.begin() + b);
   });
 
-  // Sessions that ran past a month end (a few per thousand), by customer.
+  // Sessions that ran past a month end (about one in ten thousand in the
+  // generated export), by customer.
   struct Cut {
     int32_t row;
     CustomerHistory::SessionCut cut;
