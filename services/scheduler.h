@@ -1,8 +1,9 @@
 // Runs the pipeline on a cron schedule: fires at each cron time, catches up
 // once at start-up when the last fire time was missed, and retries a failed
 // scheduled run with exponential backoff, also across a restart of the
-// daemon: a run cut short by a crash is failed at start-up, and the retries
-// it is owed are counted from the run history.
+// daemon: a run cut short by a crash or a stop of the daemon is failed (as
+// interrupted) by the time the next one starts, and the retries it is owed
+// are counted from the run history.
 //
 // The decisions are made by Tick(now), which tests drive with any clock; the
 // background thread started by Start() only calls Tick with the real time
@@ -55,7 +56,7 @@ struct OwedRetry {
 // At start-up, the retry owed to fire time `last_fire`, as the scheduler
 // would have made it had it not stopped: when the newest scheduled or
 // catch-up run started at or after `last_fire` in `recent_runs` (newest
-// first) failed (a run interrupted by a crash is failed by then), no run
+// first) failed (a run interrupted by a crash or a stop is by then), no run
 // since `last_fire` succeeded, and those scheduled runs (the first try and
 // its retries) number at most `config.max_retries`. It is due RetryDelay
 // after that run finished, and not before `now`. Manual runs neither count
