@@ -401,7 +401,7 @@ absl::Status ParseSegmentRules(Section& top, const std::string& source,
   const YAML::Node list = top.Raw("segments");
   if (!list || list.IsNull()) return absl::OkStatus();
   if (!list.IsSequence()) {
-    return top.Fail("segments", "expected a list of {name, r, f} rules");
+    return top.Fail("segments", "expected a list of {name, r, f[, m]} rules");
   }
   c->segments.rules.clear();
   std::map<std::string, YAML::Mark> first_row;  // name -> where it is defined
@@ -413,6 +413,9 @@ absl::Status ParseSegmentRules(Section& top, const std::string& source,
     WB_RETURN_IF_ERROR(rule.String("name", &r.name, /*required=*/true));
     WB_RETURN_IF_ERROR(rule.ScoreRange("r", &r.r_min, &r.r_max));
     WB_RETURN_IF_ERROR(rule.ScoreRange("f", &r.f_min, &r.f_max));
+    if (rule.Has("m")) {
+      WB_RETURN_IF_ERROR(rule.ScoreRange("m", &r.m_min, &r.m_max));
+    }
     WB_RETURN_IF_ERROR(rule.CheckNoUnknownKeys());
     if (const auto [prev, inserted] =
             first_row.emplace(r.name, rule.MarkOf("name"));
@@ -822,9 +825,11 @@ std::string ConfigToJson(const Config& c) {
       {"threads", c.model.threads}};
   json segments = json::array();
   for (const SegmentRule& r : c.segments.rules) {
-    segments.push_back({{"name", r.name},
-                        {"r", ScoreRangeJson(r.r_min, r.r_max)},
-                        {"f", ScoreRangeJson(r.f_min, r.f_max)}});
+    json rule = {{"name", r.name},
+                 {"r", ScoreRangeJson(r.r_min, r.r_max)},
+                 {"f", ScoreRangeJson(r.f_min, r.f_max)}};
+    if (r.LimitsM()) rule["m"] = ScoreRangeJson(r.m_min, r.m_max);
+    segments.push_back(std::move(rule));
   }
   j["segments"] = segments;
   json campaigns = json::array();

@@ -184,6 +184,9 @@ campaigns:
   ASSERT_EQ(c->segments.rules.size(), 2u);
   EXPECT_EQ(c->segments.rules[0].r_min, 4);
   EXPECT_EQ(c->segments.rules[1].r_max, 3);
+  // M is optional: any M unless given.
+  EXPECT_EQ(c->segments.rules[0].m_min, 1);
+  EXPECT_EQ(c->segments.rules[0].m_max, 5);
   EXPECT_EQ(c->campaigns.suppression.bought_within, 3 * kMicrosPerDay);
   EXPECT_EQ(c->readout_window, 14 * kMicrosPerDay);
   ASSERT_EQ(c->campaigns.campaigns.size(), 1u);
@@ -222,6 +225,10 @@ TEST(Config, ModelSectionErrorsNameTheKey) {
        "no segment rule covers R=1 F=1"},
       {base + "segments: [{name: A, r: 6, f: 1-5}]",
        "segments[0].r: scores run from 1 to 5"},
+      {base + "segments: [{name: A, r: 1-5, f: 1-5, m: 0-5}]",
+       "segments[0].m: scores run from 1 to 5"},
+      {base + "segments: [{name: A, r: 1-5, f: 1-5, m: 2-5}]",
+       "no segment rule covers R=1 F=1 M=1"},
       {base + "campaigns: {list: [{name: x, churn_statuses: [gone]}]}",
        "campaigns.list[0].churn_statuses: unknown status 'gone'"},
       {base + "campaigns: {list: [{name: x, segments: [Nobody]}]}", "Nobody"},
@@ -306,8 +313,8 @@ model:
   reasons: 2
   threads: 1
 segments:
-  - {name: Top, r: 4-5, f: 1-5}
-  - {name: Rest, r: 1-3, f: 1-5}
+  - {name: Top, r: 4-5, f: 1-5, m: 3-5}
+  - {name: Rest, r: 1-5, f: 1-5}
 campaigns:
   suppress_bought_within: 3d
   readout_window: 14d
@@ -357,8 +364,8 @@ constexpr char kEverySettingJson[] = R"({
             "c_values": [0.5, 2.0], "imbalance": ["smote", "none"],
             "cv_metric": "average_precision", "seed": 7, "reasons": 2,
             "threads": 1},
-  "segments": [{"name": "Top", "r": "4-5", "f": "1-5"},
-               {"name": "Rest", "r": "1-3", "f": "1-5"}],
+  "segments": [{"name": "Top", "r": "4-5", "f": "1-5", "m": "3-5"},
+               {"name": "Rest", "r": "1-5", "f": "1-5"}],
   "campaigns": {
     "suppress_bought_within": "3d",
     "readout_window": "14d",

@@ -15,9 +15,9 @@ constexpr int kMaxScore = 5;
 
 bool InScoreRange(int v) { return v >= kMinScore && v <= kMaxScore; }
 
-bool Contains(const SegmentRule& rule, int r, int f) {
+bool Contains(const SegmentRule& rule, int r, int f, int m) {
   return r >= rule.r_min && r <= rule.r_max && f >= rule.f_min &&
-         f <= rule.f_max;
+         f <= rule.f_max && m >= rule.m_min && m <= rule.m_max;
 }
 
 absl::Status CheckRange(const SegmentRule& rule, const char* axis, int lo,
@@ -73,12 +73,22 @@ absl::Status SegmentOptions::Validate() const {
         !s.ok()) {
       return s;
     }
+    if (absl::Status s = CheckRange(rule, "m", rule.m_min, rule.m_max);
+        !s.ok()) {
+      return s;
+    }
   }
+  const bool by_m =
+      std::any_of(rules.begin(), rules.end(),
+                  [](const SegmentRule& r) { return r.LimitsM(); });
   for (int r = kMinScore; r <= kMaxScore; ++r) {
     for (int f = kMinScore; f <= kMaxScore; ++f) {
-      if (!FindSegmentRule(rules, r, f).has_value()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("no segment rule covers R=", r, " F=", f));
+      for (int m = kMinScore; m <= kMaxScore; ++m) {
+        if (!FindSegmentRule(rules, r, f, m).has_value()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("no segment rule covers R=", r, " F=", f,
+                           by_m ? absl::StrCat(" M=", m) : ""));
+        }
       }
     }
   }
@@ -86,9 +96,9 @@ absl::Status SegmentOptions::Validate() const {
 }
 
 std::optional<size_t> FindSegmentRule(const std::vector<SegmentRule>& rules,
-                                      int r, int f) {
+                                      int r, int f, int m) {
   for (size_t i = 0; i < rules.size(); ++i) {
-    if (Contains(rules[i], r, f)) return i;
+    if (Contains(rules[i], r, f, m)) return i;
   }
   return std::nullopt;
 }
@@ -157,7 +167,7 @@ absl::StatusOr<SegmentTable> AssignSegments(const RfmInput& input,
   for (size_t i = 0; i < n; ++i) {
     // Validate() guarantees a rule for every cell.
     out.segment[i] = static_cast<uint32_t>(
-        *FindSegmentRule(options.rules, out.r[i], out.f[i]));
+        *FindSegmentRule(options.rules, out.r[i], out.f[i], out.m[i]));
   }
   return out;
 }

@@ -2,8 +2,8 @@
 //
 // Each customer with at least one purchase gets three quintile scores in
 // 1..5 (recency, frequency, monetary) and one named segment chosen from its
-// (R, F) cell by a configurable rule table. The monetary score is reported but
-// does not take part in the segment rules.
+// (R, F, M) cell by a configurable rule table. The default table, the classic
+// RFM map, looks at R and F only (its rules take any M).
 #ifndef WINBACK_JOBS_SEGMENTS_SEGMENTS_H_
 #define WINBACK_JOBS_SEGMENTS_SEGMENTS_H_
 
@@ -17,18 +17,23 @@
 
 namespace winback {
 
-// A named rectangle of (R, F) score cells; both ranges are inclusive and lie
-// within 1..5.
+// A named box of (R, F, M) score cells; the ranges are inclusive and lie
+// within 1..5. M is optional: by default a rule takes any M.
 struct SegmentRule {
   std::string name;
   int r_min = 1;
   int r_max = 5;
   int f_min = 1;
   int f_max = 5;
+  int m_min = 1;
+  int m_max = 5;
+
+  // True when the rule takes only some M scores.
+  bool LimitsM() const { return m_min > 1 || m_max < 5; }
 };
 
 // The classic eleven-segment RFM map, which covers every (R, F) cell exactly
-// once:
+// once (any M):
 //   Champions           R 5    F 4-5     Loyal               R 3-4  F 4-5
 //   Potential Loyalist  R 4-5  F 2-3     New                 R 5    F 1
 //   Promising           R 4    F 1       Need Attention      R 3    F 3
@@ -38,20 +43,21 @@ struct SegmentRule {
 std::vector<SegmentRule> DefaultSegmentRules();
 
 struct SegmentOptions {
-  // Tried in order; the first rule whose ranges contain (R, F) wins.
+  // Tried in order; the first rule whose ranges contain (R, F, M) wins.
   std::vector<SegmentRule> rules = DefaultSegmentRules();
 
   // Fails with InvalidArgument when a rule's range leaves 1..5 or has
-  // min > max, when a name is empty or repeated, or when some (R, F) cell is
-  // matched by no rule. Cells are checked R = 1..5, then F = 1..5, and the
-  // error names the first uncovered one: "no segment rule covers R=3 F=2".
+  // min > max, when a name is empty or repeated, or when some (R, F, M) cell
+  // is matched by no rule. Cells are checked R = 1..5, then F, then M, and
+  // the error names the first uncovered one: "no segment rule covers R=3
+  // F=2", with " M=1" when some rule limits M.
   absl::Status Validate() const;
 };
 
-// The index in `rules` of the first rule containing (r, f); nullopt when none
-// does (which Validate() rules out for valid options).
+// The index in `rules` of the first rule containing (r, f, m); nullopt when
+// none does (which Validate() rules out for valid options).
 std::optional<size_t> FindSegmentRule(const std::vector<SegmentRule>& rules,
-                                      int r, int f);
+                                      int r, int f, int m);
 
 // Customers with at least one purchase, as parallel columns.
 struct RfmInput {

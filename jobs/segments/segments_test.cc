@@ -13,9 +13,11 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
+// The default map's segment of (r, f), checked to be the same for every M.
 std::string NameAt(int r, int f) {
   const auto rules = DefaultSegmentRules();
-  const auto i = FindSegmentRule(rules, r, f);
+  const auto i = FindSegmentRule(rules, r, f, 1);
+  for (int m = 2; m <= 5; ++m) EXPECT_EQ(FindSegmentRule(rules, r, f, m), i);
   return i.has_value() ? rules[*i].name : "<none>";
 }
 
@@ -106,8 +108,32 @@ TEST(FindSegmentRule, LooksUpTheDefaultMap) {
 TEST(FindSegmentRule, FirstMatchingRuleWins) {
   std::vector<SegmentRule> rules = {{"Everyone", 1, 5, 1, 5},
                                     {"Champions", 5, 5, 5, 5}};
-  EXPECT_EQ(FindSegmentRule(rules, 5, 5), 0u);
-  EXPECT_EQ(FindSegmentRule({{"Top", 5, 5, 5, 5}}, 1, 1), std::nullopt);
+  EXPECT_EQ(FindSegmentRule(rules, 5, 5, 3), 0u);
+  EXPECT_EQ(FindSegmentRule({{"Top", 5, 5, 5, 5}}, 1, 1, 5), std::nullopt);
+}
+
+TEST(FindSegmentRule, ARuleMayLimitTheMonetaryScore) {
+  const std::vector<SegmentRule> rules = {{"Big Champions", 5, 5, 4, 5, 4, 5},
+                                          {"Champions", 5, 5, 4, 5},
+                                          {"Everyone else", 1, 5, 1, 5}};
+  EXPECT_EQ(FindSegmentRule(rules, 5, 4, 4), 0u);
+  EXPECT_EQ(FindSegmentRule(rules, 5, 5, 5), 0u);
+  EXPECT_EQ(FindSegmentRule(rules, 5, 5, 3), 1u);
+  EXPECT_EQ(FindSegmentRule(rules, 4, 5, 5), 2u);
+  SegmentOptions o;
+  o.rules = rules;
+  EXPECT_TRUE(o.Validate().ok()) << o.Validate();
+  // With R = 5 left to "Big Champions" alone, the first uncovered cell is
+  // named with its M.
+  o.rules = {rules[0], {"R 1-4", 1, 4, 1, 5}};
+  EXPECT_EQ(o.Validate().message(), "no segment rule covers R=5 F=1 M=1");
+  o.rules.push_back({"R 5, M 1-3", 5, 5, 1, 5, 1, 3});
+  EXPECT_EQ(o.Validate().message(), "no segment rule covers R=5 F=1 M=4");
+  o.rules.back().m_max = 5;
+  EXPECT_TRUE(o.Validate().ok()) << o.Validate();
+  o.rules.back().m_max = 6;
+  EXPECT_THAT(o.Validate().message(),
+              HasSubstr("\"R 5, M 1-3\": m range must lie within 1..5"));
 }
 
 TEST(SegmentOptionsValidate, NamesTheFirstUncoveredCell) {
@@ -190,6 +216,28 @@ TEST(AssignSegments, SevenCustomersWithTiedRecency) {
   EXPECT_THAT(segments, ElementsAre("Potential Loyalist", "Potential Loyalist",
                                     "Potential Loyalist", "Need Attention",
                                     "At Risk", "At Risk", "At Risk"));
+}
+
+TEST(AssignSegments, AnMRuleSplitsACellBySpend) {
+  SegmentOptions o;
+  o.rules = {{"High spenders", 1, 5, 1, 5, 4, 5}, {"Others", 1, 5, 1, 5}};
+  RfmInput in;
+  // Same recency and frequency; monetary 10..100: M = 1, 1, 2, 2, ... 5, 5.
+  for (int i = 1; i <= 10; ++i) {
+    in.customer_id.push_back(i);
+    in.recency_days.push_back(30);
+    in.frequency.push_back(2);
+    in.monetary.push_back(10.0 * i);
+  }
+  auto t = AssignSegments(in, o);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_THAT(t->m, ElementsAre(1, 1, 2, 2, 3, 3, 4, 4, 5, 5));
+  std::vector<std::string> segments;
+  for (uint32_t s : t->segment) segments.push_back(t->names[s]);
+  EXPECT_THAT(segments,
+              ElementsAre("Others", "Others", "Others", "Others", "Others",
+                          "Others", "High spenders", "High spenders",
+                          "High spenders", "High spenders"));
 }
 
 TEST(AssignSegments, UsesCustomRules) {
