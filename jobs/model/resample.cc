@@ -38,6 +38,12 @@ std::vector<int32_t> CapReference(const std::vector<int32_t>& rows, int64_t cap,
   return pool;
 }
 
+// How many neighbours a search for `wanted` of them finds among `reference`
+// rows that include the query row itself, which never counts.
+int NeighborCount(int wanted, size_t reference) {
+  return std::min<int>(wanted, static_cast<int>(reference) - 1);
+}
+
 using RowsOfLabel = std::array<std::vector<int32_t>, 2>;
 
 // The rows of each label of `y`, ascending; InvalidArgument for a label
@@ -72,8 +78,7 @@ absl::Status Synthesize(const Eigen::MatrixXd& x,
     return absl::FailedPreconditionError(
         "SMOTE needs at least two minority rows to interpolate between");
   }
-  const int k = std::min<int>(options.k_neighbors,
-                              static_cast<int>(reference.size()) - 1);
+  const int k = NeighborCount(options.k_neighbors, reference.size());
   // Draw every base first, then search neighbours only for the distinct ones,
   // or read them from the caller's table of every minority row's (the same
   // search, done once): bases are minority rows, and each row's neighbours
@@ -184,8 +189,7 @@ NeighborTable MinorityNeighbors(const Eigen::MatrixXd& x,
       Subsampled(minority.size(), options.max_reference_rows)) {
     return {};
   }
-  const int k =
-      std::min<int>(options.k_neighbors, static_cast<int>(minority.size()) - 1);
+  const int k = NeighborCount(options.k_neighbors, minority.size());
   return KNearestNeighbors(x, minority, minority, k, options.threads);
 }
 
@@ -270,8 +274,7 @@ absl::StatusOr<Rebalanced> Rebalance(const Eigen::MatrixXd& x,
       // minority row; danger iff m/2 <= #majority < m.
       std::vector<int32_t> reference =
           CapReference(all, options.max_reference_rows, rng, &out.note);
-      const int m = std::min<int>(options.m_neighbors,
-                                  static_cast<int>(reference.size()) - 1);
+      const int m = NeighborCount(options.m_neighbors, reference.size());
       if (m >= 1) {
         const NeighborTable nn =
             KNearestNeighbors(x, min_rows, reference, m, options.threads);
