@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace winback {
@@ -46,6 +47,43 @@ absl::Status ExportSessionsPerCustomer(const SessionTable& sessions,
   for (const auto& [customer, n] : per_customer) {
     std::fprintf(f->get(), "%lld,%lld\n", static_cast<long long>(customer),
                  static_cast<long long>(n));
+  }
+  return Close(*std::move(f), path);
+}
+
+absl::Status ExportSessions(const SessionTable& sessions,
+                            const StringPool& session_ids,
+                            const std::string& path) {
+  absl::StatusOr<File> f = Create(path);
+  if (!f.ok()) return f.status();
+  std::fputs("session_id,customer_id,start_us,end_us,events", f->get());
+  for (int t = 0; t < kEventTypeCount; ++t) {
+    std::fprintf(f->get(), ",%s",
+                 absl::AsciiStrToLower(
+                     std::string(EventTypeName(static_cast<EventType>(t))))
+                     .c_str());
+  }
+  std::fputs(",traffic_source,last_event\n", f->get());
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    const std::string_view id = session_ids.Get(sessions.session[i]);
+    std::fprintf(f->get(), "%.*s#%u,", static_cast<int>(id.size()), id.data(),
+                 sessions.piece[i]);
+    if (sessions.customer_id[i] != kNoCustomer) {
+      std::fprintf(f->get(), "%lld",
+                   static_cast<long long>(sessions.customer_id[i]));
+    }
+    std::fprintf(
+        f->get(), ",%lld,%lld,%u", static_cast<long long>(sessions.start[i]),
+        static_cast<long long>(sessions.end[i]), sessions.event_count[i]);
+    for (int t = 0; t < kEventTypeCount; ++t) {
+      std::fprintf(f->get(), ",%u",
+                   sessions.Count(i, static_cast<EventType>(t)));
+    }
+    const std::string_view source =
+        TrafficSourceName(sessions.traffic_source[i]);
+    const std::string_view last = EventTypeName(sessions.last_event[i]);
+    std::fprintf(f->get(), ",%.*s,%.*s\n", static_cast<int>(source.size()),
+                 source.data(), static_cast<int>(last.size()), last.data());
   }
   return Close(*std::move(f), path);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "jobs/common/string_pool.h"
 #include "jobs/scoring/scoring.h"
 #include "jobs/tables/tables.h"
 
@@ -15,6 +16,15 @@ namespace winback {
 // by customer_id.
 absl::Status ExportSessionsPerCustomer(const SessionTable& sessions,
                                        const std::string& path);
+
+// `sessions.csv`: one row per re-split session, in table order (by session
+// id, then piece): `session_id` (`<session_id>#<k>`), `customer_id` (empty
+// when no booking links it), `start_us`, `end_us`, `events`, the count of
+// each event type (one column per type, named in lower case:
+// `homepage` ... `promo_page`), `traffic_source` and `last_event`.
+absl::Status ExportSessions(const SessionTable& sessions,
+                            const StringPool& session_ids,
+                            const std::string& path);
 
 // The model inputs: one row per customer-month, the ModelFeatureNames()
 // columns then `churned`.

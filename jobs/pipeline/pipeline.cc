@@ -248,6 +248,8 @@ class Runner {
     if (!request.export_dir.empty()) {
       WB_RETURN_IF_ERROR(ExportSessionsPerCustomer(
           sessions, request.export_dir + "/sessions_per_customer.csv"));
+      WB_RETURN_IF_ERROR(ExportSessions(sessions, data.session_ids,
+                                        request.export_dir + "/sessions.csv"));
     }
 
     LabelTable labels;

@@ -37,12 +37,28 @@ void CutAtMonthEnds(size_t row, const Event* begin, const Event* end,
   }
 }
 
-// Writes the session made of the sorted events [begin, end) at `row`.
+uint16_t Bit(EventType type) {
+  return static_cast<uint16_t>(1u << static_cast<int>(type));
+}
+
+// Writes the session made of the sorted events [begin, end) at `row`, and
+// its counts at `*repeat` (then advanced) when it holds some event type more
+// than once.
 void PutSession(size_t row, uint32_t session, uint32_t piece, int64_t customer,
-                const Event* begin, const Event* end, SessionTable* out) {
-  uint16_t types = 0;
-  for (const Event* e = begin; e != end; ++e) {
-    types |= static_cast<uint16_t>(1u << static_cast<int>(e->type));
+                const Event* begin, const Event* end, SessionTable* out,
+                SessionTable::RepeatedTypes** repeat) {
+  uint16_t types = Bit(begin->type);
+  bool repeated = false;
+  for (const Event* e = begin + 1; e < end; ++e) {
+    repeated |= (types & Bit(e->type)) != 0;
+    types |= Bit(e->type);
+  }
+  if (repeated) {  // *repeat was zeroed by ResizeColumns
+    SessionTable::RepeatedTypes& r = *(*repeat)++;
+    r.row = static_cast<uint32_t>(row);
+    for (const Event* e = begin; e < end; ++e) {
+      ++r.count[static_cast<int>(e->type)];
+    }
   }
   out->session[row] = session;
   out->piece[row] = piece;
@@ -100,6 +116,32 @@ Event* DropRepeats(Event* begin, Event* end, const std::vector<Uuid>& event_id,
   return kept_end;
 }
 
+// What the sorted, non-empty [begin, end) of one session id splits into.
+struct PieceCounts {
+  size_t pieces = 1;
+  size_t repeated = 0;       // pieces that hold some event type more than once
+  bool shared_time = false;  // some event has its predecessor's time
+};
+
+PieceCounts CountPieces(const Event* begin, const Event* end, Micros gap) {
+  PieceCounts c;
+  uint16_t types = Bit(begin->type);
+  bool repeated = false;
+  for (const Event* ev = begin + 1; ev < end; ++ev) {
+    const Micros since = ev->time - (ev - 1)->time;
+    const bool cut = since > gap;
+    c.pieces += cut;
+    c.repeated += cut && repeated;
+    c.shared_time |= since == 0;
+    types = cut ? 0 : types;
+    repeated = !cut && repeated;
+    repeated |= (types & Bit(ev->type)) != 0;
+    types |= Bit(ev->type);
+  }
+  c.repeated += repeated;
+  return c;
+}
+
 // Calls cut(ev) for every event of the sorted, non-empty [begin, end) that
 // starts a new piece, i.e. follows its predecessor by more than `gap`.
 template <typename Cut>
@@ -109,11 +151,14 @@ void ForEachCut(const Event* begin, const Event* end, Micros gap, Cut cut) {
   }
 }
 
-// Sizes every column of `out` to `rows`, in two halves of about equal bytes
-// on two threads: the first touch of fresh pages is most of the cost.
-void ResizeColumns(size_t rows, int threads, SessionTable* out) {
+// Sizes every column of `out` to `rows`, and its repeated_types to
+// `repeated`, in two halves of about equal bytes on two threads: the first
+// touch of fresh pages is most of the cost.
+void ResizeColumns(size_t rows, size_t repeated, int threads,
+                   SessionTable* out) {
   ParallelFor(2, threads, [&](size_t part) {
     if (part == 0) {
+      out->repeated_types.resize(repeated);
       out->customer_id.resize(rows);
       out->start.resize(rows);
       out->event_types.resize(rows);
@@ -247,6 +292,7 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
     return clicks.event_id[a.row] < clicks.event_id[b.row];
   };
   std::vector<size_t> first_row(threads + 1, 0);
+  std::vector<size_t> first_repeated(threads + 1, 0);
   // Per worker: the session ids that lost events, with their new end (an
   // index into `events`), in session id order.
   struct Trim {
@@ -256,7 +302,7 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
   std::vector<std::vector<Trim>> trims(threads);
   std::vector<Dropped> dropped(threads);
   ParallelFor(threads, threads, [&](size_t t) {
-    size_t pieces = 0;
+    size_t pieces = 0, repeated = 0;
     for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
       Event* const begin = events.get() + offsets[s];
       Event* const end = events.get() + offsets[s + 1];
@@ -264,22 +310,23 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
       std::sort(begin, end, less);
       // The pieces are counted in the pass that looks for events sharing a
       // time: only those can be copies. Dropping an event whose time equals
-      // its predecessor's moves no cut, so the count holds after that.
-      bool shared_time = false;
-      ++pieces;
-      for (const Event* ev = begin + 1; ev < end; ++ev) {
-        const Micros since = ev->time - (ev - 1)->time;
-        pieces += since > options.gap;
-        shared_time |= since == 0;
+      // its predecessor's moves no cut, so the count holds after that; the
+      // pieces holding a type more than once are counted again.
+      PieceCounts c = CountPieces(begin, end, options.gap);
+      pieces += c.pieces;
+      if (c.shared_time) {
+        Event* const kept_end =
+            DropRepeats(begin, end, clicks.event_id, &dropped[t]);
+        if (kept_end != end) {
+          trims[t].push_back(
+              {s, static_cast<uint32_t>(kept_end - events.get())});
+          c = CountPieces(begin, kept_end, options.gap);
+        }
       }
-      if (!shared_time) continue;
-      Event* const kept_end =
-          DropRepeats(begin, end, clicks.event_id, &dropped[t]);
-      if (kept_end != end) {
-        trims[t].push_back({s, static_cast<uint32_t>(kept_end - events.get())});
-      }
+      repeated += c.repeated;
     }
     first_row[t + 1] = pieces;
+    first_repeated[t + 1] = repeated;
   });
   std::vector<uint32_t> dropped_rows;
   for (const Dropped& d : dropped) {
@@ -294,17 +341,23 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
   for (uint32_t row : dropped_rows) {
     stats->duplicate_lines.push_back(clicks.LineOf(row));
   }
-  for (int t = 0; t < threads; ++t) first_row[t + 1] += first_row[t];
+  for (int t = 0; t < threads; ++t) {
+    first_row[t + 1] += first_row[t];
+    first_repeated[t + 1] += first_repeated[t];
+  }
   SessionTable out;
-  ResizeColumns(first_row[threads], threads, &out);
+  ResizeColumns(first_row[threads], first_repeated[threads], threads, &out);
   std::vector<std::vector<SessionTable::MonthEndCut>> cuts(threads);
+  std::vector<uint8_t> miscounted(threads, 0);
   ParallelFor(threads, threads, [&](size_t t) {
     size_t row = first_row[t];
+    SessionTable::RepeatedTypes* repeat =
+        out.repeated_types.data() + first_repeated[t];
     size_t trim = 0;
     const auto put = [&](uint32_t s, uint32_t piece, const Event* b,
                          const Event* e) {
       CutAtMonthEnds(row, b, e, &cuts[t]);
-      PutSession(row++, s, piece, customer_of[s], b, e, &out);
+      PutSession(row++, s, piece, customer_of[s], b, e, &out, &repeat);
     };
     for (uint32_t s = bounds[t]; s < bounds[t + 1]; ++s) {
       const Event* const begin = events.get() + offsets[s];
@@ -321,7 +374,13 @@ absl::StatusOr<SessionTable> SessionizeImpl(const ClickTable& clicks,
       });
       put(s, piece, piece_begin, end);
     }
+    // CountPieces and PutSession apply one rule to the same events.
+    miscounted[t] = repeat != out.repeated_types.data() + first_repeated[t + 1];
   });
+  if (std::find(miscounted.begin(), miscounted.end(), 1) != miscounted.end()) {
+    return absl::InternalError(
+        "sessionize: sessions with a repeated event type miscounted");
+  }
   // The workers' rows are consecutive ranges in worker order.
   for (const auto& c : cuts) {
     out.month_end_cuts.insert(out.month_end_cuts.end(), c.begin(), c.end());

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -128,8 +129,59 @@ TEST(Sessionize, RecordsEventTypesAndKeepsFirstTrafficSource) {
                                   (1u << static_cast<int>(EventType::kHomepage)));
   EXPECT_TRUE(s.Has(0, EventType::kAddToCart));
   EXPECT_FALSE(s.Has(0, EventType::kSearch));
+  EXPECT_EQ(s.Count(0, EventType::kAddToCart), 2u);
+  EXPECT_EQ(s.Count(0, EventType::kHomepage), 1u);
+  EXPECT_EQ(s.Count(0, EventType::kSearch), 0u);
+  ASSERT_EQ(s.repeated_types.size(), 1u);
+  EXPECT_EQ(s.repeated_types[0].row, 0u);
   EXPECT_EQ(s.traffic_source[0], TrafficSource::kWeb);
   EXPECT_EQ(s.last_event[0], EventType::kAddToCart);
+}
+
+// The count of each event type per session, against a count of the clicks
+// whose session id and time fall in the session (the pieces of one session
+// id are apart in time by more than the gap, so that finds each one's).
+TEST(Sessionize, CountsEachEventTypePerSession) {
+  Export x;
+  for (uint32_t sid = 0; sid < 60; ++sid) {
+    const int events = 1 + static_cast<int>(sid % 9);
+    for (int e = 0; e < events; ++e) {
+      x.Click(sid, kT0 + ((e * 41 + sid * 13) % 89) * kMin,
+              static_cast<EventType>((e * 5 + sid) % 7 % kEventTypeCount));
+    }
+  }
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    SessionizeOptions o;
+    o.threads = threads;
+    const SessionTable s = x.Run(o);
+    size_t repeated = 0;
+    for (size_t row = 0; row < s.size(); ++row) {
+      std::array<uint32_t, kEventTypeCount> want{};
+      for (size_t i = 0; i < x.clicks.size(); ++i) {
+        if (x.clicks.session[i] == s.session[row] &&
+            x.clicks.event_time[i] >= s.start[row] &&
+            x.clicks.event_time[i] <= s.end[row]) {
+          ++want[static_cast<int>(x.clicks.event_type[i])];
+        }
+      }
+      uint32_t total = 0, types = 0;
+      for (int t = 0; t < kEventTypeCount; ++t) {
+        EXPECT_EQ(s.Count(row, static_cast<EventType>(t)), want[t])
+            << "row " << row << ", type " << t;
+        total += want[t];
+        types += want[t] > 0;
+      }
+      EXPECT_EQ(s.event_count[row], total) << "row " << row;
+      // Listed exactly when some type repeats, in row order.
+      if (total > types) {
+        ASSERT_LT(repeated, s.repeated_types.size());
+        EXPECT_EQ(s.repeated_types[repeated++].row, row);
+      }
+    }
+    EXPECT_EQ(repeated, s.repeated_types.size());
+    EXPECT_GT(repeated, 10u);
+  }
 }
 
 TEST(Sessionize, IgnoresEventsAndBookingsAfterAsOf) {
@@ -164,6 +216,7 @@ TEST(Sessionize, ResultDoesNotDependOnThreadCount) {
   EXPECT_EQ(a.end, b.end);
   EXPECT_EQ(a.event_count, b.event_count);
   EXPECT_EQ(a.event_types, b.event_types);
+  EXPECT_EQ(a.repeated_types, b.repeated_types);
   EXPECT_EQ(a.customer_id, b.customer_id);
   EXPECT_EQ(a.last_event, b.last_event);
 }
@@ -244,6 +297,7 @@ TEST(Sessionize, ConsumingTheClicksGivesTheSameSessionsAndFreesThem) {
     EXPECT_EQ(consumed->end, kept.end);
     EXPECT_EQ(consumed->event_count, kept.event_count);
     EXPECT_EQ(consumed->event_types, kept.event_types);
+    EXPECT_EQ(consumed->repeated_types, kept.repeated_types);
     EXPECT_EQ(consumed->traffic_source, kept.traffic_source);
     EXPECT_EQ(consumed->last_event, kept.last_event);
   }
@@ -319,6 +373,8 @@ TEST(Sessionize, KeepsTheFirstRowOfCopiesInALongSessionId) {
     ASSERT_EQ(s.size(), 1u);
     EXPECT_EQ(s.event_count[0], static_cast<uint32_t>(kEvents));
     EXPECT_EQ(s.event_types[0], 1u << static_cast<int>(EventType::kClick));
+    EXPECT_EQ(s.Count(0, EventType::kClick), static_cast<uint32_t>(kEvents));
+    EXPECT_EQ(s.Count(0, EventType::kScroll), 0u);
     EXPECT_EQ(st.duplicate_events, kEvents);
     EXPECT_THAT(st.duplicate_lines,
                 ElementsAre(kEvents + 2, kEvents + 3, kEvents + 4, kEvents + 5,
@@ -385,6 +441,7 @@ TEST(Sessionize, DropsCopiesOnAnyThreadCountReportingTheirLines) {
     EXPECT_EQ(s.end, want.end);
     EXPECT_EQ(s.event_count, want.event_count);
     EXPECT_EQ(s.event_types, want.event_types);
+    EXPECT_EQ(s.repeated_types, want.repeated_types);
     EXPECT_EQ(s.customer_id, want.customer_id);
     EXPECT_EQ(s.last_event, want.last_event);
     EXPECT_EQ(st.events_used, static_cast<int64_t>(rows));

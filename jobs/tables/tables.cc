@@ -1,6 +1,7 @@
 #include "jobs/tables/tables.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 
 namespace winback {
@@ -92,6 +93,21 @@ int64_t ClickTable::LineOf(size_t row) const {
   if (after == line_runs.begin()) return static_cast<int64_t>(row) + 2;
   const LineRun& run = *(after - 1);
   return run.line + static_cast<int64_t>(row - run.row);
+}
+
+uint32_t SessionTable::Count(size_t row, EventType type) const {
+  if (!Has(row, type)) return 0;
+  if (event_count[row] ==
+      static_cast<uint32_t>(std::popcount(event_types[row]))) {
+    return 1;
+  }
+  const auto it = std::lower_bound(
+      repeated_types.begin(), repeated_types.end(), row,
+      [](const RepeatedTypes& r, size_t row) { return r.row < row; });
+  // Not listed only in a table built without its repeated types: each type
+  // it has is then known to occur at least once.
+  if (it == repeated_types.end() || it->row != row) return 1;
+  return it->count[static_cast<int>(type)];
 }
 
 std::string FormatUuid(const Uuid& u) {
