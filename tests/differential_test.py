@@ -2,7 +2,9 @@
 """Differential check: Winback against the analysts' own tools.
 
 On a small generated export, Winback's session count, sessions per customer,
-churn labels and censoring must equal the pandas baseline's exactly
+every session's record (customer, start, end, count per event type, traffic
+source, last event), churn labels and censoring must equal the pandas
+baseline's exactly
 (bench/baselines/pandas_pipeline.py), and its held-out AUC must be within
 0.01 of scikit-learn's LogisticRegression fitted on the same features, split
 and settings (imbalanced-learn for the resampling options).
@@ -22,6 +24,8 @@ import sys
 import tempfile
 
 SKIP = 77
+EVENT_COLUMNS = ["homepage", "search", "item_detail", "add_to_cart", "add_promo", "booking",
+                 "click", "scroll", "promo_page"]
 
 
 def main() -> int:
@@ -65,7 +69,7 @@ def main() -> int:
         pandas_out = os.path.join(tmp, "pandas")
         subprocess.run([sys.executable, os.path.join(args.baselines, "pandas_pipeline.py"),
                         "--data", data, "--out", pandas_out,
-                        "--stages", "ingest,sessionize,label"],
+                        "--stages", "ingest,sessionize,label", "--write-sessions"],
                        check=True, stdout=subprocess.DEVNULL)
 
         db = sqlite3.connect(os.path.join(tmp, "winback.db"))
@@ -99,6 +103,18 @@ def main() -> int:
                 or int(ours[k]["sessions"]) != int(theirs[k]["sessions"])]
         check("sessions per customer", not diff and len(ours) > 100,
               f"{len(ours)} customers, {len(diff)} differ (first: {sorted(diff)[:3]})")
+
+        # Every session's record: customer, start, end, event count, count per
+        # event type, traffic source and last event.
+        ours = read_csv(os.path.join(export, "sessions.csv"), ["session_id"])
+        theirs = read_csv(os.path.join(pandas_out, "sessions.csv"), ["session_id"])
+        diff = [k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k)]
+        repeats = sum(1 for r in ours.values()
+                      if int(r["events"]) > sum(int(r[t]) > 0 for t in EVENT_COLUMNS))
+        check("every session's record", not diff and len(ours) > 1000 and repeats > 100
+              and len(next(iter(ours.values()))) == 7 + len(EVENT_COLUMNS),
+              f"{len(ours)} sessions ({repeats} holding a type more than once), "
+              f"{len(diff)} differ (first: {sorted(diff)[:3]})")
 
         stored = {(str(c), m): (int(t), int(ch), int(ce)) for c, m, t, ch, ce in db.execute(
             "SELECT customer_id, month, last_purchase_at_us, churned, censored FROM "

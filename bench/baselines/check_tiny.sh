@@ -12,11 +12,11 @@ check() {  # check TOOL SUFFIX [flags...]
   local tool="$1" suffix="$2"; shift 2
   local out="$tmp/$tool$suffix"
   if [[ "$tool" == pandas ]]; then
-    /usr/bin/python3 "$here/pandas_pipeline.py" --data "$tiny" --out "$out" "$@" >/dev/null
+    /usr/bin/python3 "$here/pandas_pipeline.py" --data "$tiny" --out "$out" --write-sessions "$@" >/dev/null
   else
-    node "$here/duckdb_pipeline.mjs" --data "$tiny" --out "$out" "$@" >/dev/null
+    node "$here/duckdb_pipeline.mjs" --data "$tiny" --out "$out" --write-sessions "$@" >/dev/null
   fi
-  for f in labels sessions_per_customer; do
+  for f in labels sessions_per_customer sessions; do
     if diff -u "$tiny/expected_$f$suffix.csv" "$out/$f.csv"; then
       pass=$((pass + 1))
     else

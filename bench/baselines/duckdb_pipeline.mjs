@@ -6,6 +6,7 @@
 //
 //   node bench/baselines/duckdb_pipeline.mjs --data DIR [--as-of ISO]
 //        [--out OUTDIR] [--stages ingest,sessionize,label] [--threads N]
+//        [--write-sessions]
 //
 // See README.md in this directory for the output files.
 
@@ -26,12 +27,13 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     stages: { type: 'string', default: 'ingest,sessionize,label' },
     threads: { type: 'string' },
+    'write-sessions': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help || !args.data) {
   console.log('usage: duckdb_pipeline.mjs --data DIR [--as-of ISO] [--out OUTDIR] ' +
-              '[--stages ingest,sessionize,label] [--threads N]');
+              '[--stages ingest,sessionize,label] [--threads N] [--write-sessions]');
   process.exit(args.help ? 0 : 2);
 }
 const stages = args.stages.split(',').map((s) => s.trim()).filter(Boolean);
@@ -42,6 +44,8 @@ for (const s of stages) {
   }
 }
 
+const EVENT_NAMES = ['HOMEPAGE', 'SEARCH', 'ITEM_DETAIL', 'ADD_TO_CART', 'ADD_PROMO',
+                     'BOOKING', 'CLICK', 'SCROLL', 'PROMO_PAGE'];
 const sqlString = (s) => `'${String(s).replaceAll("'", "''")}'`;
 const file = (name) => sqlString(path.join(args.data, name));
 
@@ -184,6 +188,8 @@ if (stages.includes('sessionize')) {
            count(*) AS events,
            arg_max(event_name, (event_time_us, event_id)) AS last_event,
            arg_min(traffic_source, (event_time_us, event_id)) AS traffic_source,
+           ${EVENT_NAMES.map((e) => `count(*) FILTER (WHERE event_name = '${e}') AS ` +
+                                    e.toLowerCase()).join(',\n           ')},
            bool_or(event_name = 'BOOKING') AS has_booking,
            any_value(l.customer_id) AS customer_id
     FROM pieces p LEFT JOIN links l USING (session_id)
@@ -199,6 +205,14 @@ if (stages.includes('sessionize')) {
     await run(`COPY (SELECT customer_id, count(*) AS sessions FROM sessions
                      WHERE customer_id IS NOT NULL GROUP BY customer_id ORDER BY customer_id)
                TO ${sqlString(path.join(args.out, 'sessions_per_customer.csv'))} (HEADER, DELIMITER ',')`);
+    if (args['write-sessions']) {   // one row per session, not timed
+      await run(`COPY (SELECT session_id || '#' || piece AS session_id, customer_id, start_us, end_us,
+                              events, ${EVENT_NAMES.map((e) => e.toLowerCase()).join(', ')},
+                              traffic_source, last_event
+                       FROM sessions ORDER BY sessions.session_id, piece)
+                 TO ${sqlString(path.join(args.out, 'sessions.csv'))}
+                 (HEADER, DELIMITER ',', QUOTE '')`);  // it would quote the '#'; no field has a comma
+    }
   }
 }
 

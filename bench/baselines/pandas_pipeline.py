@@ -45,6 +45,8 @@ TRANSACTION_COLS = ["created_at", "customer_id", "booking_id", "session_id",
                     "shipment_location_long", "total_amount"]
 CLICK_COLS = ["session_id", "event_name", "event_time", "event_id",
               "traffic_source", "event_metadata"]
+EVENT_NAMES = ["HOMEPAGE", "SEARCH", "ITEM_DETAIL", "ADD_TO_CART", "ADD_PROMO",
+               "BOOKING", "CLICK", "SCROLL", "PROMO_PAGE"]
 
 
 def to_us(ts: pd.Series) -> pd.Series:
@@ -148,9 +150,13 @@ def sessionize(d: dict, as_of_us: int) -> pd.DataFrame:
         last_event=("event_name", "last"),
         traffic_source=("traffic_source", "first"),
     ).reset_index()
-    sessions["has_booking"] = (
-        ev.assign(b=ev["event_name"] == "BOOKING")
-        .groupby(["session_id", "piece"], sort=False)["b"].any().values)
+    # Count per event type: one column per type, named in lower case.
+    per_type = (ev.groupby(["session_id", "piece", "event_name"]).size()
+                .unstack(fill_value=0)
+                .reindex(columns=EVENT_NAMES, fill_value=0))
+    per_type.columns = [c.lower() for c in per_type.columns]
+    sessions = sessions.join(per_type, on=["session_id", "piece"])
+    sessions["has_booking"] = sessions["booking"] > 0
 
     # A session_id belongs to the customer of its booking (earliest booking at
     # or before T, whatever its payment status).
@@ -424,6 +430,22 @@ def build_features_and_model(d: dict, sessions: pd.DataFrame,
 
 
 # --------------------------------------------------------------------------
+def write_sessions(sessions: pd.DataFrame, path: str) -> None:
+    """One row per session, as `winback run --export-dir` writes it (rows
+    here sorted by session_id, then piece)."""
+    s = sessions.sort_values(["session_id", "piece"])
+    out = pd.DataFrame({
+        "session_id": s["session_id"] + "#" + s["piece"].astype(str),
+        "customer_id": s["customer_id"].astype("Int64"),
+        "start_us": s["start_us"], "end_us": s["end_us"], "events": s["events"],
+    })
+    for name in EVENT_NAMES:
+        out[name.lower()] = s[name.lower()]
+    out["traffic_source"] = s["traffic_source"]
+    out["last_event"] = s["last_event"]
+    out.to_csv(path, index=False)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -436,6 +458,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--stages", default="ingest,sessionize,label",
                     help="comma list of ingest,sessionize,label,model")
+    ap.add_argument("--write-sessions", action="store_true",
+                    help="also write OUTDIR/sessions.csv, one row per session "
+                    "(not timed)")
     ap.add_argument("--model-max-train-rows", type=int, default=20000,
                     help="random sample of training rows for the grid search "
                     "(SVMSMOTE is quadratic); 0 = all")
@@ -491,6 +516,9 @@ def main(argv=None) -> int:
             per_customer.sort_values("customer_id").to_csv(
                 os.path.join(args.out, "sessions_per_customer.csv"),
                 index=False)
+            if args.write_sessions:
+                write_sessions(sessions,
+                               os.path.join(args.out, "sessions.csv"))
 
     if "label" in stages:
         t0 = time.perf_counter()
