@@ -789,10 +789,6 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
         SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
         WB_RETURN_IF_ERROR(CheckUnfinished(db, run_id));
         DeleteOutputs(db, run_id);
-        WriteCounts(db, run_id, outputs.counts);
-        WriteRejects(db, run_id, outputs.rejects);
-        if (outputs.labels != nullptr) WriteLabels(db, run_id, *outputs.labels);
-        WriteOutputsV2(db, run_id, outputs);
         SQLite::Statement done(db,
                                "UPDATE runs SET state = 'succeeded', "
                                "published = 1, finished_at_us = ?, error = '', "
@@ -800,7 +796,16 @@ absl::Status Store::PublishRun(int64_t run_id, const RunOutputs& outputs,
         done.bind(1, now);
         done.bind(2, run_id);
         done.exec();
+        // Retention before the run's rows: the pages it frees are reused
+        // for them in this transaction, so each is written to the WAL (and
+        // then checkpointed) once. Deleting after the inserts wrote both the
+        // new pages and the old run's: on the full data twice the WAL
+        // (18.4k against 9.3k frames) and about twice the commit's time.
         ApplyRetention(db, options_.keep_runs);
+        WriteCounts(db, run_id, outputs.counts);
+        WriteRejects(db, run_id, outputs.rejects);
+        if (outputs.labels != nullptr) WriteLabels(db, run_id, *outputs.labels);
+        WriteOutputsV2(db, run_id, outputs);
         // The publish stage's own timing, up to the commit (so with the
         // retention's deletes), joins the run's stage history in the same
         // transaction.
